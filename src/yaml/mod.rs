@@ -1,0 +1,487 @@
+//! Span-aware YAML reading.
+//!
+//! serde-saphyr deserialises YAML well, but a diagnostic about a catalogue or a hand-written
+//! manifest has to point at the exact line of a value, and JSON Schema errors arrive as JSON
+//! pointers. So user input is read here from serde-saphyr's own parser (granit) into a
+//! `serde_json::Value` plus a map from every JSON pointer to its source span, in one pass.
+//! The same pass enforces the input limits (size, depth, node count including alias expansion)
+//! and refuses duplicate keys.
+
+mod limits;
+mod scalar;
+mod source;
+
+pub use limits::Limits;
+pub use source::{SourceFile, Span};
+
+use scalar::resolve_plain;
+use serde_json::{Map, Value};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where one node sits in its file: the value and, for map entries, the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeSpan {
+    pub value: Span,
+    pub key: Option<Span>,
+}
+
+/// Spans of every node of one document, keyed by JSON pointer ("" is the root).
+#[derive(Debug, Clone, Default)]
+pub struct SpanIndex {
+    nodes: HashMap<String, NodeSpan>,
+}
+
+impl SpanIndex {
+    pub fn get(&self, pointer: &str) -> Option<NodeSpan> {
+        self.nodes.get(pointer).copied()
+    }
+
+    /// The span of `pointer`, or of its nearest ancestor that has one.
+    pub fn nearest(&self, pointer: &str) -> Option<NodeSpan> {
+        let mut p = pointer;
+        loop {
+            if let Some(s) = self.nodes.get(p) {
+                return Some(*s);
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return None,
+            }
+        }
+    }
+}
+
+/// One YAML document with the spans of its nodes.
+#[derive(Debug, Clone)]
+pub struct YamlDocument {
+    pub value: Value,
+    pub spans: Arc<SpanIndex>,
+    /// Span of the document's root node (or of its start marker when empty).
+    pub start: Span,
+}
+
+/// A YAML file that could not be read, with the place where reading stopped.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlError {
+    pub message: String,
+    pub span: Span,
+    pub label: String,
+    pub help: Option<String>,
+    /// A second place involved, e.g. the first occurrence of a duplicate key.
+    pub related: Option<(Span, String)>,
+}
+
+/// Appends one JSON-pointer segment, escaped as RFC 6901 requires.
+pub fn push_pointer_segment(pointer: &mut String, segment: &str) {
+    pointer.push('/');
+    for c in segment.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Value>,
+        pointer: String,
+        start: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Map<String, Value>,
+        pointer: String,
+        start: Span,
+        anchor: usize,
+        pending_key: Option<(String, Span)>,
+        key_spans: HashMap<String, Span>,
+    },
+}
+
+struct Builder<'a> {
+    limits: &'a Limits,
+    stack: Vec<Frame>,
+    spans: SpanIndex,
+    anchors: HashMap<usize, Value>,
+    nodes: usize,
+    root: Option<(Value, Span)>,
+}
+
+/// Parses every document of `file`.
+pub fn parse_documents(file: &SourceFile, limits: &Limits) -> Result<Vec<YamlDocument>, YamlError> {
+    if file.text.len() > limits.max_file_bytes {
+        return Err(YamlError {
+            message: format!(
+                "file is {} bytes, above the input limit of {} bytes",
+                file.text.len(),
+                limits.max_file_bytes
+            ),
+            span: file.span_of(0, 0),
+            label: "file starts here".into(),
+            help: Some(format!(
+                "split the file, or raise the limit with {}=<bytes>",
+                limits::MAX_FILE_BYTES_VAR
+            )),
+            related: None,
+        });
+    }
+    let mut parser = Parser::new_from_str(&file.text);
+    let mut docs = Vec::new();
+    let mut builder: Option<Builder> = None;
+    let mut total_nodes = 0usize;
+    let mut doc_start = file.span_of(0, 0);
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| scan_error(file, &e))?;
+        let span = file.span_from_markers(span.start, span.end);
+        match event {
+            Event::StreamStart | Event::StreamEnd => {}
+            Event::DocumentStart(..) => {
+                doc_start = span;
+                builder = Some(Builder {
+                    limits,
+                    stack: Vec::new(),
+                    spans: SpanIndex::default(),
+                    anchors: HashMap::new(),
+                    nodes: total_nodes,
+                    root: None,
+                });
+            }
+            Event::DocumentEnd => {
+                if let Some(b) = builder.take() {
+                    total_nodes = b.nodes;
+                    let (value, start) = b.root.unwrap_or((Value::Null, doc_start));
+                    docs.push(YamlDocument {
+                        value,
+                        spans: Arc::new(b.spans),
+                        start,
+                    });
+                }
+            }
+            other => {
+                let b = builder.as_mut().ok_or_else(|| YamlError {
+                    message: "YAML content outside a document".into(),
+                    span,
+                    label: "here".into(),
+                    help: None,
+                    related: None,
+                })?;
+                b.event(other, span)?;
+            }
+        }
+    }
+    Ok(docs)
+}
+
+fn scan_error(file: &SourceFile, e: &ScanError) -> YamlError {
+    let m = e.marker();
+    let span = file.span_from_markers(*m, *m);
+    if e.info().contains("recursion limit") {
+        return YamlError {
+            message: "nesting deeper than the YAML parser allows".into(),
+            span,
+            label: "too deep here".into(),
+            help: Some("flatten the structure".into()),
+            related: None,
+        };
+    }
+    YamlError {
+        message: format!("not valid YAML: {}", e.info()),
+        span,
+        label: "the YAML parser stopped here".into(),
+        help: Some(
+            "check indentation, unclosed quotes or brackets, and tabs (YAML allows spaces only)"
+                .into(),
+        ),
+        related: None,
+    }
+}
+
+impl Builder<'_> {
+    fn error(&self, span: Span, message: String, label: &str, help: Option<String>) -> YamlError {
+        YamlError {
+            message,
+            span,
+            label: label.into(),
+            help,
+            related: None,
+        }
+    }
+
+    fn count_node(&mut self, span: Span, added: usize) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(added);
+        if self.nodes > self.limits.max_nodes {
+            return Err(self.error(
+                span,
+                format!(
+                    "input has more than {} YAML nodes (aliases count every node they repeat)",
+                    self.limits.max_nodes
+                ),
+                "limit reached here",
+                Some(format!(
+                    "this looks like an alias bomb or generated data; raise the limit with {}=<count> if it is real",
+                    limits::MAX_NODES_VAR
+                )),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Pointer of the node that is about to be added, plus its key span when inside a map.
+    fn child_pointer(&self) -> Option<(String, Option<Span>)> {
+        match self.stack.last() {
+            None => Some((String::new(), None)),
+            Some(Frame::Seq { items, pointer, .. }) => {
+                let mut p = pointer.clone();
+                p.push('/');
+                p.push_str(&items.len().to_string());
+                Some((p, None))
+            }
+            Some(Frame::Map {
+                pointer,
+                pending_key,
+                ..
+            }) => match pending_key {
+                Some((key, key_span)) => {
+                    let mut p = pointer.clone();
+                    push_pointer_segment(&mut p, key);
+                    Some((p, Some(*key_span)))
+                }
+                // No pending key: this node is a key itself.
+                None => None,
+            },
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let is_key_position = matches!(
+                    self.stack.last(),
+                    Some(Frame::Map {
+                        pending_key: None,
+                        ..
+                    })
+                );
+                if text.len() > self.limits.max_scalar_bytes {
+                    return Err(self.error(
+                        span,
+                        format!(
+                            "a scalar of {} bytes is above the limit of {} bytes",
+                            text.len(),
+                            self.limits.max_scalar_bytes
+                        ),
+                        "this value",
+                        Some(format!(
+                            "raise the limit with {}=<bytes> if the value is real",
+                            limits::MAX_SCALAR_BYTES_VAR
+                        )),
+                    ));
+                }
+                if is_key_position {
+                    return self.map_key(text.into_owned(), span);
+                }
+                let forced_string = tag.as_ref().is_some_and(|t| t.suffix() == "str");
+                let value = if style != ScalarStyle::Plain || forced_string {
+                    Value::String(text.into_owned())
+                } else {
+                    resolve_plain(&text).map_err(|msg| {
+                        self.error(
+                            span,
+                            msg,
+                            "this value",
+                            Some("quote the value to keep it as a string".into()),
+                        )
+                    })?
+                };
+                self.count_node(span, 1)?;
+                if anchor != 0 {
+                    self.anchors.insert(anchor, value.clone());
+                }
+                self.add_value(value, span)
+            }
+            Event::Alias(id) => {
+                if matches!(
+                    self.stack.last(),
+                    Some(Frame::Map {
+                        pending_key: None,
+                        ..
+                    })
+                ) {
+                    return Err(self.error(
+                        span,
+                        "an alias used as a mapping key is not supported".into(),
+                        "alias key",
+                        Some("write the key out in full".into()),
+                    ));
+                }
+                let value = self.anchors.get(&id).cloned().ok_or_else(|| {
+                    self.error(
+                        span,
+                        "alias refers to an unknown anchor".into(),
+                        "unknown alias",
+                        None,
+                    )
+                })?;
+                let budget = self.limits.max_nodes.saturating_sub(self.nodes) + 1;
+                let size = count_nodes(&value, budget);
+                self.count_node(span, size)?;
+                self.add_value(value, span)
+            }
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                let is_map = matches!(event, Event::MappingStart(..));
+                if self.stack.len() >= self.limits.max_depth {
+                    return Err(self.error(
+                        span,
+                        format!("nesting deeper than {} levels", self.limits.max_depth),
+                        "too deep here",
+                        Some(format!(
+                            "flatten the structure, or raise the limit with {}=<levels>",
+                            limits::MAX_DEPTH_VAR
+                        )),
+                    ));
+                }
+                let Some((pointer, _)) = self.child_pointer() else {
+                    return Err(self.error(
+                        span,
+                        "a mapping or sequence used as a mapping key is not supported".into(),
+                        "complex key",
+                        Some("use a plain string as the key".into()),
+                    ));
+                };
+                self.count_node(span, 1)?;
+                self.stack.push(if is_map {
+                    Frame::Map {
+                        entries: Map::new(),
+                        pointer,
+                        start: span,
+                        anchor,
+                        pending_key: None,
+                        key_spans: HashMap::new(),
+                    }
+                } else {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        pointer,
+                        start: span,
+                        anchor,
+                    }
+                });
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(());
+                };
+                let (value, start, anchor) = match frame {
+                    Frame::Seq {
+                        items,
+                        start,
+                        anchor,
+                        ..
+                    } => (Value::Array(items), start, anchor),
+                    Frame::Map {
+                        entries,
+                        start,
+                        anchor,
+                        ..
+                    } => (Value::Object(entries), start, anchor),
+                };
+                let whole = Span::cover(start, span);
+                if anchor != 0 {
+                    self.anchors.insert(anchor, value.clone());
+                }
+                self.finish_collection(value, whole)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn map_key(&mut self, key: String, span: Span) -> Result<(), YamlError> {
+        let Some(Frame::Map {
+            pending_key,
+            key_spans,
+            ..
+        }) = self.stack.last_mut()
+        else {
+            return Ok(());
+        };
+        if let Some(first) = key_spans.get(&key) {
+            return Err(YamlError {
+                message: format!("duplicate key `{key}`"),
+                span,
+                label: "repeated here".into(),
+                help: Some(
+                    "a key may appear once per mapping; remove one of them or merge their contents"
+                        .into(),
+                ),
+                related: Some((*first, "first defined here".into())),
+            });
+        }
+        key_spans.insert(key.clone(), span);
+        *pending_key = Some((key, span));
+        Ok(())
+    }
+
+    /// Records the span of a finished node and attaches it to its parent.
+    fn add_value(&mut self, value: Value, span: Span) -> Result<(), YamlError> {
+        let Some((pointer, key_span)) = self.child_pointer() else {
+            return Ok(());
+        };
+        self.spans.nodes.insert(
+            pointer,
+            NodeSpan {
+                value: span,
+                key: key_span,
+            },
+        );
+        self.attach(value, span);
+        Ok(())
+    }
+
+    fn finish_collection(&mut self, value: Value, span: Span) -> Result<(), YamlError> {
+        // The frame was already popped, so the parent is on top: same bookkeeping as a scalar.
+        self.add_value(value, span)
+    }
+
+    fn attach(&mut self, value: Value, span: Span) {
+        match self.stack.last_mut() {
+            None => self.root = Some((value, span)),
+            Some(Frame::Seq { items, .. }) => items.push(value),
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                ..
+            }) => {
+                if let Some((key, _)) = pending_key.take() {
+                    entries.insert(key, value);
+                }
+            }
+        }
+    }
+}
+
+/// Counts the nodes of `value`, stopping once `budget` is exceeded.
+fn count_nodes(value: &Value, budget: usize) -> usize {
+    let mut count = 0usize;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        count += 1;
+        if count > budget {
+            return count;
+        }
+        match v {
+            Value::Array(items) => stack.extend(items.iter()),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests;
