@@ -1,5 +1,18 @@
 //! shipshape: compile a service catalogue into per-environment Kubernetes manifests and lint them.
+//!
+//! The pipeline runs one way: load (with spans) -> validate -> resolve per environment ->
+//! render templates -> parse back -> check schemas and lint rules -> emit canonical YAML ->
+//! write the output tree atomically.
 
+pub mod app;
 pub mod catalogue;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod diff;
+pub mod lint;
+pub mod manifest;
+pub mod pipeline;
 pub mod render;
+pub mod report;
 pub mod yaml;

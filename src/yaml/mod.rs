@@ -7,7 +7,7 @@
 //! The same pass enforces the input limits (size, depth, node count including alias expansion)
 //! and refuses duplicate keys.
 
-mod limits;
+pub mod limits;
 mod scalar;
 mod source;
 

@@ -92,7 +92,11 @@ impl SourceFile {
         }
         // The parser counts characters; convert through the line table.
         let line = marker.line().max(1) - 1;
-        let line_start = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        let line_start = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
         let rest = self.text.get(line_start..).unwrap_or("");
         let col_bytes = rest
             .char_indices()

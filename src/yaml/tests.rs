@@ -10,7 +10,10 @@ fn parse(text: &str) -> Result<Vec<YamlDocument>, YamlError> {
 fn values_and_spans() {
     let docs = parse("a: 1\nb:\n  - x\n  - 'y'\nc: {d: true}\n").unwrap();
     assert_eq!(docs.len(), 1);
-    assert_eq!(docs[0].value, json!({"a": 1, "b": ["x", "y"], "c": {"d": true}}));
+    assert_eq!(
+        docs[0].value,
+        json!({"a": 1, "b": ["x", "y"], "c": {"d": true}})
+    );
     let s = docs[0].spans.get("/b/1").unwrap();
     assert_eq!((s.value.line, s.value.column), (4, 5));
     let a = docs[0].spans.get("/a").unwrap();

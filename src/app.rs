@@ -1,0 +1,166 @@
+//! Runs a parsed command line and turns its outcome into output and an exit code.
+
+use crate::catalogue::ProjectPaths;
+use crate::cli::{Cli, ColorChoice, Command, Format, OutputArgs, ProjectArgs, SchemaKind};
+use crate::diagnostic::{Diagnostic, Failure, Severity};
+use crate::pipeline::{compile, CompileOptions};
+use crate::report;
+use crate::yaml::Limits;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// Where output goes; a struct so tests can capture it.
+pub struct Io<'a> {
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+    pub stderr_is_terminal: bool,
+}
+
+pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
+    match cli.command {
+        Command::Build {
+            project,
+            out,
+            output,
+        } => crate::commands::build::run(&options(&project), out_dir(&project, out), &output, io),
+        Command::Check {
+            project,
+            out,
+            output,
+        } => crate::commands::check::run(&options(&project), out_dir(&project, out), &output, io),
+        Command::Lint {
+            paths,
+            environment_file,
+            capacity_cpu,
+            capacity_memory,
+            max_utilisation,
+            output,
+        } => crate::commands::lint::run(
+            &crate::commands::lint::LintArgs {
+                paths,
+                environment_file,
+                capacity_cpu,
+                capacity_memory,
+                max_utilisation,
+            },
+            &output,
+            io,
+        ),
+        Command::Rules => crate::commands::rules::list(io),
+        Command::Explain { rule } => crate::commands::rules::explain(&rule, io),
+        Command::Schema { kind } => {
+            let text = match kind {
+                SchemaKind::Catalogue => crate::catalogue::schema::CATALOGUE_SCHEMA,
+                SchemaKind::Environment => crate::catalogue::schema::ENVIRONMENT_SCHEMA,
+            };
+            let _ = io.stdout.write_all(text.as_bytes());
+            EXIT_OK
+        }
+    }
+}
+
+pub fn options(p: &ProjectArgs) -> CompileOptions {
+    let mut paths = ProjectPaths::in_root(&p.root);
+    if let Some(c) = &p.catalogue {
+        paths.catalogue = c.clone();
+    }
+    if let Some(e) = &p.environments {
+        paths.environments = e.clone();
+    }
+    CompileOptions {
+        paths,
+        envs: p.envs.clone(),
+        templates: p.templates.clone(),
+        limits: Limits::from_env(),
+    }
+}
+
+fn out_dir(p: &ProjectArgs, out: Option<PathBuf>) -> PathBuf {
+    out.unwrap_or_else(|| p.root.join("rendered"))
+}
+
+/// Whether human output should be coloured: never into a pipe, never with NO_COLOR.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Prints diagnostics in the chosen format. Human and short output go to stderr (they are
+/// messages); machine formats go to stdout (they are the result).
+pub fn emit(diagnostics: &[Diagnostic], output: &OutputArgs, io: &mut Io<'_>) {
+    match output.format {
+        Format::Human => {
+            let color = use_color(output.color, io.stderr_is_terminal);
+            let _ = io
+                .stderr
+                .write_all(report::human::render(diagnostics, color).as_bytes());
+        }
+        Format::Short => {
+            let _ = io
+                .stderr
+                .write_all(report::human::render_short(diagnostics).as_bytes());
+        }
+        Format::Json => {
+            let _ = io
+                .stdout
+                .write_all(report::json::render(diagnostics).as_bytes());
+        }
+        Format::Sarif => {
+            let _ = io
+                .stdout
+                .write_all(report::sarif::render(diagnostics).as_bytes());
+        }
+        Format::Github => {
+            let _ = io
+                .stdout
+                .write_all(report::github::render(diagnostics).as_bytes());
+        }
+    }
+}
+
+/// Reports a failed stage (bad input or usage) and returns exit code 2.
+pub fn fail(failure: Failure, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
+    let mut diags = failure.diagnostics;
+    crate::diagnostic::normalise(&mut diags);
+    emit(&diags, output, io);
+    let n = diags.len();
+    let _ = writeln!(
+        io.stderr,
+        "shipshape: {n} problem{} in the input; nothing was written",
+        if n == 1 { "" } else { "s" }
+    );
+    EXIT_BAD_INPUT
+}
+
+/// `N errors, N warnings, N infos` for a summary line.
+pub fn tally(diagnostics: &[Diagnostic]) -> String {
+    let count = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, {}",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        plural(count(Severity::Info), "info")
+    )
+}
+
+pub fn compile_or_fail(
+    opts: &CompileOptions,
+    output: &OutputArgs,
+    io: &mut Io<'_>,
+) -> Result<crate::pipeline::Compiled, i32> {
+    compile(opts).map_err(|f| fail(f, output, io))
+}

@@ -1,0 +1,212 @@
+//! Typed views of catalogue and environment values, read after schema validation.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// A quantity as the user wrote it: YAML may give `2` (a number) or `"500m"` (a string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantityText(pub String);
+
+impl<'de> Deserialize<'de> for QuantityText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Ok(QuantityText(s)),
+            serde_json::Value::Number(n) => Ok(QuantityText(n.to_string())),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a quantity, found {other}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Rollout {
+    Sequential,
+    #[default]
+    Parallel,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    #[default]
+    Deployment,
+    StatefulSet,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Http,
+    Grpc,
+    Tcp,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeKind {
+    #[default]
+    Http,
+    Tcp,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Budget {
+    pub memory: Option<String>,
+    pub cpu: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhaseSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub rollout: Rollout,
+    #[serde(default)]
+    pub budget: Budget,
+    #[serde(default)]
+    pub batches: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LintSpec {
+    #[serde(default)]
+    pub rules: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ResourceSet {
+    pub cpu: Option<QuantityText>,
+    pub memory: Option<QuantityText>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct Resources {
+    #[serde(default)]
+    pub requests: ResourceSet,
+    #[serde(default)]
+    pub limits: ResourceSet,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Replicas {
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub cpu_target: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct Health {
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Ingress {
+    #[serde(default)]
+    pub from_namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MeshSpec {
+    pub timeout: Option<String>,
+    pub retries: Option<u32>,
+    #[serde(default)]
+    pub canary: IndexMap<String, u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct Storage {
+    pub size: Option<QuantityText>,
+}
+
+/// One service after defaults, catalogue and environment overrides were merged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    pub phase: String,
+    pub batch: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub workload: Workload,
+    pub image: String,
+    pub port: u16,
+    #[serde(default)]
+    pub protocol: Protocol,
+    #[serde(default)]
+    pub probe: ProbeKind,
+    #[serde(default)]
+    pub health: Health,
+    #[serde(default)]
+    pub replicas: Replicas,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub ingress: Ingress,
+    #[serde(default)]
+    pub env: IndexMap<String, String>,
+    pub mesh: Option<MeshSpec>,
+    pub storage: Option<Storage>,
+    #[serde(default)]
+    pub suppress: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capacity {
+    pub cpu: QuantityText,
+    pub memory: QuantityText,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSpec {
+    pub capacity: Capacity,
+    pub max_utilisation: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct IstioSpec {
+    #[serde(default)]
+    pub enabled: bool,
+    pub mtls: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Destination {
+    pub server: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncPolicy {
+    pub prune: Option<bool>,
+    pub self_heal: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArgoSpec {
+    pub project: Option<String>,
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    pub target_revision: Option<String>,
+    #[serde(default)]
+    pub destination: Destination,
+    #[serde(default)]
+    pub sync_policy: SyncPolicy,
+}

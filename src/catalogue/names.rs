@@ -1,0 +1,51 @@
+//! Kubernetes name rules. Names reach file paths and object names, so they are checked strictly.
+
+/// A DNS-1123 label: 1-63 of `[a-z0-9-]`, starting and ending alphanumeric.
+pub fn is_dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// The nearest valid label, to show in a help line.
+pub fn suggest_dns_label(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed: String = out.trim_matches('-').chars().take(63).collect();
+    let trimmed = trimmed.trim_end_matches('-').to_owned();
+    if trimmed.is_empty() {
+        "my-service".into()
+    } else {
+        trimmed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert!(is_dns_label("api-gateway"));
+        assert!(is_dns_label("a"));
+        assert!(!is_dns_label("Api"));
+        assert!(!is_dns_label("-a"));
+        assert!(!is_dns_label("a-"));
+        assert!(!is_dns_label("../etc"));
+        assert!(!is_dns_label(&"a".repeat(64)));
+        assert_eq!(suggest_dns_label("My_Service"), "my-service");
+        assert_eq!(suggest_dns_label("../x"), "x");
+    }
+}

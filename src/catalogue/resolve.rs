@@ -1,0 +1,790 @@
+//! Per-environment resolution: defaults, then catalogue, then environment overrides, with every
+//! semantic check that needs the merged values (quantities, references, image tags).
+
+use crate::catalogue::load::{typed_error, LoadedCatalogue, LoadedEnvironment};
+use crate::catalogue::model::{
+    ArgoSpec, ClusterSpec, IstioSpec, LintSpec, ProbeKind, Protocol, Rollout, ServiceSpec, Workload,
+};
+use crate::catalogue::origin::{Layers, Origin};
+use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent, QuantityError};
+use crate::catalogue::schema::closest;
+use crate::diagnostic::{Diagnostic, Failure, Location, Severity};
+use indexmap::IndexMap;
+use serde_json::Value;
+
+/// CPU in millicores and memory in bytes, each optional because a manifest may omit it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Amount {
+    pub cpu: Option<u64>,
+    pub memory: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedPhase {
+    pub name: String,
+    pub rollout: Rollout,
+    pub batches: Vec<String>,
+    /// Ceilings on cumulative requests after this phase, in percent of capacity.
+    pub memory_budget: Option<f64>,
+    pub cpu_budget: Option<f64>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedService {
+    pub name: String,
+    pub description: Option<String>,
+    pub phase: usize,
+    pub batch: Option<String>,
+    /// ArgoCD sync wave.
+    pub wave: i64,
+    pub workload: Workload,
+    pub image: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub probe: ProbeKind,
+    pub health_path: String,
+    pub replicas_min: u32,
+    pub replicas_max: Option<u32>,
+    pub cpu_target: u32,
+    /// Quantities as written (validated), for rendering.
+    pub requests_text: (Option<String>, Option<String>),
+    pub limits_text: (Option<String>, Option<String>),
+    pub requests: Amount,
+    pub limits: Amount,
+    pub depends_on: Vec<String>,
+    pub ingress_namespaces: Vec<String>,
+    pub env: IndexMap<String, String>,
+    pub mesh_timeout: Option<String>,
+    pub mesh_retries: Option<u32>,
+    pub canary: IndexMap<String, u32>,
+    pub storage_size: Option<String>,
+    pub suppress: IndexMap<String, String>,
+    pub layers: Layers,
+}
+
+impl ResolvedService {
+    /// Where the effective value at `relative` is written, else the service's own name.
+    pub fn locate(&self, relative: &str) -> Location {
+        self.layers
+            .value_at(relative)
+            .unwrap_or_else(|| self.declaration())
+    }
+
+    /// The service's name in the catalogue.
+    pub fn declaration(&self) -> Location {
+        let catalogue = self
+            .layers
+            .layers
+            .iter()
+            .rev()
+            .find(|l| l.pointer.starts_with("/services/"));
+        match catalogue {
+            Some(o) => o.location(),
+            None => self.layers.layers[0].location(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedEnvironment {
+    pub name: String,
+    pub platform: String,
+    pub namespace: String,
+    pub capacity: Amount,
+    pub max_utilisation: f64,
+    pub istio: IstioSpec,
+    pub argocd: Option<ArgoSpec>,
+    pub phases: Vec<ResolvedPhase>,
+    pub services: Vec<ResolvedService>,
+    /// Rule id -> configured severity (`None` = off).
+    pub rule_levels: IndexMap<String, Option<Severity>>,
+    pub origin: Origin,
+    pub catalogue_origin: Origin,
+}
+
+impl ResolvedEnvironment {
+    pub fn service(&self, name: &str) -> Option<&ResolvedService> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+/// Deep merge: maps merge key by key; anything else replaces.
+pub fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+fn quantity_diag(e: &QuantityError, at: Location, what: &str) -> Diagnostic {
+    let mut d = Diagnostic::error("input/bad-quantity", format!("{what}: {}", e.message))
+        .at(Some(at), "this quantity");
+    d.help = Some(match &e.suggestion {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "CPU is written like `500m` or `2`; memory like `128Mi` or `1Gi`".into(),
+    });
+    d
+}
+
+pub fn resolve(
+    cat: &LoadedCatalogue,
+    env: &LoadedEnvironment,
+) -> Result<ResolvedEnvironment, Failure> {
+    let mut problems = Vec::new();
+    let env_origin = env.origin();
+    let env_value = &env.doc.value;
+
+    let cluster: ClusterSpec =
+        serde_json::from_value(env_value.get("cluster").cloned().unwrap_or(Value::Null))
+            .map_err(|e| typed_error(&env_origin.child("cluster"), &e))?;
+    let cpu_at = env_origin.child("cluster").child("capacity").child("cpu");
+    let mem_at = env_origin
+        .child("cluster")
+        .child("capacity")
+        .child("memory");
+    let capacity = Amount {
+        cpu: parse_cpu(&cluster.capacity.cpu.0)
+            .map_err(|e| {
+                problems.push(quantity_diag(
+                    &e,
+                    cpu_at.value_at("").unwrap_or(cpu_at.location()),
+                    "cluster CPU capacity",
+                ))
+            })
+            .ok(),
+        memory: parse_memory(&cluster.capacity.memory.0)
+            .map_err(|e| {
+                problems.push(quantity_diag(
+                    &e,
+                    mem_at.value_at("").unwrap_or(mem_at.location()),
+                    "cluster memory capacity",
+                ))
+            })
+            .ok(),
+    };
+    let max_utilisation = match &cluster.max_utilisation {
+        Some(text) => {
+            let at = env_origin.child("cluster").child("maxUtilisation");
+            parse_percent(text)
+                .map_err(|e| {
+                    problems.push(quantity_diag(
+                        &e,
+                        at.value_at("").unwrap_or(at.location()),
+                        "maxUtilisation",
+                    ))
+                })
+                .unwrap_or(100.0)
+        }
+        None => 100.0,
+    };
+    let istio: IstioSpec = match env_value.get("istio") {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| typed_error(&env_origin.child("istio"), &e))?,
+        None => IstioSpec::default(),
+    };
+    let argocd: Option<ArgoSpec> = match env_value.get("argocd") {
+        Some(v) => Some(
+            serde_json::from_value(v.clone())
+                .map_err(|e| typed_error(&env_origin.child("argocd"), &e))?,
+        ),
+        None => None,
+    };
+    let image_tag = env_value
+        .get("imageTag")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let namespace = env_value
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(&cat.namespace)
+        .to_owned();
+
+    let rule_levels = rule_levels(cat, env, &mut problems);
+
+    // Phases.
+    let mut phases = Vec::new();
+    let mut phase_index: IndexMap<&str, usize> = IndexMap::new();
+    for (spec, origin) in &cat.phases {
+        if let Some(first) = phase_index.get(spec.name.as_str()) {
+            problems.push(
+                Diagnostic::error(
+                    "input/duplicate-phase",
+                    format!("phase `{}` is declared twice", spec.name),
+                )
+                .at(origin.value_at("/name"), "declared again here")
+                .with_related(
+                    cat.phases[*first].1.value_at("/name"),
+                    "first declared here",
+                )
+                .with_help("give every phase a unique name"),
+            );
+            continue;
+        }
+        if spec.rollout == Rollout::Sequential && !spec.batches.is_empty() {
+            problems.push(
+                Diagnostic::error(
+                    "input/batches-in-sequential-phase",
+                    format!("phase `{}` is sequential but declares batches", spec.name),
+                )
+                .at(
+                    origin.key_at("/batches"),
+                    "batches only apply to parallel phases",
+                )
+                .with_help("remove `batches`, or set `rollout: parallel`"),
+            );
+        }
+        let pct = |key: &str, text: &Option<String>, problems: &mut Vec<Diagnostic>| {
+            text.as_ref().and_then(|t| {
+                parse_percent(t)
+                    .map_err(|e| {
+                        let at = origin
+                            .value_at(&format!("/budget/{key}"))
+                            .unwrap_or(origin.location());
+                        problems.push(quantity_diag(&e, at, "phase budget"));
+                    })
+                    .ok()
+            })
+        };
+        let memory_budget = pct("memory", &spec.budget.memory, &mut problems);
+        let cpu_budget = pct("cpu", &spec.budget.cpu, &mut problems);
+        phase_index.insert(&spec.name, phases.len());
+        phases.push(ResolvedPhase {
+            name: spec.name.clone(),
+            rollout: spec.rollout,
+            batches: spec.batches.clone(),
+            memory_budget,
+            cpu_budget,
+            origin: origin.clone(),
+        });
+    }
+
+    // Overrides must name real services.
+    let overrides = env_value.get("services").and_then(Value::as_object);
+    if let Some(map) = overrides {
+        let known: Vec<String> = cat.services.keys().cloned().collect();
+        for name in map.keys().filter(|n| !cat.services.contains_key(*n)) {
+            let mut d = Diagnostic::error(
+                "input/unknown-service",
+                format!("environment `{}` overrides service `{name}`, which the catalogue does not define", env.name),
+            )
+            .at(env_origin.child("services").child(name).key_at(""), "no such service");
+            d.help = Some(match closest(name, &known) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "remove the override, or add the service to the catalogue".into(),
+            });
+            problems.push(d);
+        }
+    }
+
+    // Services.
+    let mut cat_defaults = cat.defaults.clone();
+    let registry = cat_defaults
+        .as_object_mut()
+        .and_then(|m| m.remove("imageRegistry"))
+        .and_then(|v| v.as_str().map(str::to_owned));
+    let mut env_defaults = env_value.get("defaults").cloned().unwrap_or(Value::Null);
+    if let Some(m) = env_defaults.as_object_mut() {
+        m.remove("imageRegistry");
+    }
+    let mut services = Vec::new();
+    for (name, declared) in &cat.services {
+        let mut layers = Layers::default();
+        let override_value = overrides.and_then(|m| m.get(name));
+        if override_value.is_some() {
+            layers.layers.push(env_origin.child("services").child(name));
+        }
+        layers.layers.push(declared.origin.clone());
+        if env_defaults.is_object() {
+            layers.layers.push(env_origin.child("defaults"));
+        }
+        if cat_defaults.is_object() {
+            layers.layers.push(cat.defaults_origin.clone());
+        }
+        let mut merged = if cat_defaults.is_object() {
+            cat_defaults.clone()
+        } else {
+            Value::Object(Default::default())
+        };
+        if env_defaults.is_object() {
+            merge(&mut merged, &env_defaults);
+        }
+        merge(&mut merged, &declared.value);
+        if let Some(o) = override_value {
+            merge(&mut merged, o);
+        }
+        let spec: ServiceSpec = match serde_json::from_value(merged) {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(typed_error(&declared.origin, &e));
+                continue;
+            }
+        };
+        if let Some(s) = check_service(
+            name,
+            spec,
+            &layers,
+            &phase_index,
+            &phases,
+            registry.as_deref(),
+            image_tag.as_deref(),
+            &env.name,
+            &mut problems,
+        ) {
+            services.push(s);
+        }
+    }
+
+    // References between services.
+    let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+    for s in &services {
+        for (i, dep) in s.depends_on.iter().enumerate() {
+            if dep == &s.name {
+                problems.push(
+                    Diagnostic::error(
+                        "input/self-dependency",
+                        format!("service `{}` depends on itself", s.name),
+                    )
+                    .at(
+                        Some(s.locate(&format!("/dependsOn/{i}"))),
+                        "remove this entry",
+                    )
+                    .in_environment(&env.name),
+                );
+            } else if !names.contains(dep) {
+                let mut d = Diagnostic::error(
+                    "input/unknown-dependency",
+                    format!(
+                        "service `{}` depends on `{dep}`, which the catalogue does not define",
+                        s.name
+                    ),
+                )
+                .at(
+                    Some(s.locate(&format!("/dependsOn/{i}"))),
+                    "no such service",
+                );
+                d.help = Some(match closest(dep, &names) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "add the service to the catalogue, or remove the dependency".into(),
+                });
+                problems.push(d);
+            }
+        }
+    }
+
+    assign_waves(&mut services, &phases);
+
+    if !problems.is_empty() {
+        return Err(problems.into());
+    }
+    Ok(ResolvedEnvironment {
+        name: env.name.clone(),
+        platform: cat.platform.clone(),
+        namespace,
+        capacity,
+        max_utilisation,
+        istio,
+        argocd,
+        phases,
+        services,
+        rule_levels,
+        origin: env_origin,
+        catalogue_origin: cat.main.root(),
+    })
+}
+
+fn rule_levels(
+    cat: &LoadedCatalogue,
+    env: &LoadedEnvironment,
+    problems: &mut Vec<Diagnostic>,
+) -> IndexMap<String, Option<Severity>> {
+    let mut levels = IndexMap::new();
+    let env_lint: LintSpec = env
+        .doc
+        .value
+        .get("lint")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let known: Vec<String> = crate::lint::rules::all()
+        .iter()
+        .map(|r| r.id.to_owned())
+        .collect();
+    let sources = [
+        (&cat.lint, cat.lint_origin.clone()),
+        (&env_lint, env.origin().child("lint")),
+    ];
+    for (spec, origin) in sources {
+        for (rule, level) in &spec.rules {
+            let at = origin.child("rules").child(rule);
+            if !known.contains(rule) {
+                let mut d =
+                    Diagnostic::error("input/unknown-rule", format!("unknown lint rule `{rule}`"))
+                        .at(at.key_at(""), "no such rule");
+                d.help = Some(match closest(rule, &known) {
+                    Some(c) => format!("did you mean `{c}`? `shipshape rules` lists them all"),
+                    None => "`shipshape rules` lists the rules".into(),
+                });
+                problems.push(d);
+                continue;
+            }
+            let parsed = match level.as_str() {
+                "off" => None,
+                other => match Severity::parse(other) {
+                    Some(s) => Some(s),
+                    None => {
+                        problems.push(
+                            Diagnostic::error(
+                                "input/bad-severity",
+                                format!("`{other}` is not a severity"),
+                            )
+                            .at(at.value_at(""), "here")
+                            .with_help("use one of: error, warning, info, off"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            levels.insert(rule.clone(), parsed);
+        }
+    }
+    levels
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_service(
+    name: &str,
+    spec: ServiceSpec,
+    layers: &Layers,
+    phase_index: &IndexMap<&str, usize>,
+    phases: &[ResolvedPhase],
+    registry: Option<&str>,
+    image_tag: Option<&str>,
+    env_name: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<ResolvedService> {
+    let here = |rel: &str| layers.value_at(rel).or_else(|| layers.key_at(""));
+    let before = problems.len();
+    let phase = match phase_index.get(spec.phase.as_str()) {
+        Some(i) => *i,
+        None => {
+            let known: Vec<String> = phase_index.keys().map(|k| (*k).to_owned()).collect();
+            let mut d = Diagnostic::error(
+                "input/unknown-phase",
+                format!(
+                    "service `{name}` names phase `{}`, which is not declared",
+                    spec.phase
+                ),
+            )
+            .at(here("/phase"), "no such phase");
+            d.help = Some(match closest(&spec.phase, &known) {
+                Some(c) => format!("did you mean `{c}`? declared phases: {}", known.join(", ")),
+                None => format!("declared phases: {}", known.join(", ")),
+            });
+            problems.push(d);
+            0
+        }
+    };
+    if let (Some(batch), Some(p)) = (&spec.batch, phases.get(phase)) {
+        if problems.len() == before && !p.batches.contains(batch) {
+            problems.push(
+                Diagnostic::error(
+                    "input/unknown-batch",
+                    format!(
+                        "service `{name}` names batch `{batch}`, which phase `{}` does not declare",
+                        p.name
+                    ),
+                )
+                .at(here("/batch"), "no such batch")
+                .with_help(if p.batches.is_empty() {
+                    format!("phase `{}` has no batches; remove `batch`", p.name)
+                } else {
+                    format!("batches of `{}`: {}", p.name, p.batches.join(", "))
+                }),
+            );
+        }
+    } else if let Some(p) = phases.get(phase) {
+        if spec.batch.is_none() && !p.batches.is_empty() && problems.len() == before {
+            problems.push(
+                Diagnostic::error("input/missing-batch", format!("service `{name}` is in phase `{}`, which rolls out in batches, but names none", p.name))
+                    .at(here("/phase"), "in this phase")
+                    .with_help(format!("add `batch:` with one of: {}", p.batches.join(", "))),
+            );
+        }
+    }
+    let mut parse_q = |rel: &str,
+                       text: &Option<crate::catalogue::model::QuantityText>,
+                       cpu: bool|
+     -> Option<u64> {
+        let t = text.as_ref()?;
+        let r = if cpu {
+            parse_cpu(&t.0)
+        } else {
+            parse_memory(&t.0)
+        };
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let at = here(rel).unwrap_or_else(|| layers.layers[0].location());
+                problems.push(quantity_diag(&e, at, &format!("service `{name}`")));
+                None
+            }
+        }
+    };
+    let requests = Amount {
+        cpu: parse_q(
+            "/resources/requests/cpu",
+            &spec.resources.requests.cpu,
+            true,
+        ),
+        memory: parse_q(
+            "/resources/requests/memory",
+            &spec.resources.requests.memory,
+            false,
+        ),
+    };
+    let limits = Amount {
+        cpu: parse_q("/resources/limits/cpu", &spec.resources.limits.cpu, true),
+        memory: parse_q(
+            "/resources/limits/memory",
+            &spec.resources.limits.memory,
+            false,
+        ),
+    };
+    let storage_size = spec.storage.as_ref().and_then(|s| s.size.clone());
+    if let Some(size) = &storage_size {
+        parse_q("/storage/size", &Some(size.clone()), false);
+        if spec.workload != Workload::StatefulSet {
+            problems.push(
+                Diagnostic::error(
+                    "input/storage-needs-statefulset",
+                    format!("service `{name}` asks for storage but is a deployment"),
+                )
+                .at(here("/storage"), "storage")
+                .with_help("set `workload: statefulset`, or remove `storage`"),
+            );
+        }
+    }
+    let cpu_target = match &spec.replicas.cpu_target {
+        Some(t) => match parse_percent(t) {
+            Ok(p) => p.round() as u32,
+            Err(e) => {
+                let at = here("/replicas/cpuTarget").unwrap_or_else(|| layers.layers[0].location());
+                problems.push(quantity_diag(&e, at, "cpuTarget"));
+                80
+            }
+        },
+        None => 80,
+    };
+    let replicas_min = spec.replicas.min.unwrap_or(1);
+    if let Some(max) = spec.replicas.max {
+        if max < replicas_min {
+            problems.push(
+                Diagnostic::error("input/replicas", format!("service `{name}`: replicas.max ({max}) is below replicas.min ({replicas_min})"))
+                    .at(here("/replicas/max"), "max")
+                    .with_related(here("/replicas/min"), "min")
+                    .with_help("raise max to at least min"),
+            );
+        }
+    }
+    let canary_total: u32 = spec.mesh.as_ref().map_or(0, |m| m.canary.values().sum());
+    if canary_total > 100 {
+        problems.push(
+            Diagnostic::error(
+                "input/canary-weights",
+                format!("service `{name}`: canary weights add up to {canary_total}%, above 100%"),
+            )
+            .at(here("/mesh/canary"), "canary weights")
+            .with_help("the stable subset v1 receives 100% minus the canary weights"),
+        );
+    }
+    for (i, ns) in spec.ingress.from_namespaces.iter().enumerate() {
+        if !crate::catalogue::names::is_dns_label(ns) {
+            problems.push(
+                Diagnostic::error(
+                    "input/bad-name",
+                    format!("`{ns}` is not a valid namespace name"),
+                )
+                .at(
+                    here(&format!("/ingress/fromNamespaces/{i}")),
+                    "invalid namespace",
+                )
+                .with_help("namespaces are DNS-1123 labels: lower-case letters, digits and '-'"),
+            );
+        }
+    }
+    let image = match qualify_image(&spec.image, registry, image_tag) {
+        Ok(i) => i,
+        Err(help) => {
+            problems.push(
+                Diagnostic::error("input/image-tag", format!("service `{name}`: image `{}` has no tag, and environment `{env_name}` sets no imageTag", spec.image))
+                    .at(here("/image"), "untagged image")
+                    .with_help(help),
+            );
+            spec.image.clone()
+        }
+    };
+    if problems.len() != before {
+        return None;
+    }
+    let health_path = spec
+        .health
+        .path
+        .clone()
+        .unwrap_or_else(|| "/healthz".into());
+    let (mesh_timeout, mesh_retries, canary) = match spec.mesh {
+        Some(m) => (m.timeout, m.retries, m.canary),
+        None => (None, None, IndexMap::new()),
+    };
+    Some(ResolvedService {
+        name: name.to_owned(),
+        description: spec.description,
+        phase,
+        batch: spec.batch,
+        wave: 0,
+        workload: spec.workload,
+        image,
+        port: spec.port,
+        protocol: spec.protocol,
+        probe: spec.probe,
+        health_path,
+        replicas_min,
+        replicas_max: spec.replicas.max,
+        cpu_target,
+        requests_text: (
+            spec.resources.requests.cpu.map(|q| q.0),
+            spec.resources.requests.memory.map(|q| q.0),
+        ),
+        limits_text: (
+            spec.resources.limits.cpu.map(|q| q.0),
+            spec.resources.limits.memory.map(|q| q.0),
+        ),
+        requests,
+        limits,
+        depends_on: spec.depends_on,
+        ingress_namespaces: spec.ingress.from_namespaces,
+        env: spec.env,
+        mesh_timeout,
+        mesh_retries,
+        canary,
+        storage_size: storage_size.map(|q| q.0),
+        suppress: spec.suppress,
+        layers: layers.clone(),
+    })
+}
+
+/// Adds the registry to a bare image name and the environment's tag to an untagged one.
+fn qualify_image(image: &str, registry: Option<&str>, tag: Option<&str>) -> Result<String, String> {
+    let first = image.split('/').next().unwrap_or("");
+    let has_registry =
+        image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let mut full = match registry {
+        Some(r) if !has_registry && image.contains('/') => {
+            // `openpolicy/api-gateway` under registry `ghcr.io/openpolicy` is ghcr.io/openpolicy/api-gateway.
+            let repo_name = image.rsplit('/').next().unwrap_or(image);
+            format!("{}/{}", r.trim_end_matches('/'), repo_name)
+        }
+        Some(r) if !has_registry => format!("{}/{}", r.trim_end_matches('/'), image),
+        _ => image.to_owned(),
+    };
+    let last = full.rsplit('/').next().unwrap_or("");
+    let tagged = last.contains(':') || full.contains('@');
+    if !tagged {
+        match tag {
+            Some(t) => {
+                full.push(':');
+                full.push_str(t);
+            }
+            None => return Err("write the tag in the image (`name:1.2.3`), or set `imageTag:` in the environment file".into()),
+        }
+    }
+    Ok(full)
+}
+
+/// Phases become ArgoCD sync waves: a sequential phase gives each service a wave of its own,
+/// a parallel phase one wave per batch (or one for the whole phase).
+fn assign_waves(services: &mut [ResolvedService], phases: &[ResolvedPhase]) {
+    let mut wave: i64 = 0;
+    for (pi, phase) in phases.iter().enumerate() {
+        match phase.rollout {
+            Rollout::Sequential => {
+                for s in services.iter_mut().filter(|s| s.phase == pi) {
+                    s.wave = wave;
+                    wave += 1;
+                }
+            }
+            Rollout::Parallel if !phase.batches.is_empty() => {
+                for batch in &phase.batches {
+                    let mut any = false;
+                    for s in services
+                        .iter_mut()
+                        .filter(|s| s.phase == pi && s.batch.as_deref() == Some(batch.as_str()))
+                    {
+                        s.wave = wave;
+                        any = true;
+                    }
+                    if any {
+                        wave += 1;
+                    }
+                }
+            }
+            Rollout::Parallel => {
+                let mut any = false;
+                for s in services.iter_mut().filter(|s| s.phase == pi) {
+                    s.wave = wave;
+                    any = true;
+                }
+                if any {
+                    wave += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images() {
+        assert_eq!(
+            qualify_image("postgres:16.4", Some("ghcr.io/x"), Some("1")).unwrap(),
+            "postgres:16.4"
+        );
+        assert_eq!(
+            qualify_image("openpolicy/api", Some("ghcr.io/openpolicy"), Some("1.0")).unwrap(),
+            "ghcr.io/openpolicy/api:1.0"
+        );
+        assert_eq!(
+            qualify_image("api", Some("ghcr.io/openpolicy"), Some("1.0")).unwrap(),
+            "ghcr.io/openpolicy/api:1.0"
+        );
+        assert_eq!(
+            qualify_image("localhost:5000/api", None, Some("2")).unwrap(),
+            "localhost:5000/api:2"
+        );
+        assert!(qualify_image("api", None, None).is_err());
+    }
+
+    #[test]
+    fn merge_rules() {
+        let mut a = serde_json::json!({"r": {"min": 1, "max": 3}, "l": [1, 2], "s": "x"});
+        merge(
+            &mut a,
+            &serde_json::json!({"r": {"max": 5}, "l": [3], "s": "y"}),
+        );
+        assert_eq!(
+            a,
+            serde_json::json!({"r": {"min": 1, "max": 5}, "l": [3], "s": "y"})
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! JSON Schema validation of input files, with errors mapped back to YAML lines.
+
+use crate::catalogue::origin::SourceDoc;
+use crate::diagnostic::{Diagnostic, Location};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::Validator;
+use serde_json::Value;
+
+pub const CATALOGUE_SCHEMA: &str = include_str!("../../schemas/catalogue.schema.json");
+pub const ENVIRONMENT_SCHEMA: &str = include_str!("../../schemas/environment.schema.json");
+
+/// A compiled input schema and the schema document itself, which names the fields a typo missed.
+pub struct InputSchema {
+    validator: Validator,
+    schema: Value,
+    what: &'static str,
+}
+
+impl InputSchema {
+    /// Compiles an embedded schema. A failure here is a bug in shipshape, reported as such.
+    pub fn compile(
+        text: &str,
+        what: &'static str,
+        partial: bool,
+    ) -> Result<InputSchema, Diagnostic> {
+        let mut schema: Value = serde_json::from_str(text).map_err(|e| {
+            Diagnostic::error("internal/schema", format!("embedded {what} schema: {e}"))
+        })?;
+        if partial {
+            // A split catalogue spreads the top-level keys over several files; each file is
+            // checked for what it has, and completeness is checked on the assembled catalogue.
+            if let Some(obj) = schema.as_object_mut() {
+                obj.remove("required");
+            }
+        }
+        let validator = jsonschema::options()
+            .should_validate_formats(false)
+            .build(&schema)
+            .map_err(|e| {
+                Diagnostic::error("internal/schema", format!("embedded {what} schema: {e}"))
+            })?;
+        Ok(InputSchema {
+            validator,
+            schema,
+            what,
+        })
+    }
+
+    pub fn validate(&self, doc: &SourceDoc) -> Vec<Diagnostic> {
+        self.validator
+            .iter_errors(&doc.value)
+            .map(|e| self.diagnostic(doc, &e))
+            .collect()
+    }
+
+    fn diagnostic(&self, doc: &SourceDoc, e: &jsonschema::ValidationError<'_>) -> Diagnostic {
+        let pointer = e.instance_path().as_str().to_owned();
+        let place = dotted(&pointer);
+        let at = |p: &str, key: bool| {
+            doc.spans.nearest(p).map(|s| {
+                Location::new(
+                    &doc.file,
+                    if key {
+                        s.key.unwrap_or(s.value)
+                    } else {
+                        s.value
+                    },
+                )
+            })
+        };
+        match e.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let name = unexpected.first().cloned().unwrap_or_default();
+                let mut child = pointer.clone();
+                crate::yaml::push_pointer_segment(&mut child, &name);
+                let known = self.known_properties(e.schema_path().as_str());
+                let mut d = Diagnostic::error(
+                    "input/unknown-field",
+                    format!("unknown field `{name}` in {} {place}", self.what),
+                )
+                .at(at(&child, true), "not a field here");
+                d.help = Some(match closest(&name, &known) {
+                    Some(s) => format!("did you mean `{s}`? expected one of: {}", known.join(", ")),
+                    None if known.is_empty() => "remove this field".into(),
+                    None => format!("expected one of: {}", known.join(", ")),
+                });
+                d
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or("?");
+                Diagnostic::error(
+                    "input/missing-field",
+                    format!("missing required field `{name}` in {} {place}", self.what),
+                )
+                .at(at(&pointer, true), format!("`{name}` is missing here"))
+                .with_help(format!("add `{name}:`"))
+            }
+            ValidationErrorKind::PropertyNames { .. } | ValidationErrorKind::Pattern { .. }
+                if is_name_position(&pointer, e) =>
+            {
+                let bad = e.instance().as_str().unwrap_or_default().to_owned();
+                name_error(doc, &pointer, &bad)
+            }
+            _ => Diagnostic::error("input/schema", format!("{place}: {}", e.masked()))
+                .at(at(&pointer, false), "this value")
+                .with_help(self.description_help(e.schema_path().as_str())),
+        }
+    }
+
+    /// Field names the schema allows where an unknown one was found.
+    fn known_properties(&self, schema_path: &str) -> Vec<String> {
+        let parent = schema_path
+            .strip_suffix("/additionalProperties")
+            .unwrap_or(schema_path);
+        resolve_schema_path(&self.schema, parent)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn description_help(&self, schema_path: &str) -> String {
+        let mut path = schema_path;
+        // The failing keyword's parent is the property schema that carries the description.
+        while let Some(i) = path.rfind('/') {
+            path = &path[..i];
+            if let Some(d) = resolve_schema_path(&self.schema, path)
+                .and_then(|s| s.get("description"))
+                .and_then(Value::as_str)
+            {
+                return format!("expected: {d}");
+            }
+        }
+        format!("see schemas/{}.schema.json", self.what)
+    }
+}
+
+fn is_name_position(pointer: &str, e: &jsonschema::ValidationError<'_>) -> bool {
+    matches!(e.kind(), ValidationErrorKind::PropertyNames { .. })
+        || e.schema_path().as_str().contains("propertyNames")
+        || pointer.ends_with("/name")
+}
+
+/// A name that is not a DNS-1123 label, pointed at where it is written.
+pub fn name_error(doc: &SourceDoc, map_pointer: &str, bad: &str) -> Diagnostic {
+    let mut key_pointer = map_pointer.to_owned();
+    crate::yaml::push_pointer_segment(&mut key_pointer, bad);
+    let span = doc
+        .spans
+        .get(&key_pointer)
+        .map(|s| s.key.unwrap_or(s.value))
+        .or_else(|| doc.spans.nearest(map_pointer).map(|s| s.value));
+    let suggestion = crate::catalogue::names::suggest_dns_label(bad);
+    Diagnostic::error(
+        "input/bad-name",
+        format!("`{bad}` is not a valid name: names must be DNS-1123 labels"),
+    )
+    .at(span.map(|s| Location::new(&doc.file, s)), "invalid name")
+    .with_help(format!(
+        "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit, e.g. `{suggestion}`"
+    ))
+}
+
+/// Follows a schema evaluation path through the schema document, jumping through local `$ref`s.
+fn resolve_schema_path<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut node = root;
+    for raw in path.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        if seg == "$ref" {
+            let target = node.get("$ref")?.as_str()?.strip_prefix('#')?;
+            node = root.pointer(target)?;
+            continue;
+        }
+        node = match node {
+            Value::Object(m) => m.get(&seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// `/services/api-gateway/port` as `services.api-gateway.port`, the way people say it.
+pub fn dotted(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "(top level)".into();
+    }
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The known name closest to a misspelt one, when it is close enough to be a typo.
+pub fn closest(name: &str, known: &[String]) -> Option<String> {
+    known
+        .iter()
+        .map(|k| (edit_distance(&name.to_lowercase(), &k.to_lowercase()), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,129 @@
+//! Command-line definitions.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipshape",
+    version,
+    about = "Compile a service catalogue into per-environment Kubernetes manifests, and lint them before they ship",
+    long_about = None,
+    after_help = "Exit codes: 0 clean, 1 error-severity findings or drift, 2 bad input or usage.\nSet NO_COLOR to disable colours."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProjectArgs {
+    /// Project root holding catalogue.yaml (or catalogue/) and environments/.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub root: PathBuf,
+    /// Catalogue file or directory [default: ROOT/catalogue.yaml, or ROOT/catalogue/].
+    #[arg(long, value_name = "PATH")]
+    pub catalogue: Option<PathBuf>,
+    /// Directory of environment files [default: ROOT/environments].
+    #[arg(long, value_name = "DIR")]
+    pub environments: Option<PathBuf>,
+    /// Only these environments (repeatable) [default: all].
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+    /// Replace built-in templates with same-named files from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// How findings are printed.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Annotated source excerpts, for people.
+    Human,
+    /// One line per finding: file:line:col: severity[rule]: message.
+    Short,
+    /// A stable JSON document (see docs/json-output.md).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render every environment into the output directory (atomically), after validating and linting.
+    Build {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// Output directory [default: ROOT/rendered].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Render in memory, compare with the output directory and lint; write nothing.
+    Check {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// Output directory to compare with [default: ROOT/rendered].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Lint Kubernetes YAML files or directories that shipshape did not render.
+    Lint {
+        /// Files or directories (walked recursively for *.yaml and *.yml).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Read capacity, utilisation ceiling and rule settings from this environment file.
+        #[arg(long, value_name = "FILE")]
+        environment_file: Option<PathBuf>,
+        /// Cluster CPU capacity, e.g. 16 or 16000m.
+        #[arg(long, value_name = "QUANTITY")]
+        capacity_cpu: Option<String>,
+        /// Cluster memory capacity, e.g. 8Gi.
+        #[arg(long, value_name = "QUANTITY")]
+        capacity_memory: Option<String>,
+        /// Share of capacity requests may use, e.g. 80%.
+        #[arg(long, value_name = "PERCENT")]
+        max_utilisation: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// List the lint rules.
+    Rules,
+    /// Print the documentation of one lint rule.
+    Explain {
+        /// Rule id, e.g. port-conflict.
+        rule: String,
+    },
+    /// Print the JSON Schema of the catalogue or environment format.
+    Schema {
+        #[arg(value_enum, default_value_t = SchemaKind::Catalogue)]
+        kind: SchemaKind,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    Catalogue,
+    Environment,
+}

@@ -1,0 +1,55 @@
+//! `shipshape build`: compile, check, and write the output tree only when nothing is wrong.
+
+use crate::app::{self, Io, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
+use crate::cli::OutputArgs;
+use crate::pipeline::CompileOptions;
+use crate::render::write::write_tree;
+use std::path::PathBuf;
+
+pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
+    let compiled = match app::compile_or_fail(opts, output, io) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    app::emit(&compiled.findings, output, io);
+    if compiled.has_errors() {
+        let _ = writeln!(
+            io.stderr,
+            "shipshape: {}; nothing was written to {}",
+            app::tally(&compiled.findings),
+            out.display()
+        );
+        return EXIT_FINDINGS;
+    }
+    let rendered: Vec<_> = compiled
+        .environments
+        .iter()
+        .map(|e| e.rendered.clone())
+        .collect();
+    match write_tree(&out, &rendered) {
+        Ok(summary) => {
+            let manifests: usize = rendered.iter().map(|e| e.manifests.len()).sum();
+            let _ = writeln!(
+                io.stderr,
+                "shipshape: rendered {} environment{} ({manifests} manifests) into {}: {} written, {} unchanged, {} removed; {}",
+                rendered.len(),
+                if rendered.len() == 1 { "" } else { "s" },
+                out.display(),
+                summary.written,
+                summary.unchanged,
+                summary.removed,
+                app::tally(&compiled.findings),
+            );
+            EXIT_OK
+        }
+        Err(f) => {
+            app::emit(&f.diagnostics, output, io);
+            let _ = writeln!(
+                io.stderr,
+                "shipshape: writing failed; {} was left as it was",
+                out.display()
+            );
+            EXIT_BAD_INPUT
+        }
+    }
+}

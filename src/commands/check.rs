@@ -1,0 +1,97 @@
+//! `shipshape check`: the pre-commit and CI gate. Renders in memory, compares with the output
+//! directory, lints, and writes nothing.
+
+use crate::app::{self, Io, EXIT_FINDINGS, EXIT_OK};
+use crate::cli::{Format, OutputArgs};
+use crate::diagnostic::{Diagnostic, Location, Severity};
+use crate::diff::{colorize, drift, DriftKind};
+use crate::pipeline::CompileOptions;
+use crate::yaml::SourceFile;
+use std::path::PathBuf;
+
+/// Code of findings that say the committed output is out of date.
+pub const DRIFT_CODE: &str = "drift";
+
+pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
+    let compiled = match app::compile_or_fail(opts, output, io) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rendered: Vec<_> = compiled
+        .environments
+        .iter()
+        .map(|e| e.rendered.clone())
+        .collect();
+    let drifts = drift(&out, &rendered);
+    let mut diagnostics = compiled.findings.clone();
+    for d in &drifts {
+        let shown = format!("{}/{}", crate::catalogue::load::display_path(&out), d.path);
+        let (message, label) = match d.kind {
+            DriftKind::Missing => (format!("{shown} is missing"), "not on disk"),
+            DriftKind::Changed => (
+                format!("{shown} is out of date or was edited by hand"),
+                "differs from the catalogue from here",
+            ),
+            DriftKind::Orphaned => (
+                format!("{shown} is generated but no longer produced"),
+                "no longer rendered",
+            ),
+        };
+        // Point at the first differing line of the file on disk, which is what a reviewer opens.
+        let file = SourceFile::new(shown.clone(), d.old.clone());
+        let first = first_difference(&d.old, &d.new);
+        let location =
+            (d.kind != DriftKind::Missing).then(|| Location::new(&file, file.span_of(first, 0)));
+        let mut diag = Diagnostic::new(DRIFT_CODE, Severity::Error, message)
+            .with_help("run `shipshape build` and commit the result")
+            .in_environment(&d.environment);
+        diag.location = location;
+        diag.label = Some(label.into());
+        diagnostics.push(diag);
+    }
+    crate::diagnostic::normalise(&mut diagnostics);
+    app::emit(&diagnostics, output, io);
+    if matches!(output.format, Format::Human | Format::Short) {
+        let color = app::use_color(output.color, io.stderr_is_terminal);
+        for d in &drifts {
+            let text = d.unified();
+            let _ = io
+                .stderr
+                .write_all(if color { colorize(&text) } else { text }.as_bytes());
+        }
+    }
+    let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    if drifts.is_empty() {
+        let _ = writeln!(
+            io.stderr,
+            "shipshape: {} is up to date; {}",
+            out.display(),
+            app::tally(&compiled.findings)
+        );
+    } else {
+        let _ = writeln!(
+            io.stderr,
+            "shipshape: {} file{} in {} differ from the catalogue; run `shipshape build`",
+            drifts.len(),
+            if drifts.len() == 1 { "" } else { "s" },
+            out.display()
+        );
+    }
+    if errors {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Byte offset of the start of the first line where `a` and `b` differ.
+fn first_difference(a: &str, b: &str) -> usize {
+    let mut offset = 0;
+    for (la, lb) in a.split_inclusive('\n').zip(b.split_inclusive('\n')) {
+        if la != lb {
+            return offset;
+        }
+        offset += la.len();
+    }
+    offset.min(a.len())
+}

@@ -1,0 +1,157 @@
+//! `shipshape lint PATH...`: the same checks over manifests from anywhere (Helm output, kubectl
+//! dumps, hand-written YAML).
+
+use crate::app::{self, Io, EXIT_FINDINGS, EXIT_OK};
+use crate::catalogue::load::{read_yaml_file, Loader};
+use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent};
+use crate::cli::{Format, OutputArgs};
+use crate::diagnostic::{Diagnostic, Failure, Severity};
+use crate::lint::{self, Capacity, LintContext};
+use crate::manifest::read::read_paths;
+use crate::manifest::schema;
+use crate::yaml::Limits;
+use indexmap::IndexMap;
+use std::path::PathBuf;
+
+pub struct LintArgs {
+    pub paths: Vec<PathBuf>,
+    pub environment_file: Option<PathBuf>,
+    pub capacity_cpu: Option<String>,
+    pub capacity_memory: Option<String>,
+    pub max_utilisation: Option<String>,
+}
+
+/// Code of findings about manifests that break their kind's schema.
+pub const SCHEMA_CODE: &str = "schema";
+
+pub fn run(args: &LintArgs, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
+    let limits = Limits::from_env();
+    let (capacity, levels) = match settings(args, &limits) {
+        Ok(s) => s,
+        Err(f) => return app::fail(f, output, io),
+    };
+    let read = read_paths(&args.paths, &limits);
+    if !read.errors.is_empty() {
+        return app::fail(read.errors.into(), output, io);
+    }
+    if matches!(output.format, Format::Human | Format::Short) {
+        for note in &read.skipped {
+            let _ = writeln!(io.stderr, "note: skipped {note}");
+        }
+    }
+    let mut findings = Vec::new();
+    for (i, m) in read.manifests.iter().enumerate() {
+        let Some(violations) = schema::validate(&m.value) else {
+            continue;
+        };
+        let _ = i;
+        for v in violations {
+            findings.push(
+                Diagnostic::error(
+                    SCHEMA_CODE,
+                    format!(
+                        "{} breaks its schema at `{}`: {}",
+                        m.resource_id(),
+                        v.pointer,
+                        v.message
+                    ),
+                )
+                .at(m.file_location(&v.pointer), "here")
+                .with_help("compare with the Kubernetes API reference for this kind")
+                .on_resource(m.resource_id()),
+            );
+        }
+    }
+    let ctx = LintContext::for_files("lint", &read.manifests, capacity, Vec::new());
+    findings.extend(lint::run(&ctx, &levels).into_iter().map(|mut d| {
+        d.environment = None;
+        d
+    }));
+    crate::diagnostic::normalise(&mut findings);
+    app::emit(&findings, output, io);
+    let _ = writeln!(
+        io.stderr,
+        "shipshape: linted {} manifest{}; {}",
+        read.manifests.len(),
+        if read.manifests.len() == 1 { "" } else { "s" },
+        app::tally(&findings)
+    );
+    if findings.iter().any(|d| d.severity == Severity::Error) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+type Settings = (Option<Capacity>, IndexMap<String, Option<Severity>>);
+
+/// Capacity and rule levels from the environment file, then from flags (flags win).
+fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
+    let mut cpu = None;
+    let mut memory = None;
+    let mut max_utilisation = 100.0;
+    let mut location = None;
+    let mut levels = IndexMap::new();
+    if let Some(path) = &args.environment_file {
+        let doc = read_yaml_file(path, limits)?;
+        let loader = Loader::new(limits.clone())?;
+        let env = loader.environment_from_doc(doc)?;
+        let resolved_cluster = env.doc.root().child("cluster");
+        location = Some(resolved_cluster.location());
+        let v = &env.doc.value;
+        let text = |p: &str| {
+            v.pointer(p).map(|x| {
+                x.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| x.to_string())
+            })
+        };
+        cpu = text("/cluster/capacity/cpu");
+        memory = text("/cluster/capacity/memory");
+        if let Some(m) = text("/cluster/maxUtilisation") {
+            max_utilisation =
+                parse_percent(&m).map_err(|e| usage(&format!("maxUtilisation: {}", e.message)))?;
+        }
+        if let Some(rules) = v.pointer("/lint/rules").and_then(|r| r.as_object()) {
+            for (rule, level) in rules {
+                let level = level.as_str().unwrap_or("");
+                levels.insert(
+                    rule.clone(),
+                    if level == "off" {
+                        None
+                    } else {
+                        Severity::parse(level)
+                    },
+                );
+            }
+        }
+    }
+    if let Some(c) = &args.capacity_cpu {
+        cpu = Some(c.clone());
+    }
+    if let Some(m) = &args.capacity_memory {
+        memory = Some(m.clone());
+    }
+    if let Some(u) = &args.max_utilisation {
+        max_utilisation =
+            parse_percent(u).map_err(|e| usage(&format!("--max-utilisation: {}", e.message)))?;
+    }
+    let cpu = cpu
+        .map(|c| parse_cpu(&c).map_err(|e| usage(&format!("CPU capacity: {}", e.message))))
+        .transpose()?;
+    let memory = memory
+        .map(|m| parse_memory(&m).map_err(|e| usage(&format!("memory capacity: {}", e.message))))
+        .transpose()?;
+    let capacity = (cpu.is_some() || memory.is_some()).then_some(Capacity {
+        cpu,
+        memory,
+        max_utilisation,
+        location,
+    });
+    Ok((capacity, levels))
+}
+
+fn usage(message: &str) -> Diagnostic {
+    Diagnostic::error("usage/lint", message.to_owned())
+        .with_help("CPU like `16` or `500m`, memory like `8Gi`, percentages like `80%`")
+}

@@ -1,0 +1,142 @@
+//! Drift between the rendered tree in memory and the one on disk.
+
+use crate::render::write::is_generated;
+use crate::render::RenderedEnvironment;
+use similar::{ChangeTag, TextDiff};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriftKind {
+    /// Rendered now, absent on disk.
+    Missing,
+    /// On disk with other content (stale, or edited by hand).
+    Changed,
+    /// A generated file on disk that the catalogue no longer produces.
+    Orphaned,
+}
+
+#[derive(Debug, Clone)]
+pub struct Drift {
+    pub environment: String,
+    /// Path relative to the output directory.
+    pub path: String,
+    pub kind: DriftKind,
+    pub old: String,
+    pub new: String,
+}
+
+impl Drift {
+    pub fn unified(&self) -> String {
+        let a = format!("a/{}", self.path);
+        let b = format!("b/{}", self.path);
+        let (a, b) = match self.kind {
+            DriftKind::Missing => ("/dev/null".to_owned(), b),
+            DriftKind::Orphaned => (a, "/dev/null".to_owned()),
+            DriftKind::Changed => (a, b),
+        };
+        TextDiff::from_lines(&self.old, &self.new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&a, &b)
+            .to_string()
+    }
+
+    /// Line counts added and removed.
+    pub fn stats(&self) -> (usize, usize) {
+        let diff = TextDiff::from_lines(&self.old, &self.new);
+        let mut added = 0;
+        let mut removed = 0;
+        for c in diff.iter_all_changes() {
+            match c.tag() {
+                ChangeTag::Insert => added += 1,
+                ChangeTag::Delete => removed += 1,
+                ChangeTag::Equal => {}
+            }
+        }
+        (added, removed)
+    }
+}
+
+/// Compares what was rendered with `out/<env>/` on disk.
+pub fn drift(out: &Path, envs: &[RenderedEnvironment]) -> Vec<Drift> {
+    let mut found = Vec::new();
+    for env in envs {
+        let dir = out.join(&env.name);
+        for file in &env.files {
+            let path = dir.join(&file.path);
+            let rel = format!("{}/{}", env.name, file.path);
+            match std::fs::read(&path) {
+                Ok(bytes) if bytes == file.text.as_bytes() => {}
+                Ok(bytes) => found.push(Drift {
+                    environment: env.name.clone(),
+                    path: rel,
+                    kind: DriftKind::Changed,
+                    old: String::from_utf8_lossy(&bytes).into_owned(),
+                    new: file.text.clone(),
+                }),
+                Err(_) => found.push(Drift {
+                    environment: env.name.clone(),
+                    path: rel,
+                    kind: DriftKind::Missing,
+                    old: String::new(),
+                    new: file.text.clone(),
+                }),
+            }
+        }
+        let mut on_disk: Vec<_> = walkdir::WalkDir::new(&dir)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(walkdir::DirEntry::into_path)
+            .collect();
+        on_disk.sort();
+        for path in on_disk {
+            let Ok(rel_in_env) = path.strip_prefix(&dir) else {
+                continue;
+            };
+            let rel_in_env = rel_in_env.to_string_lossy().replace('\\', "/");
+            if env.files.iter().any(|f| f.path == rel_in_env) || !is_generated(&path) {
+                continue;
+            }
+            found.push(Drift {
+                environment: env.name.clone(),
+                path: format!("{}/{rel_in_env}", env.name),
+                kind: DriftKind::Orphaned,
+                old: std::fs::read_to_string(&path).unwrap_or_default(),
+                new: String::new(),
+            });
+        }
+    }
+    found
+}
+
+/// Colours a unified diff for a terminal.
+pub fn colorize(diff: &str) -> String {
+    let mut out = String::with_capacity(diff.len() + diff.len() / 8);
+    for line in diff.split_inclusive('\n') {
+        let code = if line.starts_with("+++") || line.starts_with("---") {
+            "\x1b[1m"
+        } else if line.starts_with('+') {
+            "\x1b[32m"
+        } else if line.starts_with('-') {
+            "\x1b[31m"
+        } else if line.starts_with("@@") {
+            "\x1b[36m"
+        } else {
+            ""
+        };
+        if code.is_empty() {
+            out.push_str(line);
+        } else {
+            let body = line.trim_end_matches('\n');
+            out.push_str(code);
+            out.push_str(body);
+            out.push_str("\x1b[0m");
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out
+}

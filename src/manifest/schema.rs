@@ -1,0 +1,160 @@
+//! Validation of manifests against the Kubernetes, Istio and Argo CD schemas in `schemas/`.
+//!
+//! Validators are compiled once, on first use of each kind, and shared by every environment.
+
+use jsonschema::Validator;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+struct KnownKind {
+    api_version: &'static str,
+    kind: &'static str,
+    schema: &'static str,
+}
+
+const KINDS: &[KnownKind] = &[
+    KnownKind {
+        api_version: "v1",
+        kind: "Namespace",
+        schema: include_str!("../../schemas/kubernetes/namespace-v1.json"),
+    },
+    KnownKind {
+        api_version: "v1",
+        kind: "Service",
+        schema: include_str!("../../schemas/kubernetes/service-v1.json"),
+    },
+    KnownKind {
+        api_version: "v1",
+        kind: "ServiceAccount",
+        schema: include_str!("../../schemas/kubernetes/serviceaccount-v1.json"),
+    },
+    KnownKind {
+        api_version: "apps/v1",
+        kind: "Deployment",
+        schema: include_str!("../../schemas/kubernetes/deployment-apps-v1.json"),
+    },
+    KnownKind {
+        api_version: "apps/v1",
+        kind: "StatefulSet",
+        schema: include_str!("../../schemas/kubernetes/statefulset-apps-v1.json"),
+    },
+    KnownKind {
+        api_version: "autoscaling/v2",
+        kind: "HorizontalPodAutoscaler",
+        schema: include_str!(
+            "../../schemas/kubernetes/horizontalpodautoscaler-autoscaling-v2.json"
+        ),
+    },
+    KnownKind {
+        api_version: "policy/v1",
+        kind: "PodDisruptionBudget",
+        schema: include_str!("../../schemas/kubernetes/poddisruptionbudget-policy-v1.json"),
+    },
+    KnownKind {
+        api_version: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        schema: include_str!("../../schemas/kubernetes/networkpolicy-networking-v1.json"),
+    },
+    KnownKind {
+        api_version: "networking.istio.io/v1",
+        kind: "VirtualService",
+        schema: include_str!("../../schemas/istio/virtualservice_v1.strict.json"),
+    },
+    KnownKind {
+        api_version: "networking.istio.io/v1",
+        kind: "DestinationRule",
+        schema: include_str!("../../schemas/istio/destinationrule_v1.strict.json"),
+    },
+    KnownKind {
+        api_version: "security.istio.io/v1",
+        kind: "PeerAuthentication",
+        schema: include_str!("../../schemas/istio/peerauthentication_v1.strict.json"),
+    },
+    KnownKind {
+        api_version: "security.istio.io/v1",
+        kind: "AuthorizationPolicy",
+        schema: include_str!("../../schemas/istio/authorizationpolicy_v1.strict.json"),
+    },
+    KnownKind {
+        api_version: "argoproj.io/v1alpha1",
+        kind: "Application",
+        schema: include_str!("../../schemas/argocd/application_v1alpha1.strict.json"),
+    },
+];
+
+/// One schema violation: where in the manifest, and what is wrong.
+#[derive(Debug, Clone)]
+pub struct SchemaViolation {
+    pub pointer: String,
+    pub message: String,
+}
+
+type Compiled = Result<&'static Validator, String>;
+
+fn cache() -> &'static Mutex<HashMap<usize, Compiled>> {
+    static CACHE: OnceLock<Mutex<HashMap<usize, Compiled>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn validator(index: usize) -> Compiled {
+    let mut guard = match cache().lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(v) = guard.get(&index) {
+        return v.clone();
+    }
+    let compiled = KINDS
+        .get(index)
+        .ok_or_else(|| "unknown schema".to_owned())
+        .and_then(|k| serde_json::from_str::<Value>(k.schema).map_err(|e| e.to_string()))
+        .and_then(|schema| {
+            jsonschema::options()
+                .should_validate_formats(false)
+                .build(&schema)
+                .map_err(|e| e.to_string())
+        })
+        // Validators live for the whole run and are shared across threads; leaking one per kind
+        // is a bounded, deliberate cost that keeps the cache free of lifetimes.
+        .map(|v| &*Box::leak(Box::new(v)));
+    guard.insert(index, compiled.clone());
+    compiled
+}
+
+/// Whether shipshape has a schema for this apiVersion and kind.
+pub fn has_schema(api_version: &str, kind: &str) -> bool {
+    KINDS
+        .iter()
+        .any(|k| k.api_version == api_version && k.kind == kind)
+}
+
+/// Validates one manifest. `None` when no schema is known for its kind.
+pub fn validate(value: &Value) -> Option<Vec<SchemaViolation>> {
+    let api_version = value.get("apiVersion").and_then(Value::as_str)?;
+    let kind = value.get("kind").and_then(Value::as_str)?;
+    let index = KINDS
+        .iter()
+        .position(|k| k.api_version == api_version && k.kind == kind)?;
+    match validator(index) {
+        Ok(v) => {
+            if v.is_valid(value) {
+                return Some(Vec::new());
+            }
+            Some(
+                v.iter_errors(value)
+                    .map(|e| SchemaViolation {
+                        pointer: e.instance_path().as_str().to_owned(),
+                        message: e.masked().to_string(),
+                    })
+                    .collect(),
+            )
+        }
+        Err(e) => Some(vec![SchemaViolation {
+            pointer: String::new(),
+            message: format!(
+                "internal error: schema for {api_version} {kind} did not compile: {e}"
+            ),
+        }]),
+    }
+}

@@ -1,0 +1,96 @@
+//! The whole compile, from catalogue to checked manifests, shared by `build`, `check` and `diff`.
+
+use crate::catalogue::{Project, ProjectPaths, ResolvedEnvironment};
+use crate::diagnostic::{Diagnostic, Failure, Severity};
+use crate::lint::{self, LintContext};
+use crate::manifest::schema;
+use crate::render::{self, RenderedEnvironment, Templates};
+use crate::yaml::Limits;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    pub paths: ProjectPaths,
+    pub envs: Vec<String>,
+    pub templates: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+pub struct CompiledEnvironment {
+    pub resolved: ResolvedEnvironment,
+    pub rendered: RenderedEnvironment,
+}
+
+pub struct Compiled {
+    pub environments: Vec<CompiledEnvironment>,
+    /// Schema violations and lint findings over everything rendered.
+    pub findings: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Loads, resolves, renders and checks. `Err` means the input itself is wrong (exit code 2).
+pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
+    let project = Project::load(&opts.paths, opts.limits.clone())?;
+    let resolved = project.resolve(&opts.envs)?;
+    let templates = Templates::load(opts.templates.as_deref())?;
+    let mut environments = Vec::new();
+    let mut problems = Vec::new();
+    for env in resolved {
+        match render::render_environment(&templates, &env) {
+            Ok(rendered) => environments.push(CompiledEnvironment {
+                resolved: env,
+                rendered,
+            }),
+            Err(f) => problems.extend(f.diagnostics),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.into());
+    }
+    let mut findings = Vec::new();
+    for env in &environments {
+        findings.extend(check_schemas(env));
+        let ctx = LintContext::for_rendered(&env.resolved, &env.rendered.manifests);
+        findings.extend(lint::run(&ctx, &env.resolved.rule_levels));
+    }
+    crate::diagnostic::normalise(&mut findings);
+    Ok(Compiled {
+        environments,
+        findings,
+    })
+}
+
+/// Code of findings about rendered output that breaks the Kubernetes, Istio or Argo CD schemas.
+pub const OUTPUT_SCHEMA_CODE: &str = "output-schema";
+
+fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let ctx_env = &env.resolved;
+    for m in &env.rendered.manifests {
+        let Some(violations) = schema::validate(&m.value) else {
+            continue;
+        };
+        for v in violations {
+            let location = match m.service().and_then(|s| ctx_env.service(s)) {
+                Some(svc) => svc.declaration(),
+                None => ctx_env.origin.location(),
+            };
+            out.push(
+                Diagnostic::error(
+                    OUTPUT_SCHEMA_CODE,
+                    format!("rendered {} breaks its schema at `{}`: {}", m.api_version(), v.pointer, v.message),
+                )
+                .at(Some(location), "rendered from here")
+                .with_help("a value of this service produced an invalid manifest; if you use --templates, check the template")
+                .in_environment(&ctx_env.name)
+                .on_resource(m.resource_id()),
+            );
+        }
+    }
+    out
+}

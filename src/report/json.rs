@@ -1,0 +1,58 @@
+//! JSON output: one stable document, described in docs/json-output.md.
+
+use crate::diagnostic::Diagnostic;
+use serde_json::{json, Value};
+
+/// Version of the JSON document's shape; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub fn location_json(d: &Diagnostic) -> Value {
+    match &d.location {
+        Some(l) => json!({
+            "file": l.file.name,
+            "line": l.span.line,
+            "column": l.span.column,
+            "endLine": l.file.span_of(l.span.end, 0).line,
+            "endColumn": l.file.span_of(l.span.end, 0).column,
+        }),
+        None => Value::Null,
+    }
+}
+
+pub fn diagnostic_json(d: &Diagnostic) -> Value {
+    json!({
+        "code": d.code,
+        "severity": d.severity,
+        "message": d.message,
+        "environment": d.environment,
+        "resource": d.resource,
+        "location": location_json(d),
+        "label": d.label,
+        "help": d.help,
+        "related": d.related.iter().map(|(l, text)| json!({
+            "file": l.file.name,
+            "line": l.span.line,
+            "column": l.span.column,
+            "message": text,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn render(diagnostics: &[Diagnostic]) -> String {
+    let count =
+        |s: crate::diagnostic::Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+    let doc = json!({
+        "version": SCHEMA_VERSION,
+        "tool": "shipshape",
+        "toolVersion": env!("CARGO_PKG_VERSION"),
+        "summary": {
+            "errors": count(crate::diagnostic::Severity::Error),
+            "warnings": count(crate::diagnostic::Severity::Warning),
+            "infos": count(crate::diagnostic::Severity::Info),
+        },
+        "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}

@@ -1,0 +1,119 @@
+//! SARIF 2.1.0 output, as GitHub code scanning reads it: one run, the rules with their help
+//! text, results with physical locations (1-based lines and columns).
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::lint::rules;
+use serde_json::{json, Value};
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+fn physical(file: &str, line: u32, column: u32, end: Option<(u32, u32)>) -> Value {
+    let mut region = json!({ "startLine": line.max(1), "startColumn": column.max(1) });
+    if let Some((el, ec)) = end {
+        if (el, ec) >= (line, column) {
+            region["endLine"] = json!(el.max(1));
+            region["endColumn"] = json!(ec.max(1));
+        }
+    }
+    json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": file, "uriBaseId": "%SRCROOT%" },
+            "region": region,
+        }
+    })
+}
+
+pub fn render(diagnostics: &[Diagnostic]) -> String {
+    // Rules: every lint rule, plus the non-rule codes that occur (input errors, drift, schema).
+    let mut rule_ids: Vec<String> = rules::all().iter().map(|r| r.id.to_owned()).collect();
+    for d in diagnostics {
+        if !rule_ids.contains(&d.code) {
+            rule_ids.push(d.code.clone());
+        }
+    }
+    let rule_objects: Vec<Value> = rule_ids
+        .iter()
+        .map(|id| match rules::find(id) {
+            Some(r) => json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": { "text": r.summary },
+                "fullDescription": { "text": r.summary },
+                "help": { "text": r.doc, "markdown": r.doc },
+                "defaultConfiguration": { "level": level(r.severity) },
+            }),
+            None => json!({
+                "id": id,
+                "name": id,
+                "shortDescription": { "text": format!("shipshape {id}") },
+                "defaultConfiguration": { "level": "error" },
+            }),
+        })
+        .collect();
+    let results: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(env) = &d.environment {
+                text = format!("[{env}] {text}");
+            }
+            if let Some(h) = &d.help {
+                text.push_str(&format!("\nhelp: {h}"));
+            }
+            let mut r = json!({
+                "ruleId": d.code,
+                "ruleIndex": rule_ids.iter().position(|x| *x == d.code).unwrap_or(0),
+                "level": level(d.severity),
+                "message": { "text": text },
+            });
+            if let Some(l) = &d.location {
+                let end = l.file.span_of(l.span.end, 0);
+                r["locations"] = json!([physical(&l.file.name, l.span.line, l.span.column, Some((end.line, end.column)))]);
+            }
+            if !d.related.is_empty() {
+                r["relatedLocations"] = Value::Array(
+                    d.related
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (l, msg))| {
+                            let mut loc = physical(&l.file.name, l.span.line, l.span.column, None);
+                            loc["id"] = json!(i);
+                            loc["message"] = json!({ "text": msg });
+                            loc
+                        })
+                        .collect(),
+                );
+            }
+            // Stable across runs so code scanning can track a finding from one commit to the next.
+            r["partialFingerprints"] = json!({
+                "shipshape/v1": format!("{}:{}:{}:{}", d.code, d.environment.as_deref().unwrap_or(""), d.resource.as_deref().unwrap_or(""), d.message),
+            });
+            r
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "shipshape",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "informationUri": "https://shipshape.dev",
+                    "rules": rule_objects,
+                }
+            },
+            "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
+            "results": results,
+        }]
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}
