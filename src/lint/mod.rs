@@ -1,6 +1,7 @@
 //! The lint engine: rules over every manifest of one environment, through indexes built once.
 
 pub mod context;
+pub mod depgraph;
 pub mod index;
 pub mod rules;
 

@@ -75,7 +75,7 @@ impl miette::Diagnostic for Report<'_> {
             span_of(primary),
         )];
         for (l, text) in &self.d.related {
-            if l.file.name == primary.file.name {
+            if is_near(primary, l) {
                 labels.push(LabeledSpan::new_with_span(Some(text.clone()), span_of(l)));
             }
         }
@@ -122,6 +122,12 @@ impl miette::Diagnostic for Related {
     }
 }
 
+/// Labels close together share one excerpt; a far-away one gets an excerpt of its own, so a
+/// report never prints the hundred lines between two places.
+fn is_near(a: &Location, b: &Location) -> bool {
+    a.file.name == b.file.name && a.span.line.abs_diff(b.span.line) <= 8
+}
+
 /// Renders diagnostics for a terminal (`color`) or for logs and snapshots (no colour).
 pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
     let theme = if color {
@@ -134,13 +140,12 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
         .with_links(false);
     let mut out = String::new();
     for d in diagnostics {
-        let primary_file = d.location.as_ref().map(|l| l.file.name.clone());
         let report = Report {
             d,
             others: d
                 .related
                 .iter()
-                .filter(|(l, _)| Some(&l.file.name) != primary_file.as_ref())
+                .filter(|(l, _)| d.location.as_ref().is_none_or(|p| !is_near(p, l)))
                 .map(|(l, text)| Related {
                     message: text.clone(),
                     location: l.clone(),

@@ -1,12 +1,123 @@
+//! `missing-probe`: every container says when it is ready and when it is alive.
+
+use crate::catalogue::model::ProbeKind;
 use crate::diagnostic::Severity;
 use crate::lint::{LintContext, Rule, Sink};
+use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "missing-probe",
     severity: Severity::Error,
-    summary: "",
-    doc: "",
+    summary: "A container without a readiness or liveness probe, or a probe aimed at nothing",
+    doc: r#"## What it checks
+Every container of every workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod):
+- has a `readinessProbe` and a `livenessProbe`;
+- each probe has a handler (`httpGet`, `tcpSocket`, `grpc` or `exec`);
+- an HTTP probe has an absolute path, and for services of the catalogue, the path is the service's
+  declared health endpoint.
+
+Probe *ports* are checked by `port-conflict`, which knows the container's ports.
+
+## Why it matters
+Without a readiness probe, traffic reaches a pod before it can answer, and ArgoCD reports the
+service healthy while it is not, so the next phase starts too early. Without a liveness probe, a
+hung process is never restarted.
+
+## Bad
+```yaml
+services:
+  mcp-service: { phase: user-interface, port: 9011, image: mcp, probe: none }
+```
+
+## Good
+```yaml
+services:
+  mcp-service: { phase: user-interface, port: 9011, image: mcp, health: { path: /healthz } }
+  redis:       { phase: infrastructure, port: 6379, image: redis:7.4, probe: tcp }
+```
+A service that truly cannot be probed can say why:
+`suppress: { missing-probe: "batch worker, no listener" }`.
+"#,
     check,
 };
 
-fn check(_ctx: &LintContext, _out: &mut Sink) {}
+const HANDLERS: &[&str] = &["httpGet", "tcpSocket", "grpc", "exec"];
+
+fn check(ctx: &LintContext, out: &mut Sink) {
+    for &wi in &ctx.index.workloads {
+        let m = &ctx.manifests[wi];
+        let Some((pod, base)) = m.pod_spec() else {
+            continue;
+        };
+        let Some(containers) = pod.get("containers").and_then(Value::as_array) else {
+            continue;
+        };
+        let declared = ctx.service_of(wi);
+        for (ci, c) in containers.iter().enumerate() {
+            let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
+            let cpointer = format!("{base}/containers/{ci}");
+            for (probe, purpose) in [
+                (
+                    "readinessProbe",
+                    "traffic may reach it before it can answer",
+                ),
+                ("livenessProbe", "a hung process is never restarted"),
+            ] {
+                let Some(p) = c.get(probe) else {
+                    let help = match declared {
+                        Some(s) if s.probe == ProbeKind::None => "remove `probe: none`, or use `probe: tcp` for services without an HTTP health endpoint",
+                        _ => "add the probe (in the catalogue: `health: { path: ... }` or `probe: tcp`)",
+                    };
+                    out.report(
+                        Some(wi),
+                        format!(
+                            "container `{cname}` of `{}` has no {probe}: {purpose}",
+                            m.name()
+                        ),
+                    )
+                    .place(
+                        Some(ctx.locate(wi, &cpointer, "/probe")),
+                        format!("no {probe}"),
+                    )
+                    .help(help);
+                    continue;
+                };
+                let ppointer = format!("{cpointer}/{probe}");
+                if !HANDLERS.iter().any(|h| p.get(*h).is_some()) {
+                    out.report(Some(wi), format!("{probe} of container `{cname}` in `{}` has no handler, so it checks nothing", m.name()))
+                        .place(Some(ctx.locate(wi, &ppointer, "/probe")), "probe without handler")
+                        .help("give the probe httpGet, tcpSocket, grpc or exec");
+                    continue;
+                }
+                let Some(http) = p.get("httpGet") else {
+                    continue;
+                };
+                let path = http.get("path").and_then(Value::as_str).unwrap_or("");
+                if !path.starts_with('/') {
+                    out.report(
+                        Some(wi),
+                        format!(
+                            "{probe} of `{}` has path `{path}`, which is not an absolute path",
+                            m.name()
+                        ),
+                    )
+                    .place(
+                        Some(ctx.locate(wi, &format!("{ppointer}/httpGet/path"), "/health/path")),
+                        "not a path",
+                    )
+                    .help("health paths start with `/`, e.g. `/healthz`");
+                } else if let Some(s) = declared {
+                    if s.probe == ProbeKind::Http && path != s.health_path {
+                        out.report_as(
+                            Some(wi),
+                            Severity::Warning,
+                            format!("{probe} of `{}` asks {path}, but the service declares its health endpoint as {}", m.name(), s.health_path),
+                        )
+                        .place(Some(ctx.locate(wi, &format!("{ppointer}/httpGet/path"), "/health/path")), "declared here")
+                        .help("a custom template probes a path the service does not serve; use `svc.healthPath`");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,12 +1,164 @@
+//! `phase-order`: the rollout order must let every service start after what it depends on.
+
 use crate::diagnostic::Severity;
+use crate::lint::depgraph::{DepGraph, EdgeProblem};
 use crate::lint::{LintContext, Rule, Sink};
 
 pub const RULE: Rule = Rule {
     id: "phase-order",
     severity: Severity::Error,
-    summary: "",
-    doc: "",
+    summary: "A dependency deployed later or together with its dependent, a dependency cycle, or a dependency on nothing",
+    doc: r#"## What it checks
+For every workload, the services named in its `shipshape.dev/depends-on` annotation (rendered from
+`dependsOn` in the catalogue) against the ArgoCD sync waves (rendered from phases and batches):
+
+- a dependency deployed in a **later** phase or wave than the service that needs it;
+- a dependency in the **same** wave: a parallel phase or batch starts both at once, so neither waits;
+- a dependency **cycle** (the cycle is printed), which no order can satisfy;
+- a dependency on a service that does not exist.
+
+## Why it matters
+ArgoCD applies waves in order and waits for each to be healthy. A service whose dependency comes
+later crash-loops until it arrives, and a health gate that waits on it may never pass. The rollout
+plan written by hand in a document is exactly where such mistakes hide.
+
+## Bad
+```yaml
+phases:
+  - { name: user-interface, rollout: parallel }
+  - { name: utility, rollout: parallel }
+services:
+  api-gateway: { phase: user-interface, port: 9001, image: gw, dependsOn: [web] }
+  web:         { phase: utility, port: 3000, image: web, dependsOn: [api-gateway] }
+```
+
+## Good
+```yaml
+services:
+  api-gateway: { phase: user-interface, port: 9001, image: gw, dependsOn: [auth-service] }
+  web:         { phase: utility, port: 3000, image: web, dependsOn: [api-gateway] }
+```
+Move the dependency to an earlier phase or batch, or drop a dependency that is not real.
+"#,
     check,
 };
 
-fn check(_ctx: &LintContext, _out: &mut Sink) {}
+const DEPENDS_POINTER: &str = "/metadata/annotations/shipshape.dev~1depends-on";
+
+fn describe(node: &crate::lint::depgraph::Node) -> String {
+    match &node.phase {
+        Some(p) => format!("phase `{p}`, wave {}", node.wave),
+        None => format!("wave {}", node.wave),
+    }
+}
+
+fn check(ctx: &LintContext, out: &mut Sink) {
+    let graph = DepGraph::build(ctx.manifests, &ctx.index.workloads);
+    let cycles = graph.cycles();
+    for (ni, di, problem) in graph.edge_problems() {
+        let node = &graph.nodes[ni];
+        let dep_name = &node.depends_on[di];
+        let here = ctx.locate(node.manifest, DEPENDS_POINTER, &format!("/dependsOn/{di}"));
+        match problem {
+            EdgeProblem::Missing => {
+                out.report(
+                    Some(node.manifest),
+                    format!(
+                        "`{}` depends on `{dep_name}`, which no workload provides",
+                        node.name
+                    ),
+                )
+                .place(Some(here), "no such service")
+                .help("add the service, or remove the dependency");
+            }
+            EdgeProblem::Later => {
+                let Some(dep) = graph.node(dep_name) else {
+                    continue;
+                };
+                // A cycle is reported once, as a cycle, not as each of its edges.
+                if cycles
+                    .iter()
+                    .any(|c| c.contains(&ni) && c.iter().any(|&x| graph.nodes[x].name == dep.name))
+                {
+                    continue;
+                }
+                let there = ctx.locate(dep.manifest, "/metadata/annotations", "/phase");
+                out.report(
+                    Some(node.manifest),
+                    format!(
+                        "`{}` ({}) depends on `{}` ({}), which is deployed later",
+                        node.name,
+                        describe(node),
+                        dep.name,
+                        describe(dep)
+                    ),
+                )
+                .place(Some(here), format!("`{}` is needed here", dep.name))
+                .also(
+                    Some(there),
+                    format!("`{}` is only deployed in {}", dep.name, describe(dep)),
+                )
+                .help(format!(
+                    "deploy `{}` in an earlier phase than `{}`, or drop the dependency",
+                    dep.name, node.name
+                ));
+            }
+            EdgeProblem::SameWave => {
+                let Some(dep) = graph.node(dep_name) else {
+                    continue;
+                };
+                if cycles
+                    .iter()
+                    .any(|c| c.contains(&ni) && c.iter().any(|&x| graph.nodes[x].name == dep.name))
+                {
+                    continue;
+                }
+                let there = ctx.locate(dep.manifest, "/metadata/annotations", "/phase");
+                out.report(
+                    Some(node.manifest),
+                    format!(
+                        "`{}` depends on `{}`, but both start together in wave {}",
+                        node.name, dep.name, node.wave
+                    ),
+                )
+                .place(Some(here), "this dependency starts at the same time")
+                .also(Some(there), format!("`{}` is in the same wave", dep.name))
+                .help(
+                    "put the dependency in an earlier batch or phase, or make the phase sequential",
+                );
+            }
+        }
+    }
+    for cycle in cycles {
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|&i| graph.nodes[i].name.as_str())
+            .collect();
+        let first = &graph.nodes[cycle[0]];
+        let next = names.get(1).copied().unwrap_or(first.name.as_str());
+        let di = first.depends_on.iter().position(|d| d == next).unwrap_or(0);
+        let here = ctx.locate(first.manifest, DEPENDS_POINTER, &format!("/dependsOn/{di}"));
+        let mut path = names.join(" -> ");
+        path.push_str(" -> ");
+        path.push_str(names[0]);
+        let d = out
+            .report(Some(first.manifest), format!("dependency cycle: {path}"))
+            .place(Some(here), "the cycle starts here")
+            .help("break the cycle: one of these dependencies is not needed at start-up");
+        for &i in cycle.iter().skip(1) {
+            let n = &graph.nodes[i];
+            let succ = cycle
+                .get(cycle.iter().position(|&x| x == i).map_or(0, |p| p + 1))
+                .copied()
+                .unwrap_or(cycle[0]);
+            let succ_name = &graph.nodes[succ].name;
+            let pos = n
+                .depends_on
+                .iter()
+                .position(|x| x == succ_name)
+                .unwrap_or(0);
+            let loc = ctx.locate(n.manifest, DEPENDS_POINTER, &format!("/dependsOn/{pos}"));
+            d.also(Some(loc), format!("`{}` depends on `{succ_name}`", n.name));
+        }
+    }
+}

@@ -1,12 +1,344 @@
+//! `port-conflict`: one port, one owner; and every port a Service or probe aims at exists.
+
 use crate::diagnostic::Severity;
 use crate::lint::{LintContext, Rule, Sink};
+use serde_json::Value;
+use std::collections::HashMap;
 
 pub const RULE: Rule = Rule {
     id: "port-conflict",
     severity: Severity::Error,
-    summary: "",
-    doc: "",
+    summary: "Two services on one port, duplicate ports in a Service or pod, duplicate nodePort/hostPort, or a targetPort/probe port no container exposes",
+    doc: r#"## What it checks
+- Two Services of one environment claiming the same service port. The platform gives every
+  service a port of its own ("port standardization"), so a second claim is a copy-paste mistake.
+- The same port number or name twice in one Service, or twice across the containers of one pod.
+- The same `nodePort` on two Services, or the same `hostPort` on two workloads.
+- A Service `targetPort` that no container of the pods it selects exposes.
+- A probe port that its container does not expose (a named port that does not exist is an error;
+  an undeclared number is a warning).
+
+## Why it matters
+Clashing ports make traffic go to the wrong service or nowhere, and a probe aimed at a port nobody
+listens on fails forever: the pod never becomes ready and the rollout stalls.
+
+## Bad
+```yaml
+services:
+  database-service: { phase: core, port: 9015, image: db }
+  op-import:        { phase: core, port: 9015, image: import }
+```
+
+## Good
+```yaml
+services:
+  database-service: { phase: core, port: 9015, image: db }
+  op-import:        { phase: core, port: 9023, image: import }
+```
+"#,
     check,
 };
 
-fn check(_ctx: &LintContext, _out: &mut Sink) {}
+fn port_key(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+struct ContainerPort<'a> {
+    name: Option<&'a str>,
+    number: Option<i64>,
+}
+
+fn container_ports(container: &Value) -> Vec<ContainerPort<'_>> {
+    container
+        .get("ports")
+        .and_then(Value::as_array)
+        .map(|ports| {
+            ports
+                .iter()
+                .map(|p| ContainerPort {
+                    name: p.get("name").and_then(Value::as_str),
+                    number: p.get("containerPort").and_then(Value::as_i64),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn exposes(ports: &[ContainerPort<'_>], target: &Value) -> bool {
+    match target {
+        Value::String(name) => ports.iter().any(|p| p.name == Some(name.as_str())),
+        Value::Number(n) => ports.iter().any(|p| p.number == n.as_i64()),
+        _ => true,
+    }
+}
+
+fn check(ctx: &LintContext, out: &mut Sink) {
+    services(ctx, out);
+    pods(ctx, out);
+}
+
+fn services(ctx: &LintContext, out: &mut Sink) {
+    let mut claimed: HashMap<i64, (usize, usize)> = HashMap::new();
+    let mut node_ports: HashMap<i64, (usize, usize)> = HashMap::new();
+    for &si in ctx.index.of_kind("Service") {
+        let svc = &ctx.manifests[si];
+        let Some(ports) = svc.value.pointer("/spec/ports").and_then(Value::as_array) else {
+            continue;
+        };
+        let mut seen_numbers: HashMap<String, usize> = HashMap::new();
+        let mut seen_names: HashMap<&str, usize> = HashMap::new();
+        for (pi, p) in ports.iter().enumerate() {
+            let pointer = format!("/spec/ports/{pi}");
+            let number = p.get("port").and_then(Value::as_i64);
+            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            if let Some(n) = number {
+                let key = format!("{n}/{protocol}");
+                if let Some(&first) = seen_numbers.get(&key) {
+                    out.report(
+                        Some(si),
+                        format!("Service `{}` lists port {n}/{protocol} twice", svc.name()),
+                    )
+                    .place(
+                        Some(ctx.locate(si, &format!("{pointer}/port"), "/port")),
+                        "second time",
+                    )
+                    .also(
+                        Some(ctx.locate(si, &format!("/spec/ports/{first}/port"), "/port")),
+                        "first time",
+                    )
+                    .help("remove the duplicate port entry");
+                } else {
+                    seen_numbers.insert(key, pi);
+                }
+                match claimed.get(&n) {
+                    Some(&(other, _)) if ctx.manifests[other].name() != svc.name() => {
+                        let first = &ctx.manifests[other];
+                        out.report(
+                            Some(si),
+                            format!(
+                                "services `{}` and `{}` both claim port {n}",
+                                first.name(),
+                                svc.name()
+                            ),
+                        )
+                        .place(
+                            Some(ctx.locate(si, &format!("{pointer}/port"), "/port")),
+                            format!("port {n} claimed again here"),
+                        )
+                        .also(
+                            Some(ctx.locate(other, "/spec/ports", "/port")),
+                            format!("port {n} first claimed here"),
+                        )
+                        .help(format!(
+                            "give `{}` a port no other service uses",
+                            svc.name()
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        claimed.insert(n, (si, pi));
+                    }
+                }
+            }
+            if let Some(name) = p.get("name").and_then(Value::as_str) {
+                if let Some(&first) = seen_names.get(name) {
+                    out.report(
+                        Some(si),
+                        format!("Service `{}` names two ports `{name}`", svc.name()),
+                    )
+                    .place(
+                        Some(ctx.locate(si, &format!("{pointer}/name"), "/protocol")),
+                        "second time",
+                    )
+                    .also(
+                        Some(ctx.locate(si, &format!("/spec/ports/{first}/name"), "/protocol")),
+                        "first time",
+                    )
+                    .help("port names must be unique within a Service");
+                } else {
+                    seen_names.insert(name, pi);
+                }
+            }
+            if let Some(np) = p.get("nodePort").and_then(Value::as_i64) {
+                if let Some(&(other, _)) = node_ports.get(&np) {
+                    out.report(
+                        Some(si),
+                        format!(
+                            "nodePort {np} is used by `{}` and `{}`",
+                            ctx.manifests[other].name(),
+                            svc.name()
+                        ),
+                    )
+                    .place(
+                        Some(ctx.locate(si, &format!("{pointer}/nodePort"), "/port")),
+                        "claimed again here",
+                    )
+                    .also(
+                        Some(ctx.locate(other, "/spec/ports", "/port")),
+                        "first claimed here",
+                    )
+                    .help(
+                        "every nodePort is cluster-wide; pick another or let Kubernetes assign one",
+                    );
+                } else {
+                    node_ports.insert(np, (si, pi));
+                }
+            }
+            // The target must be a port the selected pods expose.
+            let Some(selector) = svc
+                .value
+                .pointer("/spec/selector")
+                .and_then(Value::as_object)
+            else {
+                continue;
+            };
+            let target = p
+                .get("targetPort")
+                .cloned()
+                .or_else(|| number.map(Value::from));
+            let Some(target) = target else { continue };
+            for wi in ctx.index.select(selector) {
+                let Some((pod, _)) = ctx.manifests[wi].pod_spec() else {
+                    continue;
+                };
+                let containers = pod
+                    .get("containers")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let all: Vec<ContainerPort<'_>> =
+                    containers.iter().flat_map(container_ports).collect();
+                if !exposes(&all, &target) {
+                    out.report(
+                        Some(si),
+                        format!(
+                            "Service `{}` sends port {} to target `{}`, which no container of `{}` exposes",
+                            svc.name(),
+                            number.map_or_else(|| "?".into(), |n| n.to_string()),
+                            port_key(&target).unwrap_or_default(),
+                            ctx.manifests[wi].name()
+                        ),
+                    )
+                    .place(Some(ctx.locate(si, &format!("{pointer}/targetPort"), "/port")), "target not exposed")
+                    .also(Some(ctx.locate(wi, "/spec/template/spec/containers", "/port")), "the selected pods' containers")
+                    .help("make targetPort match a containerPort (or its name)");
+                }
+            }
+        }
+    }
+}
+
+fn pods(ctx: &LintContext, out: &mut Sink) {
+    let mut host_ports: HashMap<i64, usize> = HashMap::new();
+    for &wi in &ctx.index.workloads {
+        let m = &ctx.manifests[wi];
+        let Some((pod, base)) = m.pod_spec() else {
+            continue;
+        };
+        let containers = pod
+            .get("containers")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let mut numbers: HashMap<(i64, String), (usize, usize)> = HashMap::new();
+        let mut names: HashMap<String, (usize, usize)> = HashMap::new();
+        for (ci, c) in containers.iter().enumerate() {
+            let Some(ports) = c.get("ports").and_then(Value::as_array) else {
+                continue;
+            };
+            for (pi, p) in ports.iter().enumerate() {
+                let pointer = format!("{base}/containers/{ci}/ports/{pi}");
+                let protocol = p
+                    .get("protocol")
+                    .and_then(Value::as_str)
+                    .unwrap_or("TCP")
+                    .to_owned();
+                if let Some(n) = p.get("containerPort").and_then(Value::as_i64) {
+                    if let Some(&(fc, fp)) = numbers.get(&(n, protocol.clone())) {
+                        out.report(Some(wi), format!("pod of `{}` exposes container port {n}/{protocol} twice", m.name()))
+                            .place(Some(ctx.locate(wi, &format!("{pointer}/containerPort"), "/port")), "second time")
+                            .also(Some(ctx.locate(wi, &format!("{base}/containers/{fc}/ports/{fp}"), "/port")), "first time")
+                            .help("containers of one pod share a network namespace: each port can be bound once");
+                    } else {
+                        numbers.insert((n, protocol.clone()), (ci, pi));
+                    }
+                }
+                if let Some(name) = p.get("name").and_then(Value::as_str) {
+                    if let Some(&(fc, fp)) = names.get(name) {
+                        out.report(
+                            Some(wi),
+                            format!("pod of `{}` names two ports `{name}`", m.name()),
+                        )
+                        .place(
+                            Some(ctx.locate(wi, &format!("{pointer}/name"), "/protocol")),
+                            "second time",
+                        )
+                        .also(
+                            Some(ctx.locate(
+                                wi,
+                                &format!("{base}/containers/{fc}/ports/{fp}/name"),
+                                "/protocol",
+                            )),
+                            "first time",
+                        )
+                        .help("port names must be unique within a pod");
+                    } else {
+                        names.insert(name.to_owned(), (ci, pi));
+                    }
+                }
+                if let Some(hp) = p.get("hostPort").and_then(Value::as_i64) {
+                    match host_ports.get(&hp) {
+                        Some(&other) if other != wi => {
+                            out.report(Some(wi), format!("hostPort {hp} is used by `{}` and `{}`", ctx.manifests[other].name(), m.name()))
+                                .place(Some(ctx.locate(wi, &format!("{pointer}/hostPort"), "/port")), "claimed again here")
+                                .also(Some(ctx.locate(other, base, "/port")), "first claimed here")
+                                .help("two pods with one hostPort cannot run on the same node; avoid hostPort or pick another");
+                        }
+                        Some(_) => {}
+                        None => {
+                            host_ports.insert(hp, wi);
+                        }
+                    }
+                }
+            }
+        }
+        // Probe ports must be ports the container exposes.
+        for (ci, c) in containers.iter().enumerate() {
+            let ports = container_ports(c);
+            for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+                let Some(p) = c.get(probe) else { continue };
+                for handler in ["httpGet", "tcpSocket", "grpc"] {
+                    let Some(port) = p.get(handler).and_then(|h| h.get("port")) else {
+                        continue;
+                    };
+                    if exposes(&ports, port) {
+                        continue;
+                    }
+                    let pointer = format!("{base}/containers/{ci}/{probe}/{handler}/port");
+                    let named = port.is_string();
+                    let severity = if named {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    };
+                    out.report_as(
+                        Some(wi),
+                        severity,
+                        format!(
+                            "{probe} of `{}` aims at port `{}`, which the container does not {}",
+                            m.name(),
+                            port_key(port).unwrap_or_default(),
+                            if named { "define" } else { "declare" }
+                        ),
+                    )
+                    .place(Some(ctx.locate(wi, &pointer, "/port")), "probe port")
+                    .help("point the probe at one of the container's ports");
+                }
+            }
+        }
+    }
+}

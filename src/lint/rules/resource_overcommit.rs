@@ -1,12 +1,314 @@
+//! `resource-overcommit`: what the platform requests must fit the cluster, phase by phase.
+
+use crate::catalogue::quantity::{format_cpu, format_memory_human, parse_cpu, parse_memory};
 use crate::diagnostic::Severity;
 use crate::lint::{LintContext, Rule, Sink};
+use crate::render::context::ANNOTATION_PHASE;
+use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
     severity: Severity::Error,
-    summary: "",
-    doc: "",
+    summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, or missing requests/limits",
+    doc: r#"## What it checks
+With the environment's cluster capacity and utilisation ceiling (`cluster:` in the environment file,
+or `--capacity-cpu/--capacity-memory/--max-utilisation` for `shipshape lint`):
+- CPU and memory requests x replicas, summed over the environment, against capacity x ceiling
+  (error). Replicas are the HPA minimum where an HPA scales the workload.
+- The same at every HPA's maximum replicas against the full capacity (warning: the platform cannot
+  scale out as configured).
+- After each phase, in rollout order, the cumulative requests against the phase's budget
+  (`budget: { memory: 60% }`), the way the rollout plan sets a ceiling per phase (error).
+- A container without CPU or memory requests (error: the totals above become unknowable) or
+  without limits (warning).
+Every finding states the numbers: used, capacity, percentage, and the largest contributors.
+
+## Why it matters
+Pods that do not fit stay Pending; a phase that overruns its budget leaves no room for the next
+one, and the rollout stops half-way with the platform in neither state.
+
+## Bad
+```yaml
+cluster: { capacity: { cpu: "16", memory: 8Gi }, maxUtilisation: 80% }
+# ... and services whose requests x replicas add up to 7Gi (87.5%)
+```
+
+## Good
+Lower requests or replicas, raise capacity, or move services to another environment, until the
+totals sit under the ceiling. `shipshape plan` shows the figures per phase.
+"#,
     check,
 };
 
-fn check(_ctx: &LintContext, _out: &mut Sink) {}
+#[derive(Default, Clone, Copy)]
+struct Usage {
+    cpu: u128,
+    memory: u128,
+}
+
+struct WorkloadUsage {
+    manifest: usize,
+    name: String,
+    phase: Option<String>,
+    at_min: Usage,
+    at_max: Usage,
+}
+
+fn quantity(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn pct(used: u128, capacity: u64) -> f64 {
+    if capacity == 0 {
+        return f64::INFINITY;
+    }
+    used as f64 * 100.0 / capacity as f64
+}
+
+fn mem(b: u128) -> String {
+    format_memory_human(u64::try_from(b).unwrap_or(u64::MAX))
+}
+
+fn cpu(m: u128) -> String {
+    format_cpu(u64::try_from(m).unwrap_or(u64::MAX))
+}
+
+fn check(ctx: &LintContext, out: &mut Sink) {
+    let mut usages = Vec::new();
+    for &wi in &ctx.index.workloads {
+        let m = &ctx.manifests[wi];
+        let Some((pod, base)) = m.pod_spec() else {
+            continue;
+        };
+        let mut per_pod = Usage::default();
+        let containers = pod
+            .get("containers")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for (ci, c) in containers.iter().enumerate() {
+            let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
+            let cpointer = format!("{base}/containers/{ci}/resources");
+            for (kind, key) in [
+                ("requests", "cpu"),
+                ("requests", "memory"),
+                ("limits", "cpu"),
+                ("limits", "memory"),
+            ] {
+                let value = c
+                    .get("resources")
+                    .and_then(|r| r.get(kind))
+                    .and_then(|r| r.get(key));
+                let rel = format!("/resources/{kind}/{key}");
+                let Some(value) = value else {
+                    let severity = if kind == "requests" {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    };
+                    let why = if kind == "requests" {
+                        "the platform's totals cannot be known"
+                    } else {
+                        "one pod can starve the others on its node"
+                    };
+                    out.report_as(
+                        Some(wi),
+                        severity,
+                        format!(
+                            "container `{cname}` of `{}` sets no {key} {kind}: {why}",
+                            m.name()
+                        ),
+                    )
+                    .place(
+                        Some(ctx.locate(wi, &cpointer, "/resources")),
+                        format!("no {key} {kind}"),
+                    )
+                    .help(format!(
+                        "set resources.{kind}.{key} (in the catalogue, or in `defaults.resources`)"
+                    ));
+                    continue;
+                };
+                let text = quantity(value).unwrap_or_default();
+                let parsed = if key == "cpu" {
+                    parse_cpu(&text)
+                } else {
+                    parse_memory(&text)
+                };
+                match parsed {
+                    Ok(v) if kind == "requests" => {
+                        if key == "cpu" {
+                            per_pod.cpu += u128::from(v);
+                        } else {
+                            per_pod.memory += u128::from(v);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let d = out
+                            .report(
+                                Some(wi),
+                                format!("{key} {kind} of `{}`: {}", m.name(), e.message),
+                            )
+                            .place(
+                                Some(ctx.locate(wi, &format!("{cpointer}/{kind}/{key}"), &rel)),
+                                "not a quantity",
+                            );
+                        if let Some(s) = e.suggestion {
+                            d.help(format!("did you mean `{s}`?"));
+                        }
+                    }
+                }
+            }
+        }
+        let replicas = m
+            .value
+            .pointer("/spec/replicas")
+            .and_then(Value::as_u64)
+            .unwrap_or(1);
+        let (min, max) = match ctx.index.hpa_for(m.kind(), m.name()) {
+            Some(h) => {
+                let hpa = &ctx.manifests[h].value;
+                let min = hpa
+                    .pointer("/spec/minReplicas")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
+                let max = hpa
+                    .pointer("/spec/maxReplicas")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(min);
+                (min, max.max(min))
+            }
+            None => (replicas, replicas),
+        };
+        let times = |u: Usage, n: u64| Usage {
+            cpu: u.cpu * u128::from(n),
+            memory: u.memory * u128::from(n),
+        };
+        usages.push(WorkloadUsage {
+            manifest: wi,
+            name: m.name().to_owned(),
+            phase: m.annotation(ANNOTATION_PHASE).map(str::to_owned),
+            at_min: times(per_pod, min),
+            at_max: times(per_pod, max),
+        });
+    }
+    let Some(capacity) = &ctx.capacity else {
+        return;
+    };
+    let total = usages.iter().fold(Usage::default(), |a, u| Usage {
+        cpu: a.cpu + u.at_min.cpu,
+        memory: a.memory + u.at_min.memory,
+    });
+    let worst = usages.iter().fold(Usage::default(), |a, u| Usage {
+        cpu: a.cpu + u.at_max.cpu,
+        memory: a.memory + u.at_max.memory,
+    });
+    let ceiling = capacity.max_utilisation;
+    let top = |by_memory: bool, at_max: bool| -> String {
+        let mut v: Vec<&WorkloadUsage> = usages.iter().collect();
+        let key = |u: &WorkloadUsage| {
+            let x = if at_max { u.at_max } else { u.at_min };
+            if by_memory {
+                x.memory
+            } else {
+                x.cpu
+            }
+        };
+        v.sort_by(|a, b| key(b).cmp(&key(a)).then(a.name.cmp(&b.name)));
+        v.iter()
+            .take(3)
+            .map(|u| {
+                format!(
+                    "{} {}",
+                    u.name,
+                    if by_memory { mem(key(u)) } else { cpu(key(u)) }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let checks = [
+        ("memory", total.memory, capacity.memory, true),
+        ("CPU", total.cpu, capacity.cpu, false),
+    ];
+    for (what, used, cap, is_mem) in checks {
+        let Some(cap) = cap else { continue };
+        let share = pct(used, cap);
+        if share > ceiling + 1e-9 {
+            let show = |x: u128| if is_mem { mem(x) } else { cpu(x) };
+            out.report(
+                None,
+                format!(
+                    "{what} requests total {} of {} capacity ({share:.1}%), above the {ceiling}% ceiling ({})",
+                    show(used),
+                    show(u128::from(cap)),
+                    show((cap as f64 * ceiling / 100.0) as u128)
+                ),
+            )
+            .place(capacity.location.clone(), "cluster capacity")
+            .help(format!("largest requests: {}; lower requests or replicas, or raise capacity", top(is_mem, false)));
+        }
+    }
+    for (what, used, cap, is_mem) in [
+        ("memory", worst.memory, capacity.memory, true),
+        ("CPU", worst.cpu, capacity.cpu, false),
+    ] {
+        let Some(cap) = cap else { continue };
+        let share = pct(used, cap);
+        if share > 100.0 + 1e-9 {
+            let show = |x: u128| if is_mem { mem(x) } else { cpu(x) };
+            out.report_as(
+                None,
+                Severity::Warning,
+                format!("at HPA maximum replicas, {what} requests total {} of {} capacity ({share:.1}%): the platform cannot scale out as configured", show(used), show(u128::from(cap))),
+            )
+            .place(capacity.location.clone(), "cluster capacity")
+            .help(format!("largest at maximum: {}; lower HPA maxReplicas or raise capacity", top(is_mem, true)));
+        }
+    }
+    // Phase budgets: cumulative requests after each phase, in rollout order.
+    let mut cumulative = Usage::default();
+    for phase in &ctx.phases {
+        for u in usages
+            .iter()
+            .filter(|u| u.phase.as_deref() == Some(phase.name.as_str()))
+        {
+            cumulative.cpu += u.at_min.cpu;
+            cumulative.memory += u.at_min.memory;
+        }
+        for (what, used, cap, budget, is_mem) in [
+            (
+                "memory",
+                cumulative.memory,
+                capacity.memory,
+                phase.memory_budget,
+                true,
+            ),
+            ("CPU", cumulative.cpu, capacity.cpu, phase.cpu_budget, false),
+        ] {
+            let (Some(cap), Some(budget)) = (cap, budget) else {
+                continue;
+            };
+            let share = pct(used, cap);
+            if share > budget + 1e-9 {
+                let show = |x: u128| if is_mem { mem(x) } else { cpu(x) };
+                out.report(
+                    None,
+                    format!(
+                        "after phase `{}`, {what} requests total {} of {} ({share:.1}%), above the phase budget of {budget}%",
+                        phase.name,
+                        show(used),
+                        show(u128::from(cap))
+                    ),
+                )
+                .place(phase.location.clone(), "phase budget")
+                .help("move services to a later phase, lower their requests, or raise the budget if the plan allows");
+            }
+        }
+    }
+    let _ = usages.first().map(|u| u.manifest);
+}
