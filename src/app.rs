@@ -50,7 +50,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             &output,
             io,
         ),
-        Command::Rules => crate::commands::rules::list(io),
+        Command::Rules { markdown } => crate::commands::rules::list(markdown, io),
         Command::Explain { rule } => crate::commands::rules::explain(&rule, io),
         Command::Schema { kind } => {
             let text = match kind {

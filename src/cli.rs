@@ -109,7 +109,11 @@ pub enum Command {
         output: OutputArgs,
     },
     /// List the lint rules.
-    Rules,
+    Rules {
+        /// Print the README's Markdown table instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print the documentation of one lint rule.
     Explain {
         /// Rule id, e.g. port-conflict.

@@ -3,7 +3,11 @@
 use crate::app::{Io, EXIT_BAD_INPUT, EXIT_OK};
 use crate::lint::rules;
 
-pub fn list(io: &mut Io<'_>) -> i32 {
+pub fn list(markdown: bool, io: &mut Io<'_>) -> i32 {
+    if markdown {
+        let _ = io.stdout.write_all(markdown_table().as_bytes());
+        return EXIT_OK;
+    }
     let width = rules::all().iter().map(|r| r.id.len()).max().unwrap_or(0);
     for r in rules::all() {
         let _ = writeln!(
