@@ -20,6 +20,13 @@ pub struct Io<'a> {
     pub stderr_is_terminal: bool,
 }
 
+impl Io<'_> {
+    /// Diffs go to stdout; colour them only when stdout is a terminal.
+    pub fn stdout_is_terminal(&self) -> bool {
+        std::io::stdout().is_terminal()
+    }
+}
+
 pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     match cli.command {
         Command::Build {
@@ -47,6 +54,18 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
                 capacity_memory,
                 max_utilisation,
             },
+            &output,
+            io,
+        ),
+        Command::Diff {
+            project,
+            out,
+            format,
+            output,
+        } => crate::commands::diff::run(
+            &options(&project),
+            out_dir(&project, out),
+            format,
             &output,
             io,
         ),

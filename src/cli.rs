@@ -88,6 +88,19 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Show what the catalogue change does to the rendered tree: per environment, per resource, with line diffs.
+    Diff {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// Output directory to compare with [default: ROOT/rendered].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// text for a terminal, markdown for a pull-request comment.
+        #[arg(long = "diff-format", value_enum, default_value_t = crate::commands::diff::DiffFormat::Text)]
+        format: crate::commands::diff::DiffFormat,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Lint Kubernetes YAML files or directories that shipshape did not render.
     Lint {
         /// Files or directories (walked recursively for *.yaml and *.yml).

@@ -57,7 +57,7 @@ impl Drift {
     }
 }
 
-/// Compares what was rendered with `out/<env>/` on disk.
+/// Compares what was rendered with `out/<env>/` on disk (the Argo CD pseudo-environment included).
 pub fn drift(out: &Path, envs: &[RenderedEnvironment]) -> Vec<Drift> {
     let mut found = Vec::new();
     for env in envs {
@@ -82,6 +82,11 @@ pub fn drift(out: &Path, envs: &[RenderedEnvironment]) -> Vec<Drift> {
                     new: file.text.clone(),
                 }),
             }
+        }
+        if !env.complete {
+            // A partial render (the Argo CD directory under `--env`) says nothing about the
+            // other files there.
+            continue;
         }
         let mut on_disk: Vec<_> = walkdir::WalkDir::new(&dir)
             .follow_links(false)

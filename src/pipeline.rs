@@ -23,6 +23,9 @@ pub struct CompiledEnvironment {
 
 pub struct Compiled {
     pub environments: Vec<CompiledEnvironment>,
+    /// The Argo CD Applications: a pseudo-environment whose directory (`argocd/`) sits beside
+    /// the environments' directories.
+    pub argocd: RenderedEnvironment,
     /// Schema violations and lint findings over everything rendered.
     pub findings: Vec<Diagnostic>,
 }
@@ -30,6 +33,15 @@ pub struct Compiled {
 impl Compiled {
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Every output directory to write or compare: the environments, then `argocd/`.
+    pub fn rendered(&self) -> Vec<RenderedEnvironment> {
+        self.environments
+            .iter()
+            .map(|e| e.rendered.clone())
+            .chain(std::iter::once(self.argocd.clone()))
+            .collect()
     }
 }
 
@@ -40,6 +52,30 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
     let templates = Templates::load(opts.templates.as_deref())?;
     let mut environments = Vec::new();
     let mut problems = Vec::new();
+    for env in &resolved {
+        if env.name == render::context::ARGOCD_DIR {
+            problems.push(
+                Diagnostic::error(
+                    "input/bad-name",
+                    format!(
+                        "environment name `{}` is reserved: rendered/{}/ holds the Argo CD Applications",
+                        env.name,
+                        render::context::ARGOCD_DIR
+                    ),
+                )
+                .at(Some(env.origin.location()), "this environment")
+                .with_help("rename the environment file"),
+            );
+        }
+    }
+    let complete = resolved.len() == project.environments.len();
+    let argocd = match render::render_argocd(&templates, &resolved, complete) {
+        Ok(a) => Some(a),
+        Err(f) => {
+            problems.extend(f.diagnostics);
+            None
+        }
+    };
     for env in resolved {
         match render::render_environment(&templates, &env) {
             Ok(rendered) => environments.push(CompiledEnvironment {
@@ -49,18 +85,21 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             Err(f) => problems.extend(f.diagnostics),
         }
     }
-    if !problems.is_empty() {
-        return Err(problems.into());
-    }
+    let argocd = match argocd {
+        Some(a) if problems.is_empty() => a,
+        _ => return Err(problems.into()),
+    };
     let mut findings = Vec::new();
     for env in &environments {
         findings.extend(check_schemas(env));
         let ctx = LintContext::for_rendered(&env.resolved, &env.rendered.manifests);
         findings.extend(lint::run(&ctx, &env.resolved.rule_levels));
     }
+    findings.extend(check_argocd_schemas(&argocd, &environments));
     crate::diagnostic::normalise(&mut findings);
     Ok(Compiled {
         environments,
+        argocd,
         findings,
     })
 }
@@ -90,6 +129,49 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
                 .in_environment(&ctx_env.name)
                 .on_resource(m.resource_id()),
             );
+        }
+    }
+    out
+}
+
+/// Schema check of the Argo CD Applications; findings point at the environment's `argocd`
+/// section (the root app: at the first environment's).
+fn check_argocd_schemas(
+    argocd: &RenderedEnvironment,
+    environments: &[CompiledEnvironment],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for m in &argocd.manifests {
+        let Some(violations) = schema::validate(&m.value) else {
+            continue;
+        };
+        let file = match &m.origin {
+            crate::manifest::ManifestOrigin::Rendered { file, .. } => file.as_str(),
+            crate::manifest::ManifestOrigin::File { .. } => "",
+        };
+        let env = environments
+            .iter()
+            .find(|e| format!("{}.yaml", e.resolved.name) == file)
+            .or_else(|| environments.first());
+        for v in violations {
+            let mut d = Diagnostic::error(
+                OUTPUT_SCHEMA_CODE,
+                format!(
+                    "rendered {} breaks its schema at `{}`: {}",
+                    m.api_version(),
+                    v.pointer,
+                    v.message
+                ),
+            )
+            .with_help("a value of the `argocd` section produced an invalid Application; if you use --templates, check the template")
+            .on_resource(m.resource_id());
+            if let Some(env) = env {
+                let origin = env.resolved.origin.child("argocd");
+                d = d
+                    .at(Some(origin.location()), "rendered from here")
+                    .in_environment(&env.resolved.name);
+            }
+            out.push(d);
         }
     }
     out

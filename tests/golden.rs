@@ -36,7 +36,12 @@ fn two_builds_are_byte_identical() {
             .current_dir(repo())
             .output()
             .unwrap();
-        assert_eq!(status.status.code(), Some(0), "{}", String::from_utf8_lossy(&status.stderr));
+        assert_eq!(
+            status.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
     };
     let a = dir.path().join("a");
     let b = dir.path().join("b");
@@ -56,7 +61,11 @@ fn two_builds_are_byte_identical() {
         files
     };
     let (la, lb) = (list(&a), list(&b));
-    assert!(la.len() > 80, "expected the whole platform, got {} files", la.len());
+    assert!(
+        la.len() > 80,
+        "expected the whole platform, got {} files",
+        la.len()
+    );
     assert_eq!(la, lb);
     // And both equal the committed tree.
     assert_eq!(la, list(&repo().join("rendered")));
@@ -65,16 +74,33 @@ fn two_builds_are_byte_identical() {
 #[test]
 fn every_rendered_manifest_validates_against_its_schema() {
     let mut checked = 0;
-    for entry in walkdir::WalkDir::new(repo().join("rendered")).into_iter().filter_map(Result::ok) {
-        if !entry.file_type().is_file() || entry.path().file_name().is_some_and(|n| n == "kustomization.yaml") {
+    for entry in walkdir::WalkDir::new(repo().join("rendered"))
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if !entry.file_type().is_file()
+            || entry
+                .path()
+                .file_name()
+                .is_some_and(|n| n == "kustomization.yaml")
+        {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).unwrap();
         let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
         for doc in docs {
-            let violations = shipshape::manifest::schema::validate(&doc)
-                .unwrap_or_else(|| panic!("no schema for {} in {}", doc["kind"], entry.path().display()));
-            assert!(violations.is_empty(), "{}: {violations:?}", entry.path().display());
+            let violations = shipshape::manifest::schema::validate(&doc).unwrap_or_else(|| {
+                panic!(
+                    "no schema for {} in {}",
+                    doc["kind"],
+                    entry.path().display()
+                )
+            });
+            assert!(
+                violations.is_empty(),
+                "{}: {violations:?}",
+                entry.path().display()
+            );
             checked += 1;
         }
     }

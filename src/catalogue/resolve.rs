@@ -345,7 +345,9 @@ pub fn resolve(
     }
 
     // References between services.
-    let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+    // Against everything declared, so a service that failed its own checks does not also show up
+    // as "not defined" in its dependents.
+    let names: Vec<String> = cat.services.keys().cloned().collect();
     for s in &services {
         for (i, dep) in s.depends_on.iter().enumerate() {
             if dep == &s.name {
@@ -358,7 +360,7 @@ pub fn resolve(
                         Some(s.locate(&format!("/dependsOn/{i}"))),
                         "remove this entry",
                     )
-                    .in_environment(&env.name),
+                    .with_help("a service cannot wait for itself; remove the entry"),
                 );
             } else if !names.contains(dep) {
                 let mut d = Diagnostic::error(
@@ -756,22 +758,34 @@ mod tests {
 
     #[test]
     fn images() {
+        let q = |i, r, t| qualify_image(i, r, t).unwrap();
+        // An image that names its registry keeps it; a bare one gets the catalogue's registry.
         assert_eq!(
-            qualify_image("postgres:16.4", Some("ghcr.io/x"), Some("1")).unwrap(),
-            "postgres:16.4"
+            q(
+                "docker.io/library/postgres:16.4",
+                Some("ghcr.io/x"),
+                Some("1")
+            ),
+            "docker.io/library/postgres:16.4"
         );
         assert_eq!(
-            qualify_image("openpolicy/api", Some("ghcr.io/openpolicy"), Some("1.0")).unwrap(),
+            q("postgres:16.4", Some("ghcr.io/x"), Some("1")),
+            "ghcr.io/x/postgres:16.4"
+        );
+        assert_eq!(q("postgres:16.4", None, Some("1")), "postgres:16.4");
+        assert_eq!(
+            q("openpolicy/api", Some("ghcr.io/openpolicy"), Some("1.0")),
             "ghcr.io/openpolicy/api:1.0"
         );
         assert_eq!(
-            qualify_image("api", Some("ghcr.io/openpolicy"), Some("1.0")).unwrap(),
+            q("api", Some("ghcr.io/openpolicy"), Some("1.0")),
             "ghcr.io/openpolicy/api:1.0"
         );
         assert_eq!(
-            qualify_image("localhost:5000/api", None, Some("2")).unwrap(),
+            q("localhost:5000/api", None, Some("2")),
             "localhost:5000/api:2"
         );
+        assert_eq!(q("api@sha256:abc", None, None), "api@sha256:abc");
         assert!(qualify_image("api", None, None).is_err());
     }
 

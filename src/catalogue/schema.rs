@@ -47,10 +47,22 @@ impl InputSchema {
     }
 
     pub fn validate(&self, doc: &SourceDoc) -> Vec<Diagnostic> {
-        self.validator
+        let mut out: Vec<Diagnostic> = self
+            .validator
             .iter_errors(&doc.value)
+            .filter(|e| !e.schema_path().as_str().contains("/propertyNames"))
             .map(|e| self.diagnostic(doc, &e))
-            .collect()
+            .collect();
+        // Service names are map keys; the schema can only say "some key is wrong", so they are
+        // checked here where the key itself can be underlined.
+        if let Some(services) = doc.value.get("services").and_then(Value::as_object) {
+            for name in services.keys() {
+                if !crate::catalogue::names::is_dns_label(name) {
+                    out.push(name_error(doc, "/services", name));
+                }
+            }
+        }
+        out
     }
 
     fn diagnostic(&self, doc: &SourceDoc, e: &jsonschema::ValidationError<'_>) -> Diagnostic {
@@ -95,16 +107,90 @@ impl InputSchema {
                 .at(at(&pointer, true), format!("`{name}` is missing here"))
                 .with_help(format!("add `{name}:`"))
             }
-            ValidationErrorKind::PropertyNames { .. } | ValidationErrorKind::Pattern { .. }
-                if is_name_position(&pointer, e) =>
-            {
+            ValidationErrorKind::Pattern { .. } if pointer.ends_with("/name") => {
                 let bad = e.instance().as_str().unwrap_or_default().to_owned();
-                name_error(doc, &pointer, &bad)
+                name_error_at(at(&pointer, false), &bad)
             }
+            ValidationErrorKind::Enum { options } => {
+                let allowed: Vec<String> = options
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let given = match e.instance().as_ref() {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let mut d = Diagnostic::error(
+                    "input/schema",
+                    format!("{place}: `{given}` is not one of: {}", allowed.join(", ")),
+                )
+                .at(at(&pointer, false), "not allowed here");
+                d.help = Some(match closest(&given, &allowed) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => format!("use one of: {}", allowed.join(", ")),
+                });
+                d
+            }
+            ValidationErrorKind::Type { kind } => self.type_error(doc, e, kind, &pointer, &place),
             _ => Diagnostic::error("input/schema", format!("{place}: {}", e.masked()))
                 .at(at(&pointer, false), "this value")
                 .with_help(self.description_help(e.schema_path().as_str())),
         }
+    }
+
+    fn type_error(
+        &self,
+        doc: &SourceDoc,
+        e: &jsonschema::ValidationError<'_>,
+        kind: &jsonschema::error::TypeKind,
+        pointer: &str,
+        place: &str,
+    ) -> Diagnostic {
+        let expected = match kind {
+            jsonschema::error::TypeKind::Single(t) => t.to_string(),
+            jsonschema::error::TypeKind::Multiple(set) => set
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" or "),
+        };
+        let value = e.instance().as_ref();
+        let found = match value {
+            Value::String(s) => format!("the text \"{s}\""),
+            Value::Number(n) => format!("the number {n}"),
+            Value::Bool(b) => format!("the boolean {b}"),
+            Value::Null => "nothing (null)".into(),
+            Value::Array(_) => "a list".into(),
+            Value::Object(_) => "a mapping".into(),
+        };
+        let described = self.description_help(e.schema_path().as_str());
+        let help = match value {
+            // `0.8` where a percentage is wanted: say what to write.
+            Value::Number(n) if expected == "string" && described.contains('%') => {
+                let pct = n
+                    .as_f64()
+                    .map_or(0.0, |f| if f <= 1.0 { f * 100.0 } else { f });
+                format!("write a quoted percentage, e.g. \"{pct}%\"")
+            }
+            Value::Number(_) | Value::Bool(_) if expected == "string" => {
+                format!("quote it to make it text: \"{value}\" ({described})")
+            }
+            _ => described,
+        };
+        let location = doc
+            .spans
+            .nearest(pointer)
+            .map(|s| Location::new(&doc.file, s.value));
+        Diagnostic::error(
+            "input/schema",
+            format!("{place}: expected {expected}, found {found}"),
+        )
+        .at(location, format!("expected {expected}"))
+        .with_help(help)
     }
 
     /// Field names the schema allows where an unknown one was found.
@@ -135,13 +221,7 @@ impl InputSchema {
     }
 }
 
-fn is_name_position(pointer: &str, e: &jsonschema::ValidationError<'_>) -> bool {
-    matches!(e.kind(), ValidationErrorKind::PropertyNames { .. })
-        || e.schema_path().as_str().contains("propertyNames")
-        || pointer.ends_with("/name")
-}
-
-/// A name that is not a DNS-1123 label, pointed at where it is written.
+/// A map key (a service name) that is not a DNS-1123 label, pointed at the key.
 pub fn name_error(doc: &SourceDoc, map_pointer: &str, bad: &str) -> Diagnostic {
     let mut key_pointer = map_pointer.to_owned();
     crate::yaml::push_pointer_segment(&mut key_pointer, bad);
@@ -150,12 +230,17 @@ pub fn name_error(doc: &SourceDoc, map_pointer: &str, bad: &str) -> Diagnostic {
         .get(&key_pointer)
         .map(|s| s.key.unwrap_or(s.value))
         .or_else(|| doc.spans.nearest(map_pointer).map(|s| s.value));
+    name_error_at(span.map(|s| Location::new(&doc.file, s)), bad)
+}
+
+/// A name that is not a DNS-1123 label, at `location`.
+pub fn name_error_at(location: Option<Location>, bad: &str) -> Diagnostic {
     let suggestion = crate::catalogue::names::suggest_dns_label(bad);
     Diagnostic::error(
         "input/bad-name",
         format!("`{bad}` is not a valid name: names must be DNS-1123 labels"),
     )
-    .at(span.map(|s| Location::new(&doc.file, s)), "invalid name")
+    .at(location, "invalid name")
     .with_help(format!(
         "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit, e.g. `{suggestion}`"
     ))
@@ -195,6 +280,12 @@ pub fn dotted(pointer: &str) -> String {
 
 /// The known name closest to a misspelt one, when it is close enough to be a typo.
 pub fn closest(name: &str, known: &[String]) -> Option<String> {
+    // `warn` for `warning`: an abbreviation is as clear a signal as a typo.
+    if name.len() >= 3 {
+        if let Some(k) = known.iter().find(|k| k.starts_with(name)) {
+            return Some(k.clone());
+        }
+    }
     known
         .iter()
         .map(|k| (edit_distance(&name.to_lowercase(), &k.to_lowercase()), k))

@@ -21,19 +21,15 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         );
         return EXIT_FINDINGS;
     }
-    let rendered: Vec<_> = compiled
-        .environments
-        .iter()
-        .map(|e| e.rendered.clone())
-        .collect();
+    let rendered = compiled.rendered();
     match write_tree(&out, &rendered) {
         Ok(summary) => {
             let manifests: usize = rendered.iter().map(|e| e.manifests.len()).sum();
             let _ = writeln!(
                 io.stderr,
                 "shipshape: rendered {} environment{} ({manifests} manifests) into {}: {} written, {} unchanged, {} removed; {}",
-                rendered.len(),
-                if rendered.len() == 1 { "" } else { "s" },
+                compiled.environments.len(),
+                if compiled.environments.len() == 1 { "" } else { "s" },
                 out.display(),
                 summary.written,
                 summary.unchanged,

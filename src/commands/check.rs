@@ -17,11 +17,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         Ok(c) => c,
         Err(code) => return code,
     };
-    let rendered: Vec<_> = compiled
-        .environments
-        .iter()
-        .map(|e| e.rendered.clone())
-        .collect();
+    let rendered = compiled.rendered();
     let drifts = drift(&out, &rendered);
     let mut diagnostics = compiled.findings.clone();
     for d in &drifts {

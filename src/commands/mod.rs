@@ -2,5 +2,6 @@
 
 pub mod build;
 pub mod check;
+pub mod diff;
 pub mod lint;
 pub mod rules;

@@ -14,6 +14,19 @@ pub const ANNOTATION_SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// The namespace comes before every phase.
 pub const NAMESPACE_WAVE: i64 = -1;
 
+/// Istio's default trust domain; SPIFFE principals are `<trust domain>/ns/<ns>/sa/<account>`.
+pub const TRUST_DOMAIN: &str = "cluster.local";
+/// The stable track: the only Deployment shipshape renders carries `version: v1`.
+pub const STABLE_SUBSET: &str = "v1";
+/// Namespace Argo CD runs in; Application resources live there.
+pub const ARGOCD_NAMESPACE: &str = "argocd";
+/// Name of the pseudo-environment (output directory) holding the Argo CD Applications.
+pub const ARGOCD_DIR: &str = "argocd";
+/// Repository path of the output directory, as Argo CD Applications reference it.
+pub const RENDERED_PATH: &str = "rendered";
+/// Argo CD's in-cluster API server: where the root app creates the Application resources.
+pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+
 pub fn environment_context(env: &ResolvedEnvironment) -> Value {
     json!({
         "name": env.name,
@@ -23,6 +36,76 @@ pub fn environment_context(env: &ResolvedEnvironment) -> Value {
         "istio": {
             "enabled": env.istio.enabled,
             "mtls": env.istio.mtls.clone().unwrap_or_else(|| "STRICT".into()),
+        },
+        "argocdNamespace": ARGOCD_NAMESPACE,
+    })
+}
+
+/// The identity Istio gives a workload running as service account `name` in `namespace`.
+pub fn principal(namespace: &str, name: &str) -> String {
+    format!("{TRUST_DOMAIN}/ns/{namespace}/sa/{name}")
+}
+
+/// In-cluster DNS name of a service, as VirtualService and DestinationRule hosts.
+pub fn service_host(namespace: &str, name: &str) -> String {
+    format!("{name}.{namespace}.svc.cluster.local")
+}
+
+/// The services that declare a dependency on `name`, in catalogue order: the only workloads
+/// allowed to call it (NetworkPolicy ingress, AuthorizationPolicy principals).
+pub fn callers<'a>(env: &'a ResolvedEnvironment, name: &str) -> Vec<&'a ResolvedService> {
+    env.services
+        .iter()
+        .filter(|s| s.depends_on.iter().any(|d| d == name))
+        .collect()
+}
+
+/// Canary routing: the stable subset gets what the canary subsets leave. Empty without a canary.
+fn routes(svc: &ResolvedService) -> Vec<Value> {
+    let canaries: Vec<(&String, u32)> = svc
+        .canary
+        .iter()
+        .filter(|(subset, _)| subset.as_str() != STABLE_SUBSET)
+        .map(|(subset, weight)| (subset, *weight))
+        .collect();
+    if canaries.is_empty() {
+        return Vec::new();
+    }
+    let canary_total: u32 = canaries.iter().map(|(_, w)| *w).sum();
+    let mut out = vec![json!({
+        "subset": STABLE_SUBSET,
+        "weight": 100u32.saturating_sub(canary_total),
+    })];
+    out.extend(
+        canaries
+            .into_iter()
+            .map(|(subset, weight)| json!({ "subset": subset, "weight": weight })),
+    );
+    out
+}
+
+/// DestinationRule traffic policy: connection pool limits and outlier detection (circuit
+/// breaking). HTTP settings only where the proxy speaks HTTP to the service.
+fn traffic_policy(protocol: Protocol) -> Value {
+    let mut pool = Map::new();
+    pool.insert(
+        "tcp".into(),
+        json!({ "maxConnections": 100, "connectTimeout": "5s" }),
+    );
+    if protocol != Protocol::Tcp {
+        pool.insert(
+            "http".into(),
+            json!({ "http1MaxPendingRequests": 100, "http2MaxRequests": 1000, "maxRetries": 3 }),
+        );
+    }
+    json!({
+        "connectionPool": pool,
+        // Over opaque TCP, connect failures and timeouts count as 5xx errors.
+        "outlierDetection": {
+            "consecutive5xxErrors": 5,
+            "interval": "30s",
+            "baseEjectionTime": "30s",
+            "maxEjectionPercent": 50,
         },
     })
 }
@@ -117,6 +200,24 @@ pub fn service_context(env: &ResolvedEnvironment, svc: &ResolvedService) -> Valu
         .map(|(k, v)| json!({"name": k, "value": v}))
         .collect();
     let stateful = svc.workload == Workload::StatefulSet;
+    let callers: Vec<Value> = callers(env, &svc.name)
+        .into_iter()
+        .map(|c| json!({ "name": c.name, "principal": principal(&env.namespace, &c.name) }))
+        .collect();
+    // A dependency that does not resolve is reported by the catalogue checks; skip it here.
+    let dependencies: Vec<Value> = svc
+        .depends_on
+        .iter()
+        .filter_map(|d| env.service(d))
+        .map(|d| json!({ "name": d.name, "port": d.port }))
+        .collect();
+    let mut subsets = vec![STABLE_SUBSET.to_owned()];
+    subsets.extend(
+        svc.canary
+            .keys()
+            .filter(|k| k.as_str() != STABLE_SUBSET)
+            .cloned(),
+    );
     json!({
         "name": svc.name,
         "kind": if stateful { "StatefulSet" } else { "Deployment" },
@@ -142,7 +243,85 @@ pub fn service_context(env: &ResolvedEnvironment, svc: &ResolvedService) -> Valu
         "canary": svc.canary,
         "timeout": svc.mesh_timeout,
         "retries": svc.mesh_retries,
+        "protocol": port_name(svc.protocol),
+        "host": service_host(&env.namespace, &svc.name),
+        "callers": callers,
+        "dependencies": dependencies,
+        "subsets": subsets,
+        "routes": routes(svc),
+        "trafficPolicy": traffic_policy(svc.protocol),
     })
+}
+
+/// The Argo CD Application of one environment, or `None` without an `argocd` section.
+pub fn application_context(env: &ResolvedEnvironment) -> Option<Value> {
+    let argo = env.argocd.as_ref()?;
+    let mut destination = Map::new();
+    match (&argo.destination.server, &argo.destination.name) {
+        (None, Some(name)) => destination.insert("name".into(), name.clone().into()),
+        (server, _) => destination.insert(
+            "server".into(),
+            server
+                .clone()
+                .unwrap_or_else(|| IN_CLUSTER_SERVER.into())
+                .into(),
+        ),
+    };
+    destination.insert("namespace".into(), env.namespace.clone().into());
+    Some(json!({
+        "name": format!("{}-{}", env.platform, env.name),
+        "namespace": ARGOCD_NAMESPACE,
+        "platform": env.platform,
+        "environment": env.name,
+        "project": argo.project.clone().unwrap_or_else(|| "default".into()),
+        "repoURL": argo.repo_url,
+        "targetRevision": argo.target_revision.clone().unwrap_or_else(|| "HEAD".into()),
+        "path": format!("{RENDERED_PATH}/{}", env.name),
+        "destination": destination,
+        "prune": argo.sync_policy.prune.unwrap_or(false),
+        "selfHeal": argo.sync_policy.self_heal.unwrap_or(false),
+        "syncOptions": ["CreateNamespace=true"],
+    }))
+}
+
+/// The app-of-apps over `rendered/argocd`, or `None` when no environment uses Argo CD.
+///
+/// It reads the Application files from the repository and revision most environments use (ties:
+/// the first environment in name order), and creates them in Argo CD's own cluster and namespace.
+pub fn root_application_context(envs: &[ResolvedEnvironment]) -> Option<Value> {
+    let sources: Vec<(&str, &str)> = envs
+        .iter()
+        .filter_map(|e| e.argocd.as_ref())
+        .map(|a| {
+            (
+                a.repo_url.as_str(),
+                a.target_revision.as_deref().unwrap_or("HEAD"),
+            )
+        })
+        .collect();
+    let mut best: Option<((&str, &str), usize)> = None;
+    for candidate in &sources {
+        let count = sources.iter().filter(|s| *s == candidate).count();
+        if best.is_none_or(|(_, c)| count > c) {
+            best = Some((*candidate, count));
+        }
+    }
+    let ((repo_url, revision), _) = best?;
+    let platform = envs.first().map_or("", |e| e.platform.as_str());
+    Some(json!({
+        "name": platform,
+        "namespace": ARGOCD_NAMESPACE,
+        "platform": platform,
+        "environment": Value::Null,
+        "project": "default",
+        "repoURL": repo_url,
+        "targetRevision": revision,
+        "path": format!("{RENDERED_PATH}/{ARGOCD_DIR}"),
+        "destination": { "server": IN_CLUSTER_SERVER, "namespace": ARGOCD_NAMESPACE },
+        "prune": true,
+        "selfHeal": true,
+        "syncOptions": [],
+    }))
 }
 
 /// Label values allow `[A-Za-z0-9._-]`, at most 63, alphanumeric at both ends.

@@ -19,12 +19,19 @@ pub struct RenderedFile {
     pub text: String,
 }
 
-/// Everything one environment renders.
+/// Everything one environment renders: one directory under the output directory.
+///
+/// The Argo CD Applications form a pseudo-environment named [`context::ARGOCD_DIR`], whose
+/// directory sits beside the environments' directories.
 #[derive(Debug, Clone)]
 pub struct RenderedEnvironment {
     pub name: String,
     pub files: Vec<RenderedFile>,
     pub manifests: Vec<Manifest>,
+    /// Whether `files` is everything this directory should hold. When it is, generated files on
+    /// disk that are not in `files` are removed (build) or reported as orphaned (check); when it
+    /// is not (the Argo CD directory of a build restricted with `--env`), they are left alone.
+    pub complete: bool,
 }
 
 /// The first line of every generated file: how a person (and shipshape) knows it is generated.
@@ -43,6 +50,7 @@ pub fn render_environment(
         name: env.name.clone(),
         files: Vec::new(),
         manifests: Vec::new(),
+        complete: true,
     };
     let mut problems = Vec::new();
 
@@ -105,6 +113,56 @@ pub fn render_environment(
             });
         }
         Err(d) => problems.push(d.in_environment(&env.name)),
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems.into())
+    }
+}
+
+/// The Argo CD pseudo-environment: `<env>.yaml` with the Application of every environment in
+/// `envs` that has an `argocd` section, and `root.yaml`, the app-of-apps over this directory.
+///
+/// `complete` says `envs` are all of the project's environments; otherwise (a build restricted
+/// with `--env`) only the selected environments' Applications are rendered, the root app is not
+/// (it depends on every environment), and the other files on disk are kept.
+pub fn render_argocd(
+    templates: &Templates,
+    envs: &[ResolvedEnvironment],
+    complete: bool,
+) -> Result<RenderedEnvironment, Failure> {
+    let mut out = RenderedEnvironment {
+        name: context::ARGOCD_DIR.to_owned(),
+        files: Vec::new(),
+        manifests: Vec::new(),
+        complete,
+    };
+    let mut problems = Vec::new();
+    let mut apps: Vec<(String, String, serde_json::Value)> = envs
+        .iter()
+        .filter_map(|env| {
+            context::application_context(env).map(|app| {
+                (
+                    format!("{}.yaml", env.name),
+                    format!("environment `{}`", env.name),
+                    app,
+                )
+            })
+        })
+        .collect();
+    if complete {
+        if let Some(root) = context::root_application_context(envs) {
+            apps.push(("root.yaml".into(), "all environments".into(), root));
+        }
+    }
+    for (file, source, app) in apps {
+        let ctx =
+            minijinja::Value::from(minijinja::value::Serde(serde_json::json!({ "app": app })));
+        match render_docs(templates, templates::APPLICATION_TEMPLATE, &ctx, None) {
+            Ok(docs) => push_file(&mut out, &file, &source, None, docs),
+            Err(d) => problems.push(d),
+        }
     }
     if problems.is_empty() {
         Ok(out)

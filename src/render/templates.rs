@@ -4,8 +4,13 @@ use crate::diagnostic::{Diagnostic, Failure};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use std::path::Path;
 
-/// Templates rendered once per environment.
-pub const ENVIRONMENT_TEMPLATES: &[&str] = &["namespace.yaml.j2"];
+/// Templates rendered once per environment, in this order, into `namespace.yaml`: the namespace
+/// and the policies that cover all of it.
+pub const ENVIRONMENT_TEMPLATES: &[&str] = &[
+    "namespace.yaml.j2",
+    "networkpolicy-namespace.yaml.j2",
+    "peerauthentication.yaml.j2",
+];
 /// Templates rendered once per service, in this order, into the service's file.
 pub const SERVICE_TEMPLATES: &[&str] = &[
     "serviceaccount.yaml.j2",
@@ -13,8 +18,14 @@ pub const SERVICE_TEMPLATES: &[&str] = &[
     "workload.yaml.j2",
     "hpa.yaml.j2",
     "pdb.yaml.j2",
+    "networkpolicy.yaml.j2",
+    "virtualservice.yaml.j2",
+    "destinationrule.yaml.j2",
+    "authorizationpolicy.yaml.j2",
 ];
 pub const KUSTOMIZATION_TEMPLATE: &str = "kustomization.yaml.j2";
+/// An Argo CD Application (per environment, and the root app-of-apps) under `rendered/argocd/`.
+pub const APPLICATION_TEMPLATE: &str = "application.yaml.j2";
 
 const EMBEDDED: &[(&str, &str)] = &[
     (
@@ -39,6 +50,34 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("hpa.yaml.j2", include_str!("../../templates/hpa.yaml.j2")),
     ("pdb.yaml.j2", include_str!("../../templates/pdb.yaml.j2")),
+    (
+        "networkpolicy-namespace.yaml.j2",
+        include_str!("../../templates/networkpolicy-namespace.yaml.j2"),
+    ),
+    (
+        "peerauthentication.yaml.j2",
+        include_str!("../../templates/peerauthentication.yaml.j2"),
+    ),
+    (
+        "networkpolicy.yaml.j2",
+        include_str!("../../templates/networkpolicy.yaml.j2"),
+    ),
+    (
+        "virtualservice.yaml.j2",
+        include_str!("../../templates/virtualservice.yaml.j2"),
+    ),
+    (
+        "destinationrule.yaml.j2",
+        include_str!("../../templates/destinationrule.yaml.j2"),
+    ),
+    (
+        "authorizationpolicy.yaml.j2",
+        include_str!("../../templates/authorizationpolicy.yaml.j2"),
+    ),
+    (
+        "application.yaml.j2",
+        include_str!("../../templates/application.yaml.j2"),
+    ),
     (
         "kustomization.yaml.j2",
         include_str!("../../templates/kustomization.yaml.j2"),

@@ -152,6 +152,10 @@ fn stage(
     }
     for env in envs {
         let dir = staging.join(&env.name);
+        if env.files.is_empty() {
+            // Nothing rendered here (e.g. no environment uses Argo CD): create no directory.
+            continue;
+        }
         fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, &e))?;
         for file in &env.files {
             let target = dir.join(&file.path);
@@ -218,12 +222,18 @@ fn carry_over(
             if ft.is_file() && is_generated(&path) {
                 let rel_in_env = rel.components().skip(1).collect::<PathBuf>();
                 let still_produced = env.files.iter().any(|f| Path::new(&f.path) == rel_in_env);
-                if !still_produced {
-                    summary.removed += 1;
+                if still_produced {
+                    continue;
                 }
-                continue;
+                if env.complete {
+                    summary.removed += 1;
+                    continue;
+                }
+                // A partial render (the Argo CD directory under `--env`): keep the other
+                // environments' generated files as they are.
+            } else {
+                summary.kept_foreign += 1;
             }
-            summary.kept_foreign += 1;
         }
         if ft.is_symlink() {
             #[cfg(unix)]
