@@ -69,6 +69,12 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             &output,
             io,
         ),
+        Command::Plan { project, format } => {
+            crate::commands::plan::run(&options(&project), format, io)
+        }
+        Command::Graph { project, format } => {
+            crate::commands::graph::run(&options(&project), format, io)
+        }
         Command::Rules { markdown } => crate::commands::rules::list(markdown, io),
         Command::Explain { rule } => crate::commands::rules::explain(&rule, io),
         Command::Schema { kind } => {

@@ -121,6 +121,22 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Print the rollout plan: per phase its waves, batches, requests, limits and budget, per environment.
+    Plan {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = crate::plan::PlanFormat::Text)]
+        format: crate::plan::PlanFormat,
+    },
+    /// Draw the service dependency graph of one environment (--env; default prod, else the first by name), violations in red.
+    Graph {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = crate::graph::GraphFormat::Mermaid)]
+        format: crate::graph::GraphFormat,
+    },
     /// List the lint rules.
     Rules {
         /// Print the README's Markdown table instead.

@@ -78,11 +78,7 @@ pub fn run(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let rendered: Vec<_> = compiled
-        .environments
-        .iter()
-        .map(|e| e.rendered.clone())
-        .collect();
+    let rendered = compiled.rendered();
     let drifts = drift(&out, &rendered);
     let text = match format {
         DiffFormat::Text => {

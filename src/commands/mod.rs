@@ -3,5 +3,7 @@
 pub mod build;
 pub mod check;
 pub mod diff;
+pub mod graph;
 pub mod lint;
+pub mod plan;
 pub mod rules;

@@ -1,0 +1,216 @@
+//! The plan as aligned text for a terminal: no line wider than [`WIDTH`] columns.
+
+use super::{cpu, limit, mem, pct, rollout_name, service_label, wave_range};
+use super::{Check, Checks, EnvPlan, Missing, Plan, Share, Usage};
+
+pub const WIDTH: usize = 100;
+
+pub fn render(plan: &Plan) -> String {
+    if plan.environments.is_empty() {
+        return "No environments to plan.\n".to_owned();
+    }
+    let blocks: Vec<String> = plan.environments.iter().map(environment).collect();
+    blocks.join("\n")
+}
+
+fn environment(env: &EnvPlan) -> String {
+    let mut out = Vec::new();
+    out.push(format!(
+        "Rollout plan of {} (namespace {})",
+        env.name, env.namespace
+    ));
+    out.push(format!(
+        "Capacity {} CPU, {} memory; requests may use up to {} of it.",
+        env.capacity.cpu.map_or("?".to_owned(), cpu),
+        env.capacity.memory.map_or("?".to_owned(), mem),
+        limit(env.max_utilisation)
+    ));
+    out.push(
+        "Requests and limits are x min replicas (the HPA minimum where an HPA scales a service)."
+            .to_owned(),
+    );
+    let count = env.phases.len();
+    for p in &env.phases {
+        out.push(String::new());
+        let waves = p.waves();
+        out.push(format!(
+            "Phase {} of {count}: {}, {}, {} {}",
+            p.number,
+            p.name,
+            rollout_name(p.rollout),
+            if waves.len() == 1 { "wave" } else { "waves" },
+            wave_range(&waves)
+        ));
+        if p.steps.is_empty() {
+            out.push("  (no services)".to_owned());
+        }
+        for step in &p.steps {
+            let prefix = format!("  wave {:<3} ", step.wave);
+            let lead = match &step.batch {
+                Some(b) => format!("{b}: "),
+                _ => String::new(),
+            };
+            let items: Vec<String> = p
+                .services
+                .iter()
+                .filter(|s| step.services.contains(&s.name))
+                .map(service_label)
+                .collect();
+            wrap(&mut out, &format!("{prefix}{lead}"), prefix.len(), &items);
+        }
+        out.push(row("requests", plain(p.requests), ""));
+        out.push(row("limits", plain(p.limits), ""));
+        out.push(row(
+            "cumulative",
+            shared(p.cumulative, p.cumulative_share),
+            "",
+        ));
+        out.push(format!("  {:<11}  {}", "budget", budget(&p.budget)));
+        let note = if p.has_hpa() {
+            format!(
+                "cumulative {} CPU, {} memory",
+                pct(p.cumulative_at_max_share.cpu),
+                pct(p.cumulative_at_max_share.memory)
+            )
+        } else {
+            "no HPA in this phase".to_owned()
+        };
+        out.push(row("HPA max", plain(p.requests_at_max), &note));
+    }
+    let t = &env.totals;
+    out.push(String::new());
+    out.push(format!(
+        "Totals: {} services, {} pods at min replicas ({} at HPA max)",
+        t.services, t.pods_at_min, t.pods_at_max
+    ));
+    out.push(row(
+        "requests",
+        shared(t.requests, t.requests_share),
+        &format!(
+            "ceiling {}: {}",
+            limit(env.max_utilisation),
+            both(&t.ceiling)
+        ),
+    ));
+    out.push(row("limits", shared(t.limits, t.limits_share), ""));
+    out.push(row(
+        "HPA max",
+        shared(t.requests_at_max, t.requests_at_max_share),
+        &format!("capacity: {}", both(&t.hpa_worst_case)),
+    ));
+    missing(&mut out, "no request", &t.missing_requests);
+    missing(&mut out, "no limit", &t.missing_limits);
+    let failures = env.phases.iter().filter(|p| !p.budget.ok()).count();
+    let verdict = if env.ok() {
+        "every budget, the ceiling and the HPA worst case hold ✔".to_owned()
+    } else {
+        let mut parts = Vec::new();
+        if failures > 0 {
+            parts.push(format!(
+                "{failures} phase budget{} exceeded",
+                if failures == 1 { "" } else { "s" }
+            ));
+        }
+        if !t.ceiling.ok() {
+            parts.push("the ceiling is exceeded".to_owned());
+        }
+        if !t.hpa_worst_case.ok() {
+            parts.push("the HPA worst case exceeds capacity".to_owned());
+        }
+        format!("✘ {}", parts.join("; "))
+    };
+    out.push(format!("  {:<11}  {verdict}", "verdict"));
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+fn row(label: &str, (cpu_cell, mem_cell): (String, String), extra: &str) -> String {
+    format!("  {label:<11}  {cpu_cell:<24} {mem_cell:<24} {extra}")
+        .trim_end()
+        .to_owned()
+}
+
+fn plain(u: Usage) -> (String, String) {
+    (
+        format!("CPU {}", cpu(u.cpu)),
+        format!("memory {}", mem(u.memory)),
+    )
+}
+
+fn shared(u: Usage, s: Share) -> (String, String) {
+    (
+        format!("CPU {} ({})", cpu(u.cpu), pct(s.cpu)),
+        format!("memory {} ({})", mem(u.memory), pct(s.memory)),
+    )
+}
+
+pub(crate) fn mark(check: Option<Check>) -> &'static str {
+    match check {
+        Some(c) if c.ok => "✔",
+        Some(_) => "✘ OVER",
+        None => "?",
+    }
+}
+
+fn both(c: &Checks) -> String {
+    format!("CPU {}, memory {}", mark(c.cpu), mark(c.memory))
+}
+
+fn budget(c: &Checks) -> String {
+    if c.is_empty() {
+        return "none".to_owned();
+    }
+    let mut parts = Vec::new();
+    for (what, check) in [("memory", c.memory), ("CPU", c.cpu)] {
+        if let Some(k) = check {
+            parts.push(format!(
+                "{what} ≤ {}: {} {}",
+                limit(k.limit),
+                pct(Some(k.used)),
+                mark(check)
+            ));
+        }
+    }
+    parts.join("   ")
+}
+
+fn missing(out: &mut Vec<String>, what: &str, list: &[Missing]) {
+    for resource in ["cpu", "memory"] {
+        let names: Vec<String> = list
+            .iter()
+            .filter(|m| m.resource == resource)
+            .map(|m| m.service.clone())
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let lead = format!("  {:<11}  {what} for {resource} (counted as 0): ", "note");
+        wrap(out, &lead, 15, &names);
+    }
+}
+
+/// Appends `items` joined with commas after `first`, breaking lines at [`WIDTH`] columns and
+/// indenting continuation lines by `indent`.
+fn wrap(out: &mut Vec<String>, first: &str, indent: usize, items: &[String]) {
+    let mut line = first.to_owned();
+    let mut at_start = true;
+    for (i, item) in items.iter().enumerate() {
+        let piece = if i + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.clone()
+        };
+        let sep = if at_start { "" } else { " " };
+        if !at_start && line.chars().count() + sep.len() + piece.chars().count() > WIDTH {
+            out.push(line);
+            line = " ".repeat(indent);
+            line.push_str(&piece);
+        } else {
+            line.push_str(sep);
+            line.push_str(&piece);
+        }
+        at_start = false;
+    }
+    out.push(line.trim_end().to_owned());
+}
