@@ -121,7 +121,7 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// Print the rollout plan: per phase its waves, batches, requests, limits and budget, per environment.
+    /// Print each environment's rollout plan: waves, batches, requests, limits and budget per phase.
     Plan {
         #[command(flatten)]
         project: ProjectArgs,
@@ -129,7 +129,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = crate::plan::PlanFormat::Text)]
         format: crate::plan::PlanFormat,
     },
-    /// Draw the service dependency graph of one environment (--env; default prod, else the first by name), violations in red.
+    /// Draw one environment's dependency graph, violations in red (--env: default prod, else the first by name).
     Graph {
         #[command(flatten)]
         project: ProjectArgs,
