@@ -755,11 +755,9 @@ fn github_line_checker_accepts_and_rejects() {
     assert!(github_line_problem("::error file=a.yaml,line=1,col=1,title=x::").is_some());
 }
 
-/// Known to fail: SARIF `artifactLocation.uri` is the file path as printed, not a URI reference,
-/// so a space or `#` in a file name gives an invalid URI (`#` even starts a fragment). When this
-/// is fixed (percent-encode the path), the test says so: then delete this constant and its use.
-const KNOWN_WRONG_SARIF_URIS: Option<&str> =
-    Some("artifactLocation.uri is not percent-encoded: `my manifests/pod #1.yaml` is not a URI");
+/// Set to a reason to mark SARIF URI encoding as known to be wrong (it was, until paths were
+/// percent-encoded); `None` makes the test strict.
+const KNOWN_WRONG_SARIF_URIS: Option<&str> = None;
 
 /// File names that need percent-encoding still give valid SARIF.
 #[test]

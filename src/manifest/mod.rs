@@ -22,6 +22,8 @@ pub enum ManifestOrigin {
         file: Arc<SourceFile>,
         spans: Arc<SpanIndex>,
         start: crate::yaml::Span,
+        /// Pointer of the manifest inside its document: empty, or `/items/N` in a `kind: List`.
+        base: String,
     },
 }
 
@@ -87,10 +89,14 @@ impl Manifest {
     pub fn file_location(&self, pointer: &str) -> Option<Location> {
         match &self.origin {
             ManifestOrigin::File {
-                file, spans, start, ..
+                file,
+                spans,
+                start,
+                base,
             } => {
+                let full = format!("{base}{pointer}");
                 let span = spans
-                    .nearest(pointer)
+                    .nearest(&full)
                     .map(|s| s.key.unwrap_or(s.value))
                     .unwrap_or(*start);
                 Some(Location::new(file, span))

@@ -123,13 +123,16 @@ fn read_file(path: &Path, limits: &Limits, result: &mut ReadResult) {
         if doc.value.get("kind").and_then(Value::as_str) == Some("List") {
             // `kubectl get -o yaml` output: lint the items.
             if let Some(items) = doc.value.get("items").and_then(Value::as_array) {
-                for item in items.iter().filter(|v| v.is_object()) {
+                for (n, item) in items.iter().enumerate().filter(|(_, v)| v.is_object()) {
+                    let base = format!("/items/{n}");
+                    let start = doc.spans.get(&base).map_or(doc.start, |s| s.value);
                     result.manifests.push(Manifest {
                         value: item.clone(),
                         origin: ManifestOrigin::File {
                             file: file.clone(),
                             spans: doc.spans.clone(),
-                            start: doc.start,
+                            start,
+                            base,
                         },
                     });
                 }
@@ -142,6 +145,7 @@ fn read_file(path: &Path, limits: &Limits, result: &mut ReadResult) {
                 file: file.clone(),
                 spans: doc.spans,
                 start: doc.start,
+                base: String::new(),
             },
         });
     }

@@ -13,6 +13,20 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// A relative path as a URI reference: everything outside the unreserved set and `/` is
+/// percent-encoded, so spaces, `#` and `%` in file names survive.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn physical(file: &str, line: u32, column: u32, end: Option<(u32, u32)>) -> Value {
     let mut region = json!({ "startLine": line.max(1), "startColumn": column.max(1) });
     if let Some((el, ec)) = end {
@@ -23,7 +37,7 @@ fn physical(file: &str, line: u32, column: u32, end: Option<(u32, u32)>) -> Valu
     }
     json!({
         "physicalLocation": {
-            "artifactLocation": { "uri": file, "uriBaseId": "%SRCROOT%" },
+            "artifactLocation": { "uri": uri(file), "uriBaseId": "%SRCROOT%" },
             "region": region,
         }
     })
@@ -109,7 +123,6 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                     "rules": rule_objects,
                 }
             },
-            "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
             "results": results,
         }]
     });

@@ -76,7 +76,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                         ),
                     )
                     .place(
-                        Some(ctx.locate(wi, &cpointer, "/probe")),
+                        Some(ctx.locate(wi, &format!("{cpointer}/name"), "/probe")),
                         format!("no {probe}"),
                     )
                     .help(help);
@@ -96,10 +96,14 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 if !path.starts_with('/') {
                     out.report(
                         Some(wi),
-                        format!(
-                            "{probe} of `{}` has path `{path}`, which is not an absolute path",
-                            m.name()
-                        ),
+                        if path.is_empty() {
+                            format!("{probe} of `{}` has no path", m.name())
+                        } else {
+                            format!(
+                                "{probe} of `{}` has path `{path}`, which is not an absolute path",
+                                m.name()
+                            )
+                        },
                     )
                     .place(
                         Some(ctx.locate(wi, &format!("{ppointer}/httpGet/path"), "/health/path")),

@@ -10,8 +10,11 @@ pub const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "Two services on one port, duplicate ports in a Service or pod, duplicate nodePort/hostPort, or a targetPort/probe port no container exposes",
     doc: r#"## What it checks
-- Two Services of one environment claiming the same service port. The platform gives every
-  service a port of its own ("port standardization"), so a second claim is a copy-paste mistake.
+- Two Services of one environment claiming the same service port and protocol. The platform gives
+  every service a port of its own ("port standardization"), so a second claim is a copy-paste
+  mistake. The convention holds within one platform: Services in one namespace with the same
+  `app.kubernetes.io/part-of` label (shipshape sets it on everything it renders). Two Services that
+  select the same pods (a headless and a client Service of one StatefulSet) are one service.
 - The same port number or name twice in one Service, or twice across the containers of one pod.
 - The same `nodePort` on two Services, or the same `hostPort` on two workloads.
 - A Service `targetPort` that no container of the pods it selects exposes.
@@ -81,11 +84,40 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     pods(ctx, out);
 }
 
+/// The scope within which the one-port-per-service convention holds: one namespace of one
+/// platform (`app.kubernetes.io/part-of`). Manifests from elsewhere without that label are not held
+/// to the convention, since unrelated charts commonly all listen on port 80.
+fn convention_scope(m: &crate::manifest::Manifest) -> Option<(String, String)> {
+    let part_of = m
+        .labels()
+        .and_then(|l| l.get("app.kubernetes.io/part-of"))
+        .and_then(Value::as_str)?;
+    Some((m.namespace().unwrap_or("").to_owned(), part_of.to_owned()))
+}
+
+/// Two Services over the same pods (a headless one for a StatefulSet and a client one, say) are
+/// one service with two front doors, not two services on one port.
+fn same_backends(ctx: &LintContext, a: usize, b: usize) -> bool {
+    let selector = |i: usize| {
+        ctx.manifests[i]
+            .value
+            .pointer("/spec/selector")
+            .and_then(Value::as_object)
+            .map(|s| ctx.index.select(s))
+    };
+    match (selector(a), selector(b)) {
+        (Some(x), Some(y)) => !x.is_empty() && x == y,
+        _ => false,
+    }
+}
+
 fn services(ctx: &LintContext, out: &mut Sink) {
-    let mut claimed: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut node_ports: HashMap<i64, (usize, usize)> = HashMap::new();
+    type Claim = ((String, String), i64, String);
+    let mut claimed: HashMap<Claim, (usize, usize)> = HashMap::new();
+    let mut node_ports: HashMap<(i64, String), (usize, usize)> = HashMap::new();
     for &si in ctx.index.of_kind("Service") {
         let svc = &ctx.manifests[si];
+        let scope = convention_scope(svc);
         let Some(ports) = svc.value.pointer("/spec/ports").and_then(Value::as_array) else {
             continue;
         };
@@ -114,8 +146,12 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                 } else {
                     seen_numbers.insert(key, pi);
                 }
-                match claimed.get(&n) {
-                    Some(&(other, _)) if ctx.manifests[other].name() != svc.name() => {
+                let claim = scope.clone().map(|sc| (sc, n, protocol.to_owned()));
+                match claim.as_ref().and_then(|c| claimed.get(c)) {
+                    Some(&(other, other_pi))
+                        if ctx.manifests[other].name() != svc.name()
+                            && !same_backends(ctx, other, si) =>
+                    {
                         let first = &ctx.manifests[other];
                         out.report(
                             Some(si),
@@ -130,7 +166,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                             format!("port {n} claimed again here"),
                         )
                         .also(
-                            Some(ctx.locate(other, "/spec/ports", "/port")),
+                            Some(ctx.locate(other, &format!("/spec/ports/{other_pi}/port"), "/port")),
                             format!("port {n} first claimed here"),
                         )
                         .help(format!(
@@ -140,7 +176,9 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                     }
                     Some(_) => {}
                     None => {
-                        claimed.insert(n, (si, pi));
+                        if let Some(c) = claim {
+                            claimed.insert(c, (si, pi));
+                        }
                     }
                 }
             }
@@ -164,7 +202,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                 }
             }
             if let Some(np) = p.get("nodePort").and_then(Value::as_i64) {
-                if let Some(&(other, _)) = node_ports.get(&np) {
+                if let Some(&(other, other_pi)) = node_ports.get(&(np, protocol.to_owned())) {
                     out.report(
                         Some(si),
                         format!(
@@ -178,14 +216,14 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                         "claimed again here",
                     )
                     .also(
-                        Some(ctx.locate(other, "/spec/ports", "/port")),
+                        Some(ctx.locate(other, &format!("/spec/ports/{other_pi}/nodePort"), "/port")),
                         "first claimed here",
                     )
                     .help(
                         "every nodePort is cluster-wide; pick another or let Kubernetes assign one",
                     );
                 } else {
-                    node_ports.insert(np, (si, pi));
+                    node_ports.insert((np, protocol.to_owned()), (si, pi));
                 }
             }
             // The target must be a port the selected pods expose.
@@ -233,7 +271,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
 }
 
 fn pods(ctx: &LintContext, out: &mut Sink) {
-    let mut host_ports: HashMap<i64, usize> = HashMap::new();
+    let mut host_ports: HashMap<(i64, String), (usize, String)> = HashMap::new();
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
         let Some((pod, base)) = m.pod_spec() else {
@@ -291,16 +329,17 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                     }
                 }
                 if let Some(hp) = p.get("hostPort").and_then(Value::as_i64) {
-                    match host_ports.get(&hp) {
-                        Some(&other) if other != wi => {
+                    match host_ports.get(&(hp, protocol.clone())) {
+                        Some((other, first_pointer)) if *other != wi => {
+                            let other = *other;
                             out.report(Some(wi), format!("hostPort {hp} is used by `{}` and `{}`", ctx.manifests[other].name(), m.name()))
                                 .place(Some(ctx.locate(wi, &format!("{pointer}/hostPort"), "/port")), "claimed again here")
-                                .also(Some(ctx.locate(other, base, "/port")), "first claimed here")
+                                .also(Some(ctx.locate(other, first_pointer, "/port")), "first claimed here")
                                 .help("two pods with one hostPort cannot run on the same node; avoid hostPort or pick another");
                         }
                         Some(_) => {}
                         None => {
-                            host_ports.insert(hp, wi);
+                            host_ports.insert((hp, protocol.clone()), (wi, format!("{pointer}/hostPort")));
                         }
                     }
                 }

@@ -1,6 +1,6 @@
 //! `resource-overcommit`: what the platform requests must fit the cluster, phase by phase.
 
-use crate::catalogue::quantity::{format_cpu, format_memory_human, parse_cpu, parse_memory};
+use crate::catalogue::quantity::{format_memory_human, parse_cpu, parse_memory};
 use crate::diagnostic::Severity;
 use crate::lint::{LintContext, Rule, Sink};
 use crate::render::context::ANNOTATION_PHASE;
@@ -73,8 +73,111 @@ fn mem(b: u128) -> String {
     format_memory_human(u64::try_from(b).unwrap_or(u64::MAX))
 }
 
-fn cpu(m: u128) -> String {
-    format_cpu(u64::try_from(m).unwrap_or(u64::MAX))
+
+/// CPU as cores, the unit people size clusters in: `12.8`, `16`, `0.25`.
+fn cores(m: u128) -> String {
+    let whole = m / 1000;
+    let frac = m % 1000;
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac:03}").trim_end_matches('0').to_owned()
+    }
+}
+
+/// Reads one container's resources. Kubernetes takes a missing request to equal the limit, so a
+/// request is only unknown when both are missing.
+fn container_usage(ctx: &LintContext, out: &mut Sink, wi: usize, c: &Value, cpointer: &str) -> Usage {
+    let m = &ctx.manifests[wi];
+    let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
+    let mut usage = Usage::default();
+    let mut missing_requests = Vec::new();
+    let mut missing_limits = Vec::new();
+    for key in ["cpu", "memory"] {
+        let get = |kind: &str| {
+            c.get("resources")
+                .and_then(|r| r.get(kind))
+                .and_then(|r| r.get(key))
+        };
+        let mut parse = |kind: &str, v: &Value| -> Option<u64> {
+            let text = quantity(v).unwrap_or_default();
+            let parsed = if key == "cpu" { parse_cpu(&text) } else { parse_memory(&text) };
+            match parsed {
+                Ok(x) => Some(x),
+                Err(e) => {
+                    let at = ctx.locate(
+                        wi,
+                        &format!("{cpointer}/resources/{kind}/{key}"),
+                        &format!("/resources/{kind}/{key}"),
+                    );
+                    let d = out
+                        .report(Some(wi), format!("{key} {kind} of `{}`: {}", m.name(), e.message))
+                        .place(Some(at), "not a quantity");
+                    if let Some(s) = e.suggestion {
+                        d.help(format!("did you mean `{s}`?"));
+                    }
+                    None
+                }
+            }
+        };
+        let request = get("requests").map(|v| parse("requests", v));
+        let limit = get("limits").map(|v| parse("limits", v));
+        let effective = match (request, limit) {
+            (Some(r), _) => r,
+            (None, Some(l)) => l,
+            (None, None) => {
+                missing_requests.push(key);
+                None
+            }
+        };
+        if limit.is_none() {
+            missing_limits.push(key);
+        }
+        if let Some(v) = effective {
+            if key == "cpu" {
+                usage.cpu += u128::from(v);
+            } else {
+                usage.memory += u128::from(v);
+            }
+        }
+    }
+    let place = ctx.locate(wi, &format!("{cpointer}/name"), "/resources");
+    let fix = |kind: &str, keys: &[&str]| {
+        if ctx.platform.is_some() {
+            format!(
+                "set resources.{kind}.{} for the service, or in `defaults.resources`",
+                keys.join(" and ")
+            )
+        } else {
+            format!("set resources.{kind}.{} on the container", keys.join(" and "))
+        }
+    };
+    if !missing_requests.is_empty() {
+        out.report(
+            Some(wi),
+            format!(
+                "container `{cname}` of `{}` sets no {} request or limit: the platform's totals cannot be known",
+                m.name(),
+                missing_requests.join(" or ")
+            ),
+        )
+        .place(Some(place.clone()), "no requests")
+        .help(fix("requests", &missing_requests));
+    }
+    if !missing_limits.is_empty() {
+        out.report_as(
+            Some(wi),
+            Severity::Warning,
+            format!(
+                "container `{cname}` of `{}` sets no {} limit: one pod can starve the others on its node",
+                m.name(),
+                missing_limits.join(" or ")
+            ),
+        )
+        .place(Some(place), "no limits")
+        .help(fix("limits", &missing_limits));
+    }
+    usage
 }
 
 fn check(ctx: &LintContext, out: &mut Sink) {
@@ -91,78 +194,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         for (ci, c) in containers.iter().enumerate() {
-            let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
-            let cpointer = format!("{base}/containers/{ci}/resources");
-            for (kind, key) in [
-                ("requests", "cpu"),
-                ("requests", "memory"),
-                ("limits", "cpu"),
-                ("limits", "memory"),
-            ] {
-                let value = c
-                    .get("resources")
-                    .and_then(|r| r.get(kind))
-                    .and_then(|r| r.get(key));
-                let rel = format!("/resources/{kind}/{key}");
-                let Some(value) = value else {
-                    let severity = if kind == "requests" {
-                        Severity::Error
-                    } else {
-                        Severity::Warning
-                    };
-                    let why = if kind == "requests" {
-                        "the platform's totals cannot be known"
-                    } else {
-                        "one pod can starve the others on its node"
-                    };
-                    out.report_as(
-                        Some(wi),
-                        severity,
-                        format!(
-                            "container `{cname}` of `{}` sets no {key} {kind}: {why}",
-                            m.name()
-                        ),
-                    )
-                    .place(
-                        Some(ctx.locate(wi, &cpointer, "/resources")),
-                        format!("no {key} {kind}"),
-                    )
-                    .help(format!(
-                        "set resources.{kind}.{key} (in the catalogue, or in `defaults.resources`)"
-                    ));
-                    continue;
-                };
-                let text = quantity(value).unwrap_or_default();
-                let parsed = if key == "cpu" {
-                    parse_cpu(&text)
-                } else {
-                    parse_memory(&text)
-                };
-                match parsed {
-                    Ok(v) if kind == "requests" => {
-                        if key == "cpu" {
-                            per_pod.cpu += u128::from(v);
-                        } else {
-                            per_pod.memory += u128::from(v);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        let d = out
-                            .report(
-                                Some(wi),
-                                format!("{key} {kind} of `{}`: {}", m.name(), e.message),
-                            )
-                            .place(
-                                Some(ctx.locate(wi, &format!("{cpointer}/{kind}/{key}"), &rel)),
-                                "not a quantity",
-                            );
-                        if let Some(s) = e.suggestion {
-                            d.help(format!("did you mean `{s}`?"));
-                        }
-                    }
-                }
-            }
+            let u = container_usage(ctx, out, wi, c, &format!("{base}/containers/{ci}"));
+            per_pod.cpu += u.cpu;
+            per_pod.memory += u.memory;
         }
         let replicas = m
             .value
@@ -208,6 +242,20 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         memory: a.memory + u.at_max.memory,
     });
     let ceiling = capacity.max_utilisation;
+    // Plain manifests have no capacity line to point at: point at the largest contributor, which
+    // is also the first place to look for savings.
+    let place = |by_memory: bool, at_max: bool| {
+        capacity.location.clone().or_else(|| {
+            usages
+                .iter()
+                .max_by_key(|u| {
+                    let x = if at_max { u.at_max } else { u.at_min };
+                    (if by_memory { x.memory } else { x.cpu }, std::cmp::Reverse(u.manifest))
+                })
+                .map(|u| ctx.locate(u.manifest, "/metadata/name", "/resources"))
+        })
+    };
+    let label = if capacity.location.is_some() { "cluster capacity" } else { "largest contributor" };
     let top = |by_memory: bool, at_max: bool| -> String {
         let mut v: Vec<&WorkloadUsage> = usages.iter().collect();
         let key = |u: &WorkloadUsage| {
@@ -225,7 +273,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 format!(
                     "{} {}",
                     u.name,
-                    if by_memory { mem(key(u)) } else { cpu(key(u)) }
+                    if by_memory { mem(key(u)) } else { format!("{} cores", cores(key(u))) }
                 )
             })
             .collect::<Vec<_>>()
@@ -239,7 +287,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some(cap) = cap else { continue };
         let share = pct(used, cap);
         if share > ceiling + 1e-9 {
-            let show = |x: u128| if is_mem { mem(x) } else { cpu(x) };
+            let show = |x: u128| if is_mem { mem(x) } else { format!("{} cores", cores(x)) };
             out.report(
                 None,
                 format!(
@@ -249,24 +297,28 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                     show((cap as f64 * ceiling / 100.0) as u128)
                 ),
             )
-            .place(capacity.location.clone(), "cluster capacity")
+            .place(place(is_mem, false), label)
             .help(format!("largest requests: {}; lower requests or replicas, or raise capacity", top(is_mem, false)));
         }
     }
+    let has_hpa = !ctx.index.of_kind("HorizontalPodAutoscaler").is_empty();
     for (what, used, cap, is_mem) in [
         ("memory", worst.memory, capacity.memory, true),
         ("CPU", worst.cpu, capacity.cpu, false),
     ] {
         let Some(cap) = cap else { continue };
+        if !has_hpa {
+            break;
+        }
         let share = pct(used, cap);
         if share > 100.0 + 1e-9 {
-            let show = |x: u128| if is_mem { mem(x) } else { cpu(x) };
+            let show = |x: u128| if is_mem { mem(x) } else { format!("{} cores", cores(x)) };
             out.report_as(
                 None,
                 Severity::Warning,
                 format!("at HPA maximum replicas, {what} requests total {} of {} capacity ({share:.1}%): the platform cannot scale out as configured", show(used), show(u128::from(cap))),
             )
-            .place(capacity.location.clone(), "cluster capacity")
+            .place(place(is_mem, true), label)
             .help(format!("largest at maximum: {}; lower HPA maxReplicas or raise capacity", top(is_mem, true)));
         }
     }
@@ -295,7 +347,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             };
             let share = pct(used, cap);
             if share > budget + 1e-9 {
-                let show = |x: u128| if is_mem { mem(x) } else { cpu(x) };
+                let show = |x: u128| if is_mem { mem(x) } else { format!("{} cores", cores(x)) };
                 out.report(
                     None,
                     format!(
@@ -310,5 +362,4 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             }
         }
     }
-    let _ = usages.first().map(|u| u.manifest);
 }
