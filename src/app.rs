@@ -61,14 +61,21 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             project,
             out,
             format,
-            output,
-        } => crate::commands::diff::run(
-            &options(&project),
-            out_dir(&project, out),
-            format,
-            &output,
-            io,
-        ),
+            color,
+        } => {
+            // Input errors are still reported; the diff itself has its own format.
+            let output = OutputArgs {
+                format: Format::Human,
+                color,
+            };
+            crate::commands::diff::run(
+                &options(&project),
+                out_dir(&project, out),
+                format,
+                &output,
+                io,
+            )
+        }
         Command::Plan { project, format } => {
             crate::commands::plan::run(&options(&project), format, io)
         }

@@ -96,10 +96,11 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// text for a terminal, markdown for a pull-request comment.
-        #[arg(long = "diff-format", value_enum, default_value_t = crate::commands::diff::DiffFormat::Text)]
+        #[arg(long, value_enum, default_value_t = crate::commands::diff::DiffFormat::Text)]
         format: crate::commands::diff::DiffFormat,
-        #[command(flatten)]
-        output: OutputArgs,
+        /// Colour in text output.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
     },
     /// Lint Kubernetes YAML files or directories that shipshape did not render.
     Lint {
@@ -159,4 +160,16 @@ pub enum Command {
 pub enum SchemaKind {
     Catalogue,
     Environment,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap checks argument definitions only when a command is parsed; check all of them now.
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -85,10 +85,16 @@ pub fn run(
             let color = app::use_color(output.color, io.stdout_is_terminal());
             text_report(&drifts, color)
         }
-        DiffFormat::Markdown => markdown_report(
-            &drifts,
-            &rendered.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
-        ),
+        DiffFormat::Markdown => {
+            // Environments that render nothing (an argocd tree without ArgoCD settings) and did
+            // not change are noise in a pull-request comment.
+            let names: Vec<String> = rendered
+                .iter()
+                .filter(|e| !e.files.is_empty() || drifts.iter().any(|d| d.environment == e.name))
+                .map(|e| e.name.clone())
+                .collect();
+            markdown_report(&drifts, &names)
+        }
     };
     let _ = io.stdout.write_all(text.as_bytes());
     EXIT_OK
