@@ -82,6 +82,20 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
         Command::Graph { project, format } => {
             crate::commands::graph::run(&options(&project), format, io)
         }
+        Command::Generate {
+            services,
+            seed,
+            out,
+        } => {
+            let platform = crate::synth::generate(services, seed);
+            match crate::synth::write_project(&out, &platform) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    let _ = writeln!(io.stderr, "shipshape: cannot write {}: {e}", out.display());
+                    EXIT_BAD_INPUT
+                }
+            }
+        }
         Command::Rules { markdown } => crate::commands::rules::list(markdown, io),
         Command::Explain { rule } => crate::commands::rules::explain(&rule, io),
         Command::Schema { kind } => {

@@ -138,6 +138,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = crate::graph::GraphFormat::Mermaid)]
         format: crate::graph::GraphFormat,
     },
+    /// Write a synthetic platform (for benchmarks and scale tests).
+    #[command(hide = true)]
+    Generate {
+        /// Number of services.
+        #[arg(long, default_value_t = 1000)]
+        services: usize,
+        /// Seed; the same seed gives the same platform.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Project directory to create.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// List the lint rules.
     Rules {
         /// Print the README's Markdown table instead.

@@ -58,7 +58,7 @@ impl Drift {
 }
 
 /// Compares what was rendered with `out/<env>/` on disk (the Argo CD pseudo-environment included).
-pub fn drift(out: &Path, envs: &[RenderedEnvironment]) -> Vec<Drift> {
+pub fn drift(out: &Path, envs: &[&RenderedEnvironment]) -> Vec<Drift> {
     let mut found = Vec::new();
     for env in envs {
         let dir = out.join(&env.name);

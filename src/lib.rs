@@ -19,6 +19,8 @@ pub mod lint;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
+pub mod profile;
 pub mod render;
 pub mod report;
+pub mod synth;
 pub mod yaml;

@@ -2,6 +2,7 @@
 
 use crate::catalogue::{Project, ProjectPaths, ResolvedEnvironment};
 use crate::diagnostic::{Diagnostic, Failure, Severity};
+use crate::lint::context::Tree;
 use crate::lint::{self, LintContext};
 use crate::manifest::schema;
 use crate::render::{self, RenderedEnvironment, Templates};
@@ -36,19 +37,24 @@ impl Compiled {
     }
 
     /// Every output directory to write or compare: the environments, then `argocd/`.
-    pub fn rendered(&self) -> Vec<RenderedEnvironment> {
+    pub fn rendered(&self) -> Vec<&RenderedEnvironment> {
         self.environments
             .iter()
-            .map(|e| e.rendered.clone())
-            .chain(std::iter::once(self.argocd.clone()))
+            .map(|e| &e.rendered)
+            .chain(std::iter::once(&self.argocd))
             .collect()
     }
 }
 
 /// Loads, resolves, renders and checks. `Err` means the input itself is wrong (exit code 2).
 pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
+    let t = std::time::Instant::now();
     let project = Project::load(&opts.paths, opts.limits.clone())?;
+    crate::profile::mark("load+validate", t);
+    let t = std::time::Instant::now();
     let resolved = project.resolve(&opts.envs)?;
+    crate::profile::mark("resolve", t);
+    let t = std::time::Instant::now();
     let templates = Templates::load(opts.templates.as_deref())?;
     let mut environments = Vec::new();
     let mut problems = Vec::new();
@@ -76,6 +82,8 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             None
         }
     };
+    crate::profile::mark("render argocd", t);
+    let t = std::time::Instant::now();
     for env in resolved {
         match render::render_environment(&templates, &env) {
             Ok(rendered) => environments.push(CompiledEnvironment {
@@ -89,13 +97,20 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
         Some(a) if problems.is_empty() => a,
         _ => return Err(problems.into()),
     };
+    crate::profile::mark("render+parse+emit", t);
+    crate::profile::report_counters();
     let mut findings = Vec::new();
     for env in &environments {
+        let t = std::time::Instant::now();
         findings.extend(check_schemas(env));
+        crate::profile::mark("schema", t);
+        let t = std::time::Instant::now();
         let ctx = LintContext::for_rendered(&env.resolved, &env.rendered.manifests);
         findings.extend(lint::run(&ctx, &env.resolved.rule_levels));
+        crate::profile::mark("lint", t);
     }
     findings.extend(check_argocd_schemas(&argocd, &environments));
+    findings.extend(lint_argocd(&argocd, &environments));
     crate::diagnostic::normalise(&mut findings);
     Ok(Compiled {
         environments,
@@ -172,6 +187,60 @@ fn check_argocd_schemas(
                     .in_environment(&env.resolved.name);
             }
             out.push(d);
+        }
+    }
+    out
+}
+
+/// Lints the Argo CD Applications against the whole rendered tree, which no single environment
+/// sees: each environment's Application with that environment's rule levels and locations, the
+/// root app (in no environment's file) with the first environment's.
+fn lint_argocd(
+    argocd: &RenderedEnvironment,
+    environments: &[CompiledEnvironment],
+) -> Vec<Diagnostic> {
+    let tree = Tree::rendered(
+        environments
+            .iter()
+            .map(|e| (e.rendered.name.as_str(), e.rendered.manifests.as_slice()))
+            .chain(std::iter::once((
+                argocd.name.as_str(),
+                argocd.manifests.as_slice(),
+            ))),
+    );
+    let owner = |m: &crate::manifest::Manifest| match &m.origin {
+        crate::manifest::ManifestOrigin::Rendered { file, .. } => environments
+            .iter()
+            .position(|e| format!("{}.yaml", e.resolved.name) == *file),
+        crate::manifest::ManifestOrigin::File { .. } => None,
+    };
+    let mut out = Vec::new();
+    for (ei, env) in environments.iter().enumerate() {
+        let own: Vec<_> = argocd
+            .manifests
+            .iter()
+            .filter(|m| owner(m) == Some(ei))
+            .cloned()
+            .collect();
+        let root: Vec<_> = if ei == 0 {
+            argocd
+                .manifests
+                .iter()
+                .filter(|m| owner(m).is_none())
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (name, manifests) in [
+            (env.resolved.name.as_str(), own),
+            (argocd.name.as_str(), root),
+        ] {
+            if manifests.is_empty() {
+                continue;
+            }
+            let ctx = LintContext::for_applications(name, &env.resolved, &manifests, tree.clone());
+            out.extend(lint::run(&ctx, &env.resolved.rule_levels));
         }
     }
     out

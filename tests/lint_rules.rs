@@ -595,6 +595,26 @@ fn phase_order_fixtures() {
 }
 
 #[test]
+fn mesh_routing_fixtures() {
+    check_rule("mesh-routing");
+}
+
+#[test]
+fn policy_selector_fixtures() {
+    check_rule("policy-selector");
+}
+
+#[test]
+fn unreachable_service_fixtures() {
+    check_rule("unreachable-service");
+}
+
+#[test]
+fn argocd_application_fixtures() {
+    check_rule("argocd-application");
+}
+
+#[test]
 fn suppression_fixtures() {
     check_rule("suppression");
 }
@@ -630,6 +650,10 @@ fn every_rule_has_fixtures_and_every_fixture_a_rule() {
         "missing-probe",
         "resource-overcommit",
         "phase-order",
+        "mesh-routing",
+        "policy-selector",
+        "unreachable-service",
+        "argocd-application",
         "suppression",
     ]
     .to_vec();

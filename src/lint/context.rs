@@ -4,6 +4,9 @@ use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Location;
 use crate::lint::index::Index;
 use crate::manifest::{Manifest, ManifestOrigin};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 /// Cluster capacity and the ceiling on what may be requested of it.
 #[derive(Debug, Clone)]
@@ -34,6 +37,8 @@ pub struct LintContext<'a> {
     pub platform: Option<&'a ResolvedEnvironment>,
     pub capacity: Option<Capacity>,
     pub phases: Vec<PhaseInfo>,
+    /// The directories Argo CD Applications may deploy, when the manifests hold Applications.
+    pub tree: Option<Tree>,
 }
 
 impl<'a> LintContext<'a> {
@@ -67,6 +72,27 @@ impl<'a> LintContext<'a> {
                     ),
                 })
                 .collect(),
+            tree: None,
+        }
+    }
+
+    /// The Argo CD Applications rendered for `env` (or, for the root app, beside it), checked
+    /// against every directory of the rendered tree. Findings about them point into the
+    /// environment file.
+    pub fn for_applications(
+        environment: &str,
+        env: &'a ResolvedEnvironment,
+        manifests: &'a [Manifest],
+        tree: Tree,
+    ) -> LintContext<'a> {
+        LintContext {
+            environment: environment.to_owned(),
+            manifests,
+            index: Index::build(manifests),
+            platform: Some(env),
+            capacity: None,
+            phases: Vec::new(),
+            tree: Some(tree),
         }
     }
 
@@ -83,12 +109,15 @@ impl<'a> LintContext<'a> {
             platform: None,
             capacity,
             phases,
+            tree: Tree::from_files(manifests),
         }
     }
 
     /// Where to point a finding about `pointer` in manifest `i`: the manifest's own line for a
     /// file shipshape did not write, else the catalogue value (`catalogue_rel`, relative to the
-    /// service) that produced it.
+    /// service) that produced it. A rendered manifest of no service (the namespace, the Argo CD
+    /// Applications) comes from the environment, so there `catalogue_rel` is relative to the
+    /// environment file, then to the catalogue's top level, where the environment inherits it.
     pub fn locate(&self, i: usize, pointer: &str, catalogue_rel: &str) -> Location {
         let m = &self.manifests[i];
         if let Some(l) = m.file_location(pointer) {
@@ -106,6 +135,11 @@ impl<'a> LintContext<'a> {
                 Some(svc) => svc.locate(catalogue_rel),
                 None => env.catalogue_origin.location(),
             },
+            (_, Some(env)) if !catalogue_rel.is_empty() => env
+                .origin
+                .key_at(catalogue_rel)
+                .or_else(|| env.catalogue_origin.key_at(catalogue_rel))
+                .unwrap_or_else(|| env.origin.location()),
             (_, Some(env)) => env.origin.location(),
             (_, None) => Location::new(
                 &crate::yaml::SourceFile::new("<unknown>", ""),
@@ -119,4 +153,156 @@ impl<'a> LintContext<'a> {
         let name = self.manifests[i].service()?;
         self.platform?.service(name)
     }
+}
+
+/// The directories Argo CD Applications can deploy, and the namespaces their manifests go to.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    /// Directory as an Application names it (relative to the repository root, `/`-separated, no
+    /// trailing slash; `.` for the root) -> namespaces of the manifests in it.
+    pub dirs: BTreeMap<String, BTreeSet<String>>,
+    /// Directories Applications name that exist on disk but hold no manifest linted here:
+    /// deployable, but their namespaces are unknown.
+    pub on_disk: BTreeSet<String>,
+    /// Whether `dirs` is every directory there is (shipshape's own output). If not, a path outside
+    /// `dirs` and `on_disk` may still live in another repository.
+    pub complete: bool,
+}
+
+impl Tree {
+    /// shipshape's output: one directory per environment (and `argocd`), named `rendered/<name>`.
+    pub fn rendered<'m>(dirs: impl IntoIterator<Item = (&'m str, &'m [Manifest])>) -> Tree {
+        let mut tree = Tree {
+            complete: true,
+            ..Tree::default()
+        };
+        for (name, manifests) in dirs {
+            let path = format!("{}/{name}", crate::render::context::RENDERED_PATH);
+            tree.dirs.insert(path, namespaces(manifests.iter()));
+        }
+        tree
+    }
+
+    /// Manifests read from files: each file's directory, relative to the root of the repository
+    /// holding it (the nearest directory with `.git`, else the current directory, as Argo CD
+    /// paths are relative to the repository). `None` without Applications, so linting plain
+    /// manifests touches no disk beyond what was read.
+    pub fn from_files(manifests: &[Manifest]) -> Option<Tree> {
+        if !manifests.iter().any(is_application) {
+            return None;
+        }
+        let cwd = std::env::current_dir()
+            .and_then(|d| d.canonicalize())
+            .unwrap_or_default();
+        let mut roots: HashMap<PathBuf, PathBuf> = HashMap::new();
+        let mut by_dir: BTreeMap<String, Vec<&Manifest>> = BTreeMap::new();
+        let mut app_roots: Vec<(PathBuf, &Manifest)> = Vec::new();
+        for m in manifests {
+            let ManifestOrigin::File { file, .. } = &m.origin else {
+                continue;
+            };
+            // Canonical, so `..` and symlinks cannot hide that two files share a directory.
+            let dir = cwd
+                .join(&file.name)
+                .parent()
+                .and_then(|d| d.canonicalize().ok())
+                .unwrap_or_else(|| cwd.clone());
+            let root = roots
+                .entry(dir.clone())
+                .or_insert_with(|| repository_root(&dir).unwrap_or_else(|| cwd.clone()))
+                .clone();
+            let rel = dir
+                .strip_prefix(&root)
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_else(|_| dir.to_string_lossy().replace('\\', "/"));
+            by_dir.entry(normalise_dir(&rel)).or_default().push(m);
+            if is_application(m) {
+                app_roots.push((root, m));
+            }
+        }
+        let mut tree = Tree::default();
+        for (dir, ms) in by_dir {
+            tree.dirs.insert(dir, namespaces(ms.into_iter()));
+        }
+        for (root, app) in app_roots {
+            for (_, path) in application_sources(app) {
+                let path = normalise_dir(path);
+                if !tree.dirs.contains_key(&path) && root.join(&path).is_dir() {
+                    tree.on_disk.insert(path);
+                }
+            }
+        }
+        Some(tree)
+    }
+
+    pub fn exists(&self, dir: &str) -> bool {
+        self.dirs.contains_key(dir) || self.on_disk.contains(dir)
+    }
+}
+
+/// The namespaces manifests go to: kustomize's `namespace` overrides every manifest's own. An
+/// Application beside other manifests (one that manages its own directory) lives in Argo CD's
+/// namespace whatever it deploys, so it counts only in a directory of Applications (app of apps).
+fn namespaces<'m>(manifests: impl Iterator<Item = &'m Manifest>) -> BTreeSet<String> {
+    let mut own = BTreeSet::new();
+    let mut applications = BTreeSet::new();
+    let mut kustomize = BTreeSet::new();
+    for m in manifests {
+        if m.kind() == "Kustomization" {
+            if let Some(ns) = m.value.get("namespace").and_then(Value::as_str) {
+                kustomize.insert(ns.to_owned());
+            }
+        } else if let Some(ns) = m.namespace() {
+            if is_application(m) {
+                applications.insert(ns.to_owned());
+            } else {
+                own.insert(ns.to_owned());
+            }
+        }
+    }
+    [kustomize, own, applications]
+        .into_iter()
+        .find(|set| !set.is_empty())
+        .unwrap_or_default()
+}
+
+fn repository_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// A directory as Argo CD compares it: no `./` in front, no `/` behind, `.` for the root.
+pub fn normalise_dir(path: &str) -> String {
+    let mut p = path.trim();
+    while let Some(rest) = p.strip_prefix("./") {
+        p = rest;
+    }
+    let p = p.trim_end_matches('/');
+    if p.is_empty() || p == "." {
+        ".".to_owned()
+    } else {
+        p.to_owned()
+    }
+}
+
+pub fn is_application(m: &Manifest) -> bool {
+    m.kind() == "Application" && m.api_version().starts_with("argoproj.io/")
+}
+
+/// Every directory an Application deploys, with the pointer to its `path`: `spec.source` and each
+/// of `spec.sources` (a Helm chart from a chart repository has no path and is left out).
+pub fn application_sources(m: &Manifest) -> Vec<(String, &str)> {
+    let mut out = Vec::new();
+    if let Some(p) = m.value.pointer("/spec/source/path").and_then(Value::as_str) {
+        out.push(("/spec/source/path".to_owned(), p));
+    }
+    if let Some(sources) = m.value.pointer("/spec/sources").and_then(Value::as_array) {
+        for (i, s) in sources.iter().enumerate() {
+            if let Some(p) = s.get("path").and_then(Value::as_str) {
+                out.push((format!("/spec/sources/{i}/path"), p));
+            }
+        }
+    }
+    out
 }

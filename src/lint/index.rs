@@ -99,3 +99,118 @@ impl Index {
             .collect()
     }
 }
+
+/// Whether two manifests can be in one namespace: a manifest without `metadata.namespace` lands
+/// in whichever namespace it is applied to, so it is taken to match any.
+pub fn same_namespace(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
+/// A label selector selects nothing in particular: `{}`, or only empty `matchLabels` and
+/// `matchExpressions`. In a NetworkPolicy or an Istio policy that means every pod.
+pub fn selects_everything(selector: &Value) -> bool {
+    let empty = |key: &str| match selector.get(key) {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(m)) => m.is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(_) => false,
+    };
+    selector.is_object() && empty("matchLabels") && empty("matchExpressions")
+}
+
+impl Index {
+    /// Workloads whose pods a Kubernetes label selector (`matchLabels` and `matchExpressions`)
+    /// picks in `namespace`, in manifest order. Unlike [`Index::select`], an empty selector picks
+    /// every pod, as a NetworkPolicy's `podSelector: {}` does. `None` when the selector is not
+    /// one Kubernetes would accept (an unknown operator, a non-string value): rules then say
+    /// nothing rather than guess.
+    pub fn select_pods(
+        &self,
+        manifests: &[Manifest],
+        selector: &Value,
+        namespace: Option<&str>,
+    ) -> Option<Vec<usize>> {
+        let labels = match selector.get("matchLabels") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => return None,
+        };
+        if labels.values().any(|v| !v.is_string()) {
+            return None;
+        }
+        let expressions = match selector.get("matchExpressions") {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(a)) => a.as_slice(),
+            Some(_) => return None,
+        };
+        let mut requirements = Vec::with_capacity(expressions.len());
+        for e in expressions {
+            requirements.push(Requirement::parse(e)?);
+        }
+        let candidates = if labels.is_empty() {
+            self.workloads.clone()
+        } else {
+            self.select(&labels)
+        };
+        Some(
+            candidates
+                .into_iter()
+                .filter(|&i| same_namespace(manifests[i].namespace(), namespace))
+                .filter(|&i| {
+                    let pod = manifests[i].pod_labels();
+                    requirements.iter().all(|r| r.matches(pod))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// One `matchExpressions` entry.
+struct Requirement<'a> {
+    key: &'a str,
+    operator: Operator,
+    values: Vec<&'a str>,
+}
+
+enum Operator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+impl<'a> Requirement<'a> {
+    fn parse(e: &'a Value) -> Option<Requirement<'a>> {
+        let key = e.get("key").and_then(Value::as_str)?;
+        let operator = match e.get("operator").and_then(Value::as_str)? {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            "Exists" => Operator::Exists,
+            "DoesNotExist" => Operator::DoesNotExist,
+            _ => return None,
+        };
+        let values = match e.get("values") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a.iter().map(Value::as_str).collect::<Option<Vec<&str>>>()?,
+            Some(_) => return None,
+        };
+        Some(Requirement {
+            key,
+            operator,
+            values,
+        })
+    }
+
+    fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
+        let value = labels.and_then(|l| l.get(self.key)).and_then(Value::as_str);
+        match self.operator {
+            Operator::In => value.is_some_and(|v| self.values.contains(&v)),
+            Operator::NotIn => value.is_none_or(|v| !self.values.contains(&v)),
+            Operator::Exists => value.is_some(),
+            Operator::DoesNotExist => value.is_none(),
+        }
+    }
+}

@@ -97,7 +97,11 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
             rule,
             findings: Vec::new(),
         };
+        let t = std::time::Instant::now();
         (rule.check)(ctx, &mut sink);
+        if std::env::var_os("SHIPSHAPE_PROFILE").is_some() {
+            eprintln!("profile: rule {} {:?}", rule.id, t.elapsed());
+        }
         for finding in sink.findings {
             let mut d = finding.diagnostic;
             if let Some(Some(sev)) = level {

@@ -72,26 +72,18 @@ pub fn render_environment(
         docs,
     );
 
-    for svc in &env.services {
-        let ctx = minijinja::Value::from(minijinja::value::Serde(serde_json::json!({
-            "env": env_ctx,
-            "svc": context::service_context(env, svc),
-        })));
-        let mut docs = Vec::new();
-        for name in templates::SERVICE_TEMPLATES {
-            match render_docs(templates, name, &ctx, Some(&svc.name)) {
-                Ok(d) => docs.extend(d),
-                Err(d) => problems.push(d.in_environment(&env.name)),
+    // Services render independently; spread them over the cores and keep catalogue order.
+    let results = parallel_map(&env.services, |svc| {
+        render_service(templates, env, &env_ctx, svc)
+    });
+    for result in results {
+        match result {
+            Ok((file, manifests)) => {
+                out.files.push(file);
+                out.manifests.extend(manifests);
             }
+            Err(p) => problems.extend(p),
         }
-        let source = format!("service `{}`, environment `{}`", svc.name, env.name);
-        push_file(
-            &mut out,
-            &format!("{}.yaml", svc.name),
-            &source,
-            Some(&svc.name),
-            docs,
-        );
     }
 
     let files: Vec<String> = out.files.iter().map(|f| f.path.clone()).collect();
@@ -119,6 +111,76 @@ pub fn render_environment(
     } else {
         Err(problems.into())
     }
+}
+
+type ServiceOutput = Result<(RenderedFile, Vec<Manifest>), Vec<Diagnostic>>;
+
+/// Renders one service's file: every service template, parsed back and emitted canonically.
+fn render_service(
+    templates: &Templates,
+    env: &ResolvedEnvironment,
+    env_ctx: &Value,
+    svc: &crate::catalogue::ResolvedService,
+) -> ServiceOutput {
+    let t = std::time::Instant::now();
+    let ctx = minijinja::Value::from(minijinja::value::Serde(serde_json::json!({
+        "env": env_ctx,
+        "svc": context::service_context(env, svc),
+    })));
+    crate::profile::add(crate::profile::Counter::Context, t);
+    let mut docs = Vec::new();
+    let mut problems = Vec::new();
+    for name in templates::SERVICE_TEMPLATES {
+        match render_docs(templates, name, &ctx, Some(&svc.name)) {
+            Ok(d) => docs.extend(d),
+            Err(d) => problems.push(d.in_environment(&env.name)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let source = format!("service `{}`, environment `{}`", svc.name, env.name);
+    let mut scratch = RenderedEnvironment {
+        name: String::new(),
+        files: Vec::new(),
+        manifests: Vec::new(),
+        complete: true,
+    };
+    push_file(
+        &mut scratch,
+        &format!("{}.yaml", svc.name),
+        &source,
+        Some(&svc.name),
+        docs,
+    );
+    match scratch.files.pop() {
+        Some(file) => Ok((file, scratch.manifests)),
+        None => Err(Vec::new()),
+    }
+}
+
+/// `items.map(f)` on all cores, in order. Work is split into contiguous chunks, one per core,
+/// which suits services whose cost is roughly equal.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 16 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                // A panic in a worker is a bug; re-raise it on this thread unchanged.
+                Err(e) => std::panic::resume_unwind(e),
+            })
+            .collect()
+    })
 }
 
 /// The Argo CD pseudo-environment: `<env>.yaml` with the Application of every environment in
@@ -208,11 +270,16 @@ fn render_docs(
     ctx: &minijinja::Value,
     service: Option<&str>,
 ) -> Result<Vec<Value>, Diagnostic> {
+    let t = std::time::Instant::now();
     let text = templates.render(name, ctx)?;
+    crate::profile::add(crate::profile::Counter::Template, t);
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| {
+    let t = std::time::Instant::now();
+    let parsed = crate::yaml::parse_values(&text, &crate::yaml::Limits::default());
+    crate::profile::add(crate::profile::Counter::Parse, t);
+    let docs: Vec<Value> = parsed.map_err(|e| {
         let whom = service.map(|s| format!(" for service `{s}`")).unwrap_or_default();
         Diagnostic::error(
             "render/invalid-yaml",

@@ -103,7 +103,7 @@ pub fn lock(out: &Path) -> Result<OutputLock, Diagnostic> {
 
 /// Replaces the environments' directories under `out` with what was rendered.
 /// Environments not in `envs` are carried over untouched.
-pub fn write_tree(out: &Path, envs: &[RenderedEnvironment]) -> Result<WriteSummary, Failure> {
+pub fn write_tree(out: &Path, envs: &[&RenderedEnvironment]) -> Result<WriteSummary, Failure> {
     let _lock = lock(out)?;
     let staging = sibling(out, &format!("staging-{}", std::process::id()));
     clean_stale_staging(out);
@@ -134,7 +134,7 @@ fn clean_stale_staging(out: &Path) {
 fn stage(
     out: &Path,
     staging: &Path,
-    envs: &[RenderedEnvironment],
+    envs: &[&RenderedEnvironment],
 ) -> Result<WriteSummary, Diagnostic> {
     let mut summary = WriteSummary::default();
     let fail_after: Option<usize> = std::env::var(FAULT_AFTER_FILES_VAR)
@@ -193,7 +193,7 @@ fn carry_over(
     root: &Path,
     staging: &Path,
     dir: &Path,
-    envs: &[RenderedEnvironment],
+    envs: &[&RenderedEnvironment],
     summary: &mut WriteSummary,
 ) -> Result<(), Diagnostic> {
     let entries = fs::read_dir(dir).map_err(|e| io_error("cannot read", dir, &e))?;

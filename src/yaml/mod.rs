@@ -105,6 +105,9 @@ enum Frame {
 
 struct Builder<'a> {
     limits: &'a Limits,
+    /// Record pointers and spans; off for text shipshape generated itself, where nobody needs a
+    /// line number and the bookkeeping would dominate the cost.
+    track: bool,
     stack: Vec<Frame>,
     spans: SpanIndex,
     anchors: HashMap<usize, Value>,
@@ -112,8 +115,25 @@ struct Builder<'a> {
     root: Option<(Value, Span)>,
 }
 
-/// Parses every document of `file`.
+/// Parses every document of `file`, recording the span of every node.
 pub fn parse_documents(file: &SourceFile, limits: &Limits) -> Result<Vec<YamlDocument>, YamlError> {
+    parse(file, limits, true)
+}
+
+/// Parses every document of `text` into values only, with the same scalar rules and limits as
+/// [`parse_documents`] but no span bookkeeping: the fast path for rendered template output.
+pub fn parse_values(text: &str, limits: &Limits) -> Result<Vec<Value>, YamlError> {
+    let file = SourceFile::new("<rendered>", text);
+    match parse(&file, limits, false) {
+        Ok(docs) => Ok(docs.into_iter().map(|d| d.value).collect()),
+        // Parse again with spans so the error can say where.
+        Err(_) => {
+            parse(&file, limits, true).map(|docs| docs.into_iter().map(|d| d.value).collect())
+        }
+    }
+}
+
+fn parse(file: &SourceFile, limits: &Limits, track: bool) -> Result<Vec<YamlDocument>, YamlError> {
     if file.text.len() > limits.max_file_bytes {
         return Err(YamlError {
             message: format!(
@@ -137,13 +157,18 @@ pub fn parse_documents(file: &SourceFile, limits: &Limits) -> Result<Vec<YamlDoc
     let mut doc_start = file.span_of(0, 0);
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| scan_error(file, &e))?;
-        let span = file.span_from_markers(span.start, span.end);
+        let span = if track {
+            file.span_from_markers(span.start, span.end)
+        } else {
+            Span::default()
+        };
         match event {
             Event::StreamStart | Event::StreamEnd => {}
             Event::DocumentStart(..) => {
                 doc_start = span;
                 builder = Some(Builder {
                     limits,
+                    track,
                     stack: Vec::new(),
                     spans: SpanIndex::default(),
                     anchors: HashMap::new(),
@@ -233,6 +258,14 @@ impl Builder<'_> {
 
     /// Pointer of the node that is about to be added, plus its key span when inside a map.
     fn child_pointer(&self) -> Option<(String, Option<Span>)> {
+        if !self.track {
+            return match self.stack.last() {
+                Some(Frame::Map {
+                    pending_key: None, ..
+                }) => None,
+                _ => Some((String::new(), None)),
+            };
+        }
         match self.stack.last() {
             None => Some((String::new(), None)),
             Some(Frame::Seq { items, pointer, .. }) => {
@@ -402,14 +435,29 @@ impl Builder<'_> {
     }
 
     fn map_key(&mut self, key: String, span: Span) -> Result<(), YamlError> {
+        let track = self.track;
         let Some(Frame::Map {
             pending_key,
             key_spans,
+            entries,
             ..
         }) = self.stack.last_mut()
         else {
             return Ok(());
         };
+        if !track {
+            if entries.contains_key(&key) {
+                return Err(YamlError {
+                    message: format!("duplicate key `{key}`"),
+                    span,
+                    label: "repeated here".into(),
+                    help: None,
+                    related: None,
+                });
+            }
+            *pending_key = Some((key, span));
+            return Ok(());
+        }
         if let Some(first) = key_spans.get(&key) {
             return Err(YamlError {
                 message: format!("duplicate key `{key}`"),
@@ -432,6 +480,10 @@ impl Builder<'_> {
         let Some((pointer, key_span)) = self.child_pointer() else {
             return Ok(());
         };
+        if !self.track {
+            self.attach(value, span);
+            return Ok(());
+        }
         self.spans.nodes.insert(
             pointer,
             NodeSpan {

@@ -1,9 +1,13 @@
 //! The rule registry: every rule, declared once, in the order `shipshape rules` lists them.
 
+mod argocd_application;
+mod mesh_routing;
 mod missing_probe;
 mod phase_order;
+mod policy_selector;
 mod port_conflict;
 mod resource_overcommit;
+mod unreachable_service;
 
 use crate::lint::Rule;
 
@@ -12,6 +16,10 @@ static RULES: &[Rule] = &[
     missing_probe::RULE,
     resource_overcommit::RULE,
     phase_order::RULE,
+    mesh_routing::RULE,
+    policy_selector::RULE,
+    unreachable_service::RULE,
+    argocd_application::RULE,
 ];
 
 pub fn all() -> &'static [Rule] {

@@ -166,7 +166,11 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                             format!("port {n} claimed again here"),
                         )
                         .also(
-                            Some(ctx.locate(other, &format!("/spec/ports/{other_pi}/port"), "/port")),
+                            Some(ctx.locate(
+                                other,
+                                &format!("/spec/ports/{other_pi}/port"),
+                                "/port",
+                            )),
                             format!("port {n} first claimed here"),
                         )
                         .help(format!(
@@ -216,7 +220,11 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                         "claimed again here",
                     )
                     .also(
-                        Some(ctx.locate(other, &format!("/spec/ports/{other_pi}/nodePort"), "/port")),
+                        Some(ctx.locate(
+                            other,
+                            &format!("/spec/ports/{other_pi}/nodePort"),
+                            "/port",
+                        )),
                         "first claimed here",
                     )
                     .help(
@@ -339,7 +347,10 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                         }
                         Some(_) => {}
                         None => {
-                            host_ports.insert((hp, protocol.clone()), (wi, format!("{pointer}/hostPort")));
+                            host_ports.insert(
+                                (hp, protocol.clone()),
+                                (wi, format!("{pointer}/hostPort")),
+                            );
                         }
                     }
                 }

@@ -73,7 +73,6 @@ fn mem(b: u128) -> String {
     format_memory_human(u64::try_from(b).unwrap_or(u64::MAX))
 }
 
-
 /// CPU as cores, the unit people size clusters in: `12.8`, `16`, `0.25`.
 fn cores(m: u128) -> String {
     let whole = m / 1000;
@@ -81,13 +80,21 @@ fn cores(m: u128) -> String {
     if frac == 0 {
         whole.to_string()
     } else {
-        format!("{whole}.{frac:03}").trim_end_matches('0').to_owned()
+        format!("{whole}.{frac:03}")
+            .trim_end_matches('0')
+            .to_owned()
     }
 }
 
 /// Reads one container's resources. Kubernetes takes a missing request to equal the limit, so a
 /// request is only unknown when both are missing.
-fn container_usage(ctx: &LintContext, out: &mut Sink, wi: usize, c: &Value, cpointer: &str) -> Usage {
+fn container_usage(
+    ctx: &LintContext,
+    out: &mut Sink,
+    wi: usize,
+    c: &Value,
+    cpointer: &str,
+) -> Usage {
     let m = &ctx.manifests[wi];
     let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
     let mut usage = Usage::default();
@@ -101,7 +108,11 @@ fn container_usage(ctx: &LintContext, out: &mut Sink, wi: usize, c: &Value, cpoi
         };
         let mut parse = |kind: &str, v: &Value| -> Option<u64> {
             let text = quantity(v).unwrap_or_default();
-            let parsed = if key == "cpu" { parse_cpu(&text) } else { parse_memory(&text) };
+            let parsed = if key == "cpu" {
+                parse_cpu(&text)
+            } else {
+                parse_memory(&text)
+            };
             match parsed {
                 Ok(x) => Some(x),
                 Err(e) => {
@@ -111,7 +122,10 @@ fn container_usage(ctx: &LintContext, out: &mut Sink, wi: usize, c: &Value, cpoi
                         &format!("/resources/{kind}/{key}"),
                     );
                     let d = out
-                        .report(Some(wi), format!("{key} {kind} of `{}`: {}", m.name(), e.message))
+                        .report(
+                            Some(wi),
+                            format!("{key} {kind} of `{}`: {}", m.name(), e.message),
+                        )
                         .place(Some(at), "not a quantity");
                     if let Some(s) = e.suggestion {
                         d.help(format!("did you mean `{s}`?"));
@@ -149,7 +163,10 @@ fn container_usage(ctx: &LintContext, out: &mut Sink, wi: usize, c: &Value, cpoi
                 keys.join(" and ")
             )
         } else {
-            format!("set resources.{kind}.{} on the container", keys.join(" and "))
+            format!(
+                "set resources.{kind}.{} on the container",
+                keys.join(" and ")
+            )
         }
     };
     if !missing_requests.is_empty() {
@@ -250,12 +267,19 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 .iter()
                 .max_by_key(|u| {
                     let x = if at_max { u.at_max } else { u.at_min };
-                    (if by_memory { x.memory } else { x.cpu }, std::cmp::Reverse(u.manifest))
+                    (
+                        if by_memory { x.memory } else { x.cpu },
+                        std::cmp::Reverse(u.manifest),
+                    )
                 })
                 .map(|u| ctx.locate(u.manifest, "/metadata/name", "/resources"))
         })
     };
-    let label = if capacity.location.is_some() { "cluster capacity" } else { "largest contributor" };
+    let label = if capacity.location.is_some() {
+        "cluster capacity"
+    } else {
+        "largest contributor"
+    };
     let top = |by_memory: bool, at_max: bool| -> String {
         let mut v: Vec<&WorkloadUsage> = usages.iter().collect();
         let key = |u: &WorkloadUsage| {
@@ -273,7 +297,11 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 format!(
                     "{} {}",
                     u.name,
-                    if by_memory { mem(key(u)) } else { format!("{} cores", cores(key(u))) }
+                    if by_memory {
+                        mem(key(u))
+                    } else {
+                        format!("{} cores", cores(key(u)))
+                    }
                 )
             })
             .collect::<Vec<_>>()
@@ -287,7 +315,13 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some(cap) = cap else { continue };
         let share = pct(used, cap);
         if share > ceiling + 1e-9 {
-            let show = |x: u128| if is_mem { mem(x) } else { format!("{} cores", cores(x)) };
+            let show = |x: u128| {
+                if is_mem {
+                    mem(x)
+                } else {
+                    format!("{} cores", cores(x))
+                }
+            };
             out.report(
                 None,
                 format!(
@@ -312,7 +346,13 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         }
         let share = pct(used, cap);
         if share > 100.0 + 1e-9 {
-            let show = |x: u128| if is_mem { mem(x) } else { format!("{} cores", cores(x)) };
+            let show = |x: u128| {
+                if is_mem {
+                    mem(x)
+                } else {
+                    format!("{} cores", cores(x))
+                }
+            };
             out.report_as(
                 None,
                 Severity::Warning,
@@ -347,7 +387,13 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             };
             let share = pct(used, cap);
             if share > budget + 1e-9 {
-                let show = |x: u128| if is_mem { mem(x) } else { format!("{} cores", cores(x)) };
+                let show = |x: u128| {
+                    if is_mem {
+                        mem(x)
+                    } else {
+                        format!("{} cores", cores(x))
+                    }
+                };
                 out.report(
                     None,
                     format!(

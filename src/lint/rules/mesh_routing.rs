@@ -1,0 +1,463 @@
+//! `mesh-routing`: every VirtualService route leads to a subset that exists and to pods that run.
+
+use crate::diagnostic::Severity;
+use crate::lint::index::same_namespace;
+use crate::lint::{LintContext, Rule, Sink};
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+
+pub const RULE: Rule = Rule {
+    id: "mesh-routing",
+    severity: Severity::Error,
+    summary: "A VirtualService route to a subset no DestinationRule defines, route weights not adding up to 100, or traffic sent to a subset without pods",
+    doc: r#"## What it checks
+For every route of every Istio VirtualService (`http`, `tcp` and `tls`; gRPC routes are `http`):
+- each destination `subset` is defined by a DestinationRule for the destination's host (an exact
+  host wins over a wildcard one, as in Istio; short hosts are in the VirtualService's namespace);
+- the destination weights add up to 100 (a lone destination may leave its weight out);
+- a subset that receives traffic (weight above 0) has pods: some workload's pods carry the
+  subset's labels *and* the selector of the host's Service (a warning, since the canary workload
+  is often deployed by another pipeline; nothing is said when the Service's own pods are not
+  among the linted manifests).
+
+## Why it matters
+Envoy has no cluster for a subset no DestinationRule defines, so every request routed there fails
+with 503. Weights that do not add up to 100 are rejected by older Istio and silently rescaled by
+newer releases, so the split is not the one written down. And a subset without pods is traffic to
+nowhere: with a 90/10 canary and no canary pods, one request in ten fails.
+
+## Bad
+```yaml
+services:
+  api-gateway:
+    phase: user-interface
+    port: 9001
+    image: api-gateway
+    mesh: { canary: { v2: 10 } }   # 10% to pods labelled version=v2, and none exist
+```
+
+## Good
+Deploy the canary workload (pods labelled `version: v2` beside the Service's selector) before the
+weight goes above 0, or keep the canary at 0 until it runs:
+```yaml
+    mesh: { canary: { v2: 0 } }
+```
+When the canary Deployment is shipped by another pipeline, say so:
+`suppress: { mesh-routing: "v2 pods are deployed by the release pipeline" }`.
+"#,
+    check,
+};
+
+/// Route sections of a VirtualService; gRPC is routed as HTTP.
+const SECTIONS: &[&str] = &["http", "tcp", "tls"];
+
+/// Where the catalogue decides subsets and weights.
+const CANARY: &str = "/mesh/canary";
+
+/// A destination host as Istio resolves it.
+#[derive(Debug, Clone, Copy)]
+enum Host<'a> {
+    /// A Kubernetes Service: a short name (in the manifest's namespace) or
+    /// `name.namespace.svc.cluster.local`. The namespace is unknown for a short name in a
+    /// manifest without one.
+    Service {
+        name: &'a str,
+        namespace: Option<&'a str>,
+    },
+    /// Anything else, wildcards included, compared as written.
+    Other(&'a str),
+}
+
+fn parse_host<'a>(host: &'a str, namespace: Option<&'a str>) -> Host<'a> {
+    if !host.contains('.') && !host.contains('*') {
+        return Host::Service {
+            name: host,
+            namespace,
+        };
+    }
+    if let Some((name, ns)) = host
+        .strip_suffix(".svc.cluster.local")
+        .and_then(|rest| rest.split_once('.'))
+    {
+        if !ns.contains('.') && !name.contains('*') {
+            return Host::Service {
+                name,
+                namespace: Some(ns),
+            };
+        }
+    }
+    Host::Other(host)
+}
+
+impl Host<'_> {
+    fn fqdn(&self) -> Option<String> {
+        match self {
+            Host::Service {
+                name,
+                namespace: Some(ns),
+            } => Some(format!("{name}.{ns}.svc.cluster.local")),
+            Host::Service {
+                namespace: None, ..
+            } => None,
+            Host::Other(h) => Some((*h).to_owned()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Match {
+    Wildcard,
+    Exact,
+}
+
+/// Whether a DestinationRule for host `rule` applies to traffic for `dest`, and how closely.
+fn host_match(dest: Host<'_>, rule: Host<'_>) -> Option<Match> {
+    match (dest, rule) {
+        (
+            Host::Service {
+                name: a,
+                namespace: na,
+            },
+            Host::Service {
+                name: b,
+                namespace: nb,
+            },
+        ) => (a == b && same_namespace(na, nb)).then_some(Match::Exact),
+        (_, Host::Other(pattern)) if pattern.starts_with('*') => {
+            let suffix = &pattern[1..];
+            let matched = match dest {
+                // A short host of unknown namespace can only fall under a wildcard that names
+                // no namespace, such as `*.svc.cluster.local`.
+                Host::Service {
+                    namespace: None, ..
+                } => ".svc.cluster.local".ends_with(suffix),
+                _ => dest.fqdn().is_some_and(|f| f.ends_with(suffix)),
+            };
+            matched.then_some(Match::Wildcard)
+        }
+        (a, b) => (a.fqdn().is_some() && a.fqdn() == b.fqdn()).then_some(Match::Exact),
+    }
+}
+
+/// One DestinationRule: where it is, which host it is for, its subsets.
+struct DestinationRule<'a> {
+    manifest: usize,
+    host: Host<'a>,
+    subsets: Vec<Subset<'a>>,
+}
+
+/// A subset: its position in `spec.subsets`, its name, its pod labels.
+type Subset<'a> = (usize, &'a str, Option<&'a Map<String, Value>>);
+
+fn destination_rules<'a>(ctx: &'a LintContext<'_>) -> Vec<DestinationRule<'a>> {
+    let mut out = Vec::new();
+    for &di in ctx.index.of_kind("DestinationRule") {
+        let m = &ctx.manifests[di];
+        let Some(host) = m.value.pointer("/spec/host").and_then(Value::as_str) else {
+            continue;
+        };
+        let subsets = m
+            .value
+            .pointer("/spec/subsets")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .enumerate()
+                    .filter_map(|(si, s)| {
+                        let name = s.get("name").and_then(Value::as_str)?;
+                        Some((si, name, s.get("labels").and_then(Value::as_object)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(DestinationRule {
+            manifest: di,
+            host: parse_host(host, m.namespace()),
+            subsets,
+        });
+    }
+    out
+}
+
+/// The DestinationRules Istio would apply to `dest`: the exact ones, else the wildcard ones.
+fn rules_for<'r, 'a>(
+    rules: &'r [DestinationRule<'a>],
+    dest: Host<'_>,
+) -> Vec<&'r DestinationRule<'a>> {
+    let scored: Vec<(Match, &DestinationRule<'a>)> = rules
+        .iter()
+        .filter_map(|r| host_match(dest, r.host).map(|m| (m, r)))
+        .collect();
+    let best = scored.iter().map(|(m, _)| *m).max();
+    scored
+        .into_iter()
+        .filter(|(m, _)| Some(*m) == best)
+        .map(|(_, r)| r)
+        .collect()
+}
+
+fn check(ctx: &LintContext, out: &mut Sink) {
+    let rules = destination_rules(ctx);
+    let mut reported_empty: HashSet<(usize, usize)> = HashSet::new();
+    for &vi in ctx.index.of_kind("VirtualService") {
+        let vs = &ctx.manifests[vi];
+        for section in SECTIONS {
+            let Some(routes) = vs
+                .value
+                .pointer(&format!("/spec/{section}"))
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
+            for (ri, route) in routes.iter().enumerate() {
+                let Some(dests) = route.get("route").and_then(Value::as_array) else {
+                    continue;
+                };
+                let base = format!("/spec/{section}/{ri}/route");
+                let route_name = format!("{section}[{ri}]");
+                check_weights(ctx, out, vi, &base, &route_name, dests);
+                for (di, d) in dests.iter().enumerate() {
+                    let Some(host) = d.pointer("/destination/host").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let Some(subset) = d.pointer("/destination/subset").and_then(Value::as_str)
+                    else {
+                        continue;
+                    };
+                    let to = RouteTo {
+                        vs: vi,
+                        pointer: format!("{base}/{di}/destination/subset"),
+                        host,
+                        dest: parse_host(host, vs.namespace()),
+                        subset,
+                        weight: effective_weight(d, dests.len()),
+                    };
+                    let applicable = rules_for(&rules, to.dest);
+                    let defined = applicable.iter().find_map(|r| {
+                        r.subsets
+                            .iter()
+                            .find(|(_, name, _)| *name == subset)
+                            .map(|&(si, _, labels)| (*r, si, labels))
+                    });
+                    let Some((rule, si, labels)) = defined else {
+                        undefined_subset(ctx, out, &to, &applicable);
+                        continue;
+                    };
+                    if to.weight > 0 && reported_empty.insert((rule.manifest, si)) {
+                        empty_subset(ctx, out, &to, rule, si, labels);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One destination of a route that names a subset.
+struct RouteTo<'a> {
+    vs: usize,
+    /// Pointer to the destination's `subset`.
+    pointer: String,
+    host: &'a str,
+    dest: Host<'a>,
+    subset: &'a str,
+    /// Its share of the route's traffic, in percent.
+    weight: i64,
+}
+
+/// The share of a route's traffic a destination receives: a lone destination without a weight
+/// takes everything, otherwise a missing weight is 0.
+fn effective_weight(d: &Value, destinations: usize) -> i64 {
+    match d.get("weight") {
+        None | Some(Value::Null) if destinations == 1 => 100,
+        Some(w) => w.as_i64().unwrap_or(0),
+        None => 0,
+    }
+}
+
+fn check_weights(
+    ctx: &LintContext,
+    out: &mut Sink,
+    vi: usize,
+    base: &str,
+    route_name: &str,
+    dests: &[Value],
+) {
+    let weighted: Vec<(usize, i64)> = dests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.get("weight").and_then(Value::as_i64).map(|w| (i, w)))
+        .collect();
+    if dests.len() == 1 && weighted.is_empty() {
+        return;
+    }
+    let total: i64 = weighted.iter().map(|(_, w)| w).sum();
+    if total == 100 {
+        return;
+    }
+    let vs = &ctx.manifests[vi];
+    let pointer = match weighted.first() {
+        Some((i, _)) => format!("{base}/{i}/weight"),
+        None => base.to_owned(),
+    };
+    let missing = dests.len() - weighted.len();
+    out.report(
+        Some(vi),
+        format!(
+            "the destination weights of route `{route_name}` of VirtualService `{}` add up to {total}, not 100{}",
+            vs.name(),
+            match missing {
+                0 => String::new(),
+                1 => " (one destination has no weight, which counts as 0)".to_owned(),
+                n => format!(" ({n} destinations have no weight, which counts as 0)"),
+            }
+        ),
+    )
+    .place(
+        Some(ctx.locate(vi, &pointer, CANARY)),
+        format!("weights add up to {total}"),
+    )
+    .help("weights are the percentages of the route's traffic each destination gets: make them add up to 100");
+}
+
+fn undefined_subset(
+    ctx: &LintContext,
+    out: &mut Sink,
+    to: &RouteTo<'_>,
+    applicable: &[&DestinationRule<'_>],
+) {
+    let (vi, pointer, host, subset) = (to.vs, to.pointer.as_str(), to.host, to.subset);
+    let vs = &ctx.manifests[vi];
+    let d = out.report(
+        Some(vi),
+        match applicable {
+            [] => format!(
+                "VirtualService `{}` routes to subset `{subset}` of `{host}`, but no DestinationRule is for that host",
+                vs.name()
+            ),
+            rules => format!(
+                "VirtualService `{}` routes to subset `{subset}` of `{host}`, which DestinationRule {} does not define",
+                vs.name(),
+                rules
+                    .iter()
+                    .map(|r| format!("`{}`", ctx.manifests[r.manifest].name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    );
+    d.place(Some(ctx.locate(vi, pointer, CANARY)), "no such subset");
+    for r in applicable {
+        d.also(
+            Some(ctx.locate(r.manifest, "/spec/subsets", CANARY)),
+            "the subsets defined for this host",
+        );
+    }
+    let known: Vec<&str> = applicable
+        .iter()
+        .flat_map(|r| r.subsets.iter().map(|(_, name, _)| *name))
+        .collect();
+    d.help(if known.is_empty() {
+        format!("without a DestinationRule subset Envoy has no cluster to send to and answers 503: define `{subset}` (name and pod labels) in a DestinationRule for the host")
+    } else {
+        format!(
+            "Envoy has no cluster for an undefined subset and answers 503: define `{subset}` in the DestinationRule, or route to one it defines ({})",
+            known.join(", ")
+        )
+    });
+}
+
+fn empty_subset(
+    ctx: &LintContext,
+    out: &mut Sink,
+    to: &RouteTo<'_>,
+    rule: &DestinationRule<'_>,
+    si: usize,
+    labels: Option<&Map<String, Value>>,
+) {
+    let (vi, pointer, dest, host, subset, weight) = (
+        to.vs,
+        to.pointer.as_str(),
+        to.dest,
+        to.host,
+        to.subset,
+        to.weight,
+    );
+    // Only a Kubernetes Service among the linted manifests says which pods the host has.
+    let Host::Service { name, namespace } = dest else {
+        return;
+    };
+    let Some((svc_i, selector)) = ctx.index.of_kind("Service").iter().find_map(|&i| {
+        let m = &ctx.manifests[i];
+        if m.name() != name || !same_namespace(m.namespace(), namespace) {
+            return None;
+        }
+        let selector = m
+            .value
+            .pointer("/spec/selector")
+            .and_then(Value::as_object)?;
+        (!selector.is_empty()).then_some((i, selector))
+    }) else {
+        return;
+    };
+    let svc_ns = ctx.manifests[svc_i].namespace().or(namespace);
+    let service_pods = ctx
+        .index
+        .select_pods(ctx.manifests, &json!({ "matchLabels": selector }), svc_ns)
+        .unwrap_or_default();
+    if service_pods.is_empty() {
+        // The Service's pods are not among the linted manifests: nothing to compare with.
+        return;
+    }
+    let mut merged = selector.clone();
+    let mut conflict = false;
+    for (k, v) in labels.into_iter().flatten() {
+        match merged.get(k) {
+            Some(existing) if existing != v => conflict = true,
+            _ => {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let pods = if conflict {
+        Vec::new()
+    } else {
+        ctx.index
+            .select_pods(ctx.manifests, &json!({ "matchLabels": merged }), svc_ns)
+            .unwrap_or_default()
+    };
+    if !pods.is_empty() {
+        return;
+    }
+    let vs = &ctx.manifests[vi];
+    let wanted = labels
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rendered = ctx.platform.is_some();
+    let d = out.report_as(
+        Some(vi),
+        Severity::Warning,
+        format!(
+            "VirtualService `{}` sends {weight}% of its traffic to subset `{subset}` of `{host}`, but no pod of Service `{name}` carries the subset's labels ({})",
+            vs.name(),
+            if wanted.is_empty() { "none".to_owned() } else { wanted.clone() }
+        ),
+    );
+    d.place(
+        Some(ctx.locate(vi, pointer, CANARY)),
+        format!("{weight}% to a subset without pods"),
+    );
+    let subset_at = ctx.locate(rule.manifest, &format!("/spec/subsets/{si}/labels"), CANARY);
+    if !rendered {
+        d.also(Some(subset_at), "the subset's labels");
+    }
+    d.help(if conflict {
+        format!("the subset's labels contradict Service `{name}`'s selector, so no pod can match both: fix the subset's labels")
+    } else if rendered {
+        format!("shipshape renders only the stable `v1` workload: until pods labelled {wanted} run (deployed by another pipeline), {weight}% of requests fail with 503; lower the canary weight to 0 until they do, or suppress with the reason")
+    } else {
+        format!("until a workload whose pods carry {wanted} and the Service's selector runs, {weight}% of requests fail with 503: deploy it, or route no weight to the subset until it does")
+    });
+}

@@ -1,0 +1,188 @@
+//! `policy-selector`: a NetworkPolicy or AuthorizationPolicy applies to pods that exist.
+
+use crate::diagnostic::Severity;
+use crate::lint::index::{same_namespace, selects_everything};
+use crate::lint::{LintContext, Rule, Sink};
+use serde_json::Value;
+
+pub const RULE: Rule = Rule {
+    id: "policy-selector",
+    severity: Severity::Error,
+    summary: "A NetworkPolicy or AuthorizationPolicy whose selector matches no pods",
+    doc: r#"## What it checks
+The pod selector of every NetworkPolicy (`spec.podSelector`, with `matchLabels` and
+`matchExpressions`) and every Istio AuthorizationPolicy (`spec.selector.matchLabels`) must match
+the pods of at least one workload in the policy's namespace. An empty selector (`{}`) selects every
+pod and is fine, and so is an AuthorizationPolicy without a selector (it covers the namespace).
+
+Nothing is said when the linted manifests hold no workload in the policy's namespace: the pods are
+then elsewhere, not missing.
+
+## Why it matters
+A selector with a typo protects nothing, and says nothing about it: the pods it was written for
+fall under the other policies only. Under a default-deny NetworkPolicy they stay cut off, because
+the policy meant to let their callers in applies to no pod; an Istio DENY policy that selects
+nothing denies nothing.
+
+## Bad
+```yaml
+kind: NetworkPolicy
+metadata: { name: api }
+spec:
+  podSelector:
+    matchLabels: { app: api-server }   # the pods are labelled app: api
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{ podSelector: { matchLabels: { app: web } } }]
+```
+
+## Good
+```yaml
+spec:
+  podSelector:
+    matchLabels: { app: api }
+```
+"#,
+    check,
+};
+
+/// Policy kinds and where their pod selector is.
+const POLICIES: &[(&str, &str, &str)] = &[
+    ("NetworkPolicy", "networking.k8s.io/", "/spec/podSelector"),
+    (
+        "AuthorizationPolicy",
+        "security.istio.io/",
+        "/spec/selector",
+    ),
+];
+
+fn check(ctx: &LintContext, out: &mut Sink) {
+    for &(kind, api_group, pointer) in POLICIES {
+        for &pi in ctx.index.of_kind(kind) {
+            let policy = &ctx.manifests[pi];
+            if !policy.api_version().starts_with(api_group) {
+                continue;
+            }
+            let Some(selector) = policy.value.pointer(pointer) else {
+                continue;
+            };
+            if selects_everything(selector) {
+                continue;
+            }
+            let ns = policy.namespace();
+            let neighbours: Vec<usize> = ctx
+                .index
+                .workloads
+                .iter()
+                .copied()
+                .filter(|&w| same_namespace(ctx.manifests[w].namespace(), ns))
+                .collect();
+            if neighbours.is_empty() {
+                continue;
+            }
+            let Some(selected) = ctx.index.select_pods(ctx.manifests, selector, ns) else {
+                continue;
+            };
+            if !selected.is_empty() {
+                continue;
+            }
+            let wanted = describe(selector);
+            let closest = closest(ctx, &neighbours, selector);
+            let d = out.report(
+                Some(pi),
+                format!(
+                    "{kind} `{}` selects pods matching `{wanted}`, but no pod{} does",
+                    policy.name(),
+                    ns.map(|n| format!(" in namespace `{n}`"))
+                        .unwrap_or_default()
+                ),
+            );
+            d.place(Some(ctx.locate(pi, pointer, "")), "selects no pod");
+            let consequence = "the policy applies to no pod, so the pods it was written for get none of its rules";
+            match closest {
+                Some((wi, differences)) => {
+                    d.also(
+                        Some(ctx.locate(wi, &pod_labels_pointer(ctx, wi), "")),
+                        "closest pod labels",
+                    )
+                    .help(format!(
+                        "{consequence}; the closest pods, of `{}`, differ in {differences}",
+                        ctx.manifests[wi].resource_id()
+                    ));
+                }
+                None => {
+                    d.help(format!(
+                        "{consequence}: make the selector match the labels of the pod template it is meant for"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// `app=api, tier In (web)` for a message.
+fn describe(selector: &Value) -> String {
+    let mut parts: Vec<String> = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?")))
+        .collect();
+    for e in selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("?");
+        let op = e.get("operator").and_then(Value::as_str).unwrap_or("?");
+        let values: Vec<&str> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        parts.push(if values.is_empty() {
+            format!("{key} {op}")
+        } else {
+            format!("{key} {op} ({})", values.join(", "))
+        });
+    }
+    parts.join(", ")
+}
+
+/// The workload whose pods match the most of the selector's `matchLabels` (at least one), and
+/// how the rest differ: the likely target of a typo.
+fn closest(ctx: &LintContext, workloads: &[usize], selector: &Value) -> Option<(usize, String)> {
+    let wanted = selector.get("matchLabels").and_then(Value::as_object)?;
+    let mut best: Option<(usize, usize, Vec<String>)> = None;
+    for &w in workloads {
+        let labels = ctx.manifests[w].pod_labels();
+        let mut matched = 0;
+        let mut differences = Vec::new();
+        for (k, v) in wanted {
+            let want = v.as_str().unwrap_or("");
+            match labels.and_then(|l| l.get(k)).and_then(Value::as_str) {
+                Some(have) if have == want => matched += 1,
+                Some(have) => differences.push(format!("`{k}` (`{have}`, not `{want}`)")),
+                None => differences.push(format!("`{k}` (absent)")),
+            }
+        }
+        if matched > 0 && best.as_ref().is_none_or(|(_, m, _)| matched > *m) {
+            best = Some((w, matched, differences));
+        }
+    }
+    best.filter(|(_, _, d)| !d.is_empty())
+        .map(|(w, _, d)| (w, d.join(", ")))
+}
+
+/// Where a workload's pod labels are: beside its pod spec.
+fn pod_labels_pointer(ctx: &LintContext, w: usize) -> String {
+    let base = ctx.manifests[w].pod_spec().map_or("/spec", |(_, b)| b);
+    format!(
+        "{}/metadata/labels",
+        base.strip_suffix("/spec").unwrap_or("")
+    )
+}

@@ -1,0 +1,280 @@
+//! `unreachable-service`: a Service whose pods the policies let nobody reach.
+
+use crate::diagnostic::Severity;
+use crate::lint::index::{same_namespace, selects_everything};
+use crate::lint::{LintContext, Rule, Sink};
+use serde_json::{json, Value};
+
+pub const RULE: Rule = Rule {
+    id: "unreachable-service",
+    severity: Severity::Warning,
+    summary: "A Service whose pods no NetworkPolicy admits ingress to (under a default-deny or their own policy), or whose Istio ALLOW policies have no rules",
+    doc: r#"## What it checks
+For every Service with a selector, whether anything may call its pods:
+- **NetworkPolicy**: a pod selected by a policy with `Ingress` among its `policyTypes` is isolated;
+  the namespace's default-deny (`podSelector: {}`, no `ingress` rules) isolates every pod. An
+  isolated pod is reachable only if one of the policies selecting it has an `ingress` rule.
+- **Istio**: when ALLOW AuthorizationPolicies apply to a pod, a request must match one of their
+  rules; ALLOW policies without rules deny everything.
+
+A Service none of whose pods is reachable this way is reported. Whether the admitted peers exist or
+the admitted ports are the Service's is not checked.
+
+## Why it matters
+A Service nobody may call is either dead weight or, more often, a caller nobody declared: the
+first request from it times out (NetworkPolicy drops packets) or gets `403 RBAC: access denied`
+(Istio). In shipshape's catalogue, a service is callable only by the services that list it in
+`dependsOn` and by its `ingress.fromNamespaces`.
+
+## Bad
+```yaml
+services:
+  web: { phase: utility, port: 3000, image: web, dependsOn: [api-gateway] }   # nobody calls web
+```
+
+## Good
+```yaml
+services:
+  web:
+    phase: utility
+    port: 3000
+    image: web
+    dependsOn: [api-gateway]
+    ingress: { fromNamespaces: [ingress-nginx] }   # the ingress controller serves it
+```
+A worker that serves only its probes can say so: `suppress: { unreachable-service: "queue worker, nobody calls it" }`.
+"#,
+    check,
+};
+
+struct NetworkPolicy<'a> {
+    manifest: usize,
+    namespace: Option<&'a str>,
+    /// Workloads it selects; `None` for a selector that cannot be evaluated.
+    selects: Option<Vec<usize>>,
+    /// Whether it has an ingress rule at all.
+    admits: bool,
+    default_deny: bool,
+}
+
+struct AllowPolicy<'a> {
+    manifest: usize,
+    namespace: Option<&'a str>,
+    /// Workloads it applies to; `None` for a selector that cannot be evaluated.
+    selects: Option<Vec<usize>>,
+    has_rules: bool,
+}
+
+fn network_policies<'a>(ctx: &'a LintContext<'_>) -> Vec<NetworkPolicy<'a>> {
+    let mut out = Vec::new();
+    for &i in ctx.index.of_kind("NetworkPolicy") {
+        let m = &ctx.manifests[i];
+        if !m.api_version().starts_with("networking.k8s.io/") {
+            continue;
+        }
+        let spec = m.value.get("spec").unwrap_or(&Value::Null);
+        let ingress_rules = spec.get("ingress").and_then(Value::as_array);
+        // Without policyTypes, Kubernetes assumes Ingress (and Egress only with egress rules).
+        let isolates_ingress = match spec.get("policyTypes").and_then(Value::as_array) {
+            Some(types) => types.iter().any(|t| t.as_str() == Some("Ingress")),
+            None => true,
+        };
+        if !isolates_ingress {
+            continue;
+        }
+        let selector = spec.get("podSelector").unwrap_or(&Value::Null);
+        let admits = ingress_rules.is_some_and(|r| !r.is_empty());
+        let everything = selector.is_null() || selects_everything(selector);
+        out.push(NetworkPolicy {
+            manifest: i,
+            namespace: m.namespace(),
+            selects: if everything {
+                ctx.index
+                    .select_pods(ctx.manifests, &json!({}), m.namespace())
+            } else {
+                ctx.index
+                    .select_pods(ctx.manifests, selector, m.namespace())
+            },
+            admits,
+            default_deny: everything && !admits,
+        });
+    }
+    out
+}
+
+fn allow_policies<'a>(ctx: &'a LintContext<'_>) -> Vec<AllowPolicy<'a>> {
+    let mut out = Vec::new();
+    for &i in ctx.index.of_kind("AuthorizationPolicy") {
+        let m = &ctx.manifests[i];
+        if !m.api_version().starts_with("security.istio.io/") {
+            continue;
+        }
+        let spec = m.value.get("spec").unwrap_or(&Value::Null);
+        if spec
+            .get("action")
+            .and_then(Value::as_str)
+            .unwrap_or("ALLOW")
+            != "ALLOW"
+        {
+            continue;
+        }
+        // Without a selector the policy covers the whole namespace.
+        let selector = spec.get("selector").unwrap_or(&Value::Null);
+        let selects = if selector.is_null() || selects_everything(selector) {
+            ctx.index
+                .select_pods(ctx.manifests, &json!({}), m.namespace())
+        } else {
+            ctx.index
+                .select_pods(ctx.manifests, selector, m.namespace())
+        };
+        out.push(AllowPolicy {
+            manifest: i,
+            namespace: m.namespace(),
+            selects,
+            has_rules: spec
+                .get("rules")
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty()),
+        });
+    }
+    out
+}
+
+/// Whether a policy that selects `selects` (in manifest order) in `namespace` applies to `w`.
+fn applies(
+    selects: Option<&[usize]>,
+    namespace: Option<&str>,
+    ctx: &LintContext,
+    w: usize,
+) -> bool {
+    same_namespace(namespace, ctx.manifests[w].namespace())
+        && selects.is_some_and(|s| s.binary_search(&w).is_ok())
+}
+
+fn check(ctx: &LintContext, out: &mut Sink) {
+    let nps = network_policies(ctx);
+    let aps = allow_policies(ctx);
+    if nps.is_empty() && aps.is_empty() {
+        return;
+    }
+    // A policy whose selector cannot be evaluated might be the one admitting the pods.
+    if nps.iter().any(|p| p.selects.is_none()) || aps.iter().any(|p| p.selects.is_none()) {
+        return;
+    }
+    for &si in ctx.index.of_kind("Service") {
+        let svc = &ctx.manifests[si];
+        let Some(selector) = svc
+            .value
+            .pointer("/spec/selector")
+            .and_then(Value::as_object)
+            .filter(|s| !s.is_empty())
+        else {
+            continue;
+        };
+        let pods = ctx
+            .index
+            .select_pods(
+                ctx.manifests,
+                &json!({ "matchLabels": selector }),
+                svc.namespace(),
+            )
+            .unwrap_or_default();
+        let Some(&first) = pods.first() else {
+            continue;
+        };
+        let np_blocked = pods.iter().all(|&w| {
+            let isolating: Vec<&NetworkPolicy> = nps
+                .iter()
+                .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, w))
+                .collect();
+            !isolating.is_empty() && !isolating.iter().any(|p| p.admits)
+        });
+        let ap_blocked = pods.iter().all(|&w| {
+            let allowing: Vec<&AllowPolicy> = aps
+                .iter()
+                .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, w))
+                .collect();
+            !allowing.is_empty() && !allowing.iter().any(|p| p.has_rules)
+        });
+        if !np_blocked && !ap_blocked {
+            continue;
+        }
+        let names = |list: Vec<usize>| {
+            list.iter()
+                .map(|&i| format!("`{}`", ctx.manifests[i].name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let np_involved: Vec<&NetworkPolicy> = nps
+            .iter()
+            .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, first))
+            .collect();
+        let ap_involved: Vec<&AllowPolicy> = aps
+            .iter()
+            .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, first))
+            .collect();
+        let mut reasons = Vec::new();
+        if np_blocked {
+            let deny = np_involved.iter().any(|p| p.default_deny);
+            reasons.push(format!(
+                "{}no NetworkPolicy that selects its pods ({}) has an ingress rule",
+                if deny {
+                    "under the namespace's default-deny, "
+                } else {
+                    ""
+                },
+                names(np_involved.iter().map(|p| p.manifest).collect())
+            ));
+        }
+        if ap_blocked {
+            reasons.push(format!(
+                "no Istio ALLOW policy for its pods ({}) has a rule, so every request is denied",
+                names(ap_involved.iter().map(|p| p.manifest).collect())
+            ));
+        }
+        let rendered = ctx.platform.is_some();
+        let d = out.report(
+            Some(si),
+            format!(
+                "nothing can reach Service `{}`: {}",
+                svc.name(),
+                reasons.join("; ")
+            ),
+        );
+        d.place(
+            Some(ctx.locate(si, "/spec/selector", "/ingress")),
+            "reachable by nobody",
+        );
+        if !rendered {
+            if np_blocked {
+                for p in &np_involved {
+                    d.also(
+                        Some(ctx.locate(p.manifest, "/spec/policyTypes", "")),
+                        "isolates the pods, admits nothing",
+                    );
+                }
+            }
+            if ap_blocked {
+                for p in &ap_involved {
+                    d.also(
+                        Some(ctx.locate(p.manifest, "/spec", "")),
+                        "ALLOW policy without rules",
+                    );
+                }
+            }
+        }
+        d.help(if rendered {
+            format!(
+                "no service lists `{}` in `dependsOn` and it has no `ingress.fromNamespaces`; declare its callers, or, for a worker that nobody calls, suppress with the reason",
+                svc.name()
+            )
+        } else {
+            let fix = match (np_blocked, ap_blocked) {
+                (true, false) => "add an ingress rule admitting its callers to a NetworkPolicy that selects its pods",
+                (false, _) => "add a rule admitting its callers to an ALLOW AuthorizationPolicy for its pods",
+                (true, true) => "admit its callers in both layers: an ingress rule in a NetworkPolicy that selects its pods, and a rule in an ALLOW AuthorizationPolicy for them",
+            };
+            format!("{fix}; or drop the Service if nothing should call it")
+        });
+    }
+}

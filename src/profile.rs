@@ -1,0 +1,47 @@
+//! Stage timings on stderr when SHIPSHAPE_PROFILE is set: where the time of one run goes.
+
+use std::time::Instant;
+
+/// Prints how long the stage that started at `since` took, when profiling is on.
+pub fn mark(stage: &str, since: Instant) {
+    if std::env::var_os("SHIPSHAPE_PROFILE").is_some() {
+        eprintln!("profile: {stage:<20} {:>10.2?}", since.elapsed());
+    }
+}
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static TEMPLATE_NS: AtomicU64 = AtomicU64::new(0);
+static PARSE_NS: AtomicU64 = AtomicU64::new(0);
+static CONTEXT_NS: AtomicU64 = AtomicU64::new(0);
+
+pub enum Counter {
+    Template,
+    Parse,
+    Context,
+}
+
+/// Adds time to a counter of work spread over many small calls.
+pub fn add(counter: Counter, since: Instant) {
+    let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    match counter {
+        Counter::Template => TEMPLATE_NS.fetch_add(ns, Ordering::Relaxed),
+        Counter::Parse => PARSE_NS.fetch_add(ns, Ordering::Relaxed),
+        Counter::Context => CONTEXT_NS.fetch_add(ns, Ordering::Relaxed),
+    };
+}
+
+pub fn report_counters() {
+    if std::env::var_os("SHIPSHAPE_PROFILE").is_some() {
+        for (name, c) in [
+            ("  templates", &TEMPLATE_NS),
+            ("  parse back", &PARSE_NS),
+            ("  context", &CONTEXT_NS),
+        ] {
+            eprintln!(
+                "profile: {name:<20} {:>10.2?}",
+                std::time::Duration::from_nanos(c.load(Ordering::Relaxed))
+            );
+        }
+    }
+}

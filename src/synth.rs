@@ -1,0 +1,170 @@
+//! Synthetic platforms for benchmarks and scale tests: N services over five phases with batches,
+//! about three dependencies each on earlier services, unique ports, resources, HPA ranges, canary
+//! routes, and three environments with Istio on. The same N and seed give the same bytes.
+
+use std::fmt::Write as _;
+
+/// splitmix64: tiny, fast and good enough to vary a synthetic catalogue deterministically.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+}
+
+const PHASES: [(&str, &str, &[&str]); 5] = [
+    ("infrastructure", "sequential", &[]),
+    ("core", "parallel", &["data", "logic", "security"]),
+    ("operations", "parallel", &["monitoring", "intelligence"]),
+    ("interfaces", "parallel", &[]),
+    ("utilities", "parallel", &[]),
+];
+
+/// Share of services per phase, in percent; the infrastructure phase stays small because it
+/// rolls out one service per wave.
+const SHARE: [u64; 5] = [2, 38, 25, 20, 15];
+
+pub struct SyntheticPlatform {
+    pub catalogue: String,
+    /// (environment name, file contents)
+    pub environments: Vec<(String, String)>,
+}
+
+fn service_name(i: usize) -> String {
+    format!("svc-{i:05}")
+}
+
+pub fn generate(services: usize, seed: u64) -> SyntheticPlatform {
+    let mut rng = Rng(seed);
+    let services = services.max(1);
+    // Phase of each service, in catalogue order.
+    let mut phase_of = Vec::with_capacity(services);
+    for (p, share) in SHARE.iter().enumerate() {
+        let count = if p == SHARE.len() - 1 {
+            services.saturating_sub(phase_of.len())
+        } else {
+            ((services as u64 * share).div_ceil(100) as usize).min(services - phase_of.len())
+        };
+        phase_of.extend(std::iter::repeat_n(p, count));
+    }
+    let mut out = String::with_capacity(services * 400);
+    out.push_str("# yaml-language-server: $schema=./schemas/catalogue.schema.json\n");
+    let _ = writeln!(
+        out,
+        "# Synthetic platform: {services} services, seed {seed}."
+    );
+    out.push_str("platform: synthetic\nnamespace: synthetic\n");
+    out.push_str("defaults:\n  imageRegistry: registry.example.com/synthetic\n  health: { path: /healthz }\n");
+    out.push_str("  resources:\n    requests: { cpu: 10m, memory: 16Mi }\n    limits: { cpu: 50m, memory: 64Mi }\n");
+    out.push_str("  mesh: { timeout: 5s, retries: 2 }\nphases:\n");
+    for (name, rollout, batches) in PHASES {
+        let _ = write!(out, "  - {{ name: {name}, rollout: {rollout}");
+        if !batches.is_empty() {
+            let _ = write!(out, ", batches: [{}]", batches.join(", "));
+        }
+        out.push_str(" }\n");
+    }
+    out.push_str("services:\n");
+    // Batch index of each service, so dependencies only point at earlier waves.
+    let mut batch_of = vec![0usize; services];
+    for i in 0..services {
+        let p = phase_of[i];
+        let (phase, _, batches) = PHASES[p];
+        let name = service_name(i);
+        let _ = writeln!(out, "  {name}:");
+        let _ = writeln!(out, "    phase: {phase}");
+        if !batches.is_empty() {
+            let b = rng.below(batches.len() as u64) as usize;
+            batch_of[i] = b;
+            let _ = writeln!(out, "    batch: {}", batches[b]);
+        }
+        let infra = p == 0;
+        if infra {
+            out.push_str("    workload: statefulset\n    protocol: tcp\n    probe: tcp\n    storage: { size: 1Gi }\n");
+        }
+        let _ = writeln!(out, "    image: {name}");
+        let _ = writeln!(out, "    port: {}", 10_000 + i);
+        // Dependencies: up to three services of earlier phases, or earlier batches of this one.
+        let earlier: Vec<usize> = (0..i)
+            .filter(|&j| {
+                phase_of[j] < p
+                    || (phase_of[j] == p && !batches.is_empty() && batch_of[j] < batch_of[i])
+            })
+            .collect();
+        if !earlier.is_empty() {
+            let mut deps = Vec::new();
+            for _ in 0..3 {
+                let pick = earlier[rng.below(earlier.len() as u64) as usize];
+                if !deps.contains(&pick) {
+                    deps.push(pick);
+                }
+            }
+            deps.sort_unstable();
+            let names: Vec<String> = deps.into_iter().map(service_name).collect();
+            let _ = writeln!(out, "    dependsOn: [{}]", names.join(", "));
+        }
+        if !infra && rng.below(4) == 0 {
+            let max = 2 + rng.below(4);
+            let _ = writeln!(
+                out,
+                "    replicas: {{ min: 1, max: {max}, cpuTarget: 75% }}"
+            );
+        }
+        if !infra && rng.below(10) == 0 {
+            out.push_str("    mesh: { canary: { v2: 10 } }\n");
+        }
+        if p == 3 && rng.below(3) == 0 {
+            out.push_str("    ingress: { fromNamespaces: [ingress-nginx] }\n");
+        }
+        if rng.below(3) == 0 {
+            let _ = writeln!(
+                out,
+                "    env: {{ LOG_LEVEL: info, SERVICE_INDEX: \"{i}\" }}"
+            );
+        }
+    }
+    // Capacity grows with N so the synthetic platform lints clean: the benchmark measures the
+    // normal path, not the error path.
+    let cpu_cores = services as u64 / 2 + 8;
+    let memory_gi = services as u64 / 8 + 8;
+    let environments = ["dev", "prod", "staging"]
+        .iter()
+        .map(|env| {
+            let text = format!(
+                "# yaml-language-server: $schema=../schemas/environment.schema.json\n\
+                 namespace: synthetic-{env}\nimageTag: \"1.0.0\"\n\
+                 cluster:\n  capacity: {{ cpu: \"{cpu_cores}\", memory: {memory_gi}Gi }}\n  maxUtilisation: 80%\n\
+                 istio: {{ enabled: true, mtls: STRICT }}\n\
+                 argocd:\n  project: synthetic\n  repoURL: https://git.example.com/synthetic/gitops.git\n  targetRevision: main\n"
+            );
+            ((*env).to_owned(), text)
+        })
+        .collect();
+    SyntheticPlatform {
+        catalogue: out,
+        environments,
+    }
+}
+
+/// Writes a generated platform as a project directory (catalogue.yaml and environments/).
+pub fn write_project(dir: &std::path::Path, platform: &SyntheticPlatform) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("environments"))?;
+    std::fs::write(dir.join("catalogue.yaml"), &platform.catalogue)?;
+    for (name, text) in &platform.environments {
+        std::fs::write(dir.join("environments").join(format!("{name}.yaml")), text)?;
+    }
+    Ok(())
+}
