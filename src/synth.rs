@@ -78,26 +78,17 @@ pub fn generate(services: usize, seed: u64) -> SyntheticPlatform {
         out.push_str(" }\n");
     }
     out.push_str("services:\n");
-    // Batch index of each service, so dependencies only point at earlier waves.
+    // First pass: placement and dependencies, so the second knows who calls whom.
     let mut batch_of = vec![0usize; services];
+    let mut deps_of: Vec<Vec<usize>> = vec![Vec::new(); services];
+    let mut called = vec![false; services];
     for i in 0..services {
         let p = phase_of[i];
-        let (phase, _, batches) = PHASES[p];
-        let name = service_name(i);
-        let _ = writeln!(out, "  {name}:");
-        let _ = writeln!(out, "    phase: {phase}");
+        let batches = PHASES[p].2;
         if !batches.is_empty() {
-            let b = rng.below(batches.len() as u64) as usize;
-            batch_of[i] = b;
-            let _ = writeln!(out, "    batch: {}", batches[b]);
+            batch_of[i] = rng.below(batches.len() as u64) as usize;
         }
-        let infra = p == 0;
-        if infra {
-            out.push_str("    workload: statefulset\n    protocol: tcp\n    probe: tcp\n    storage: { size: 1Gi }\n");
-        }
-        let _ = writeln!(out, "    image: {name}");
-        let _ = writeln!(out, "    port: {}", 10_000 + i);
-        // Dependencies: up to three services of earlier phases, or earlier batches of this one.
+        // Up to three services of earlier phases, or of earlier batches of this phase.
         let earlier: Vec<usize> = (0..i)
             .filter(|&j| {
                 phase_of[j] < p
@@ -113,7 +104,29 @@ pub fn generate(services: usize, seed: u64) -> SyntheticPlatform {
                 }
             }
             deps.sort_unstable();
-            let names: Vec<String> = deps.into_iter().map(service_name).collect();
+            for &d in &deps {
+                called[d] = true;
+            }
+            deps_of[i] = deps;
+        }
+    }
+    for i in 0..services {
+        let p = phase_of[i];
+        let (phase, _, batches) = PHASES[p];
+        let name = service_name(i);
+        let _ = writeln!(out, "  {name}:");
+        let _ = writeln!(out, "    phase: {phase}");
+        if !batches.is_empty() {
+            let _ = writeln!(out, "    batch: {}", batches[batch_of[i]]);
+        }
+        let infra = p == 0;
+        if infra {
+            out.push_str("    workload: statefulset\n    protocol: tcp\n    probe: tcp\n    storage: { size: 1Gi }\n");
+        }
+        let _ = writeln!(out, "    image: {name}");
+        let _ = writeln!(out, "    port: {}", 10_000 + i);
+        if !deps_of[i].is_empty() {
+            let names: Vec<String> = deps_of[i].iter().copied().map(service_name).collect();
             let _ = writeln!(out, "    dependsOn: [{}]", names.join(", "));
         }
         if !infra && rng.below(4) == 0 {
@@ -124,9 +137,12 @@ pub fn generate(services: usize, seed: u64) -> SyntheticPlatform {
             );
         }
         if !infra && rng.below(10) == 0 {
+            // The v2 pods of a canary come from the release pipeline, not from the catalogue.
             out.push_str("    mesh: { canary: { v2: 10 } }\n");
+            out.push_str("    suppress: { mesh-routing: \"v2 canary pods are deployed by the release pipeline\" }\n");
         }
-        if p == 3 && rng.below(3) == 0 {
+        // Whatever no service calls is an entry point: it takes traffic from the ingress.
+        if !called[i] {
             out.push_str("    ingress: { fromNamespaces: [ingress-nginx] }\n");
         }
         if rng.below(3) == 0 {

@@ -10,6 +10,8 @@ pub struct Index {
     by_kind_name: HashMap<(String, String), usize>,
     /// Workloads (anything with a pod template), in manifest order.
     pub workloads: Vec<usize>,
+    /// Namespace ("" when unset) -> its workloads, in manifest order.
+    workloads_by_namespace: HashMap<String, Vec<usize>>,
     /// (label key, value) -> workloads whose pods carry that label.
     pod_label: HashMap<(String, String), Vec<usize>>,
     /// (target kind, target name) -> HorizontalPodAutoscaler.
@@ -26,6 +28,10 @@ impl Index {
                 .or_insert(i);
             if m.is_workload() {
                 ix.workloads.push(i);
+                ix.workloads_by_namespace
+                    .entry(m.namespace().unwrap_or("").to_owned())
+                    .or_default()
+                    .push(i);
                 if let Some(labels) = m.pod_labels() {
                     for (k, v) in labels {
                         if let Some(v) = v.as_str() {
@@ -49,6 +55,44 @@ impl Index {
             }
         }
         ix
+    }
+
+    /// Workloads in `namespace`; with `None`, every workload (a manifest without a namespace goes
+    /// wherever it is applied, so it may meet any of them).
+    pub fn workloads_in(&self, namespace: Option<&str>) -> Vec<usize> {
+        match namespace {
+            None => self.workloads.clone(),
+            Some(ns) => {
+                let mut v = self
+                    .workloads_by_namespace
+                    .get(ns)
+                    .cloned()
+                    .unwrap_or_default();
+                if ns.is_empty() {
+                    return v;
+                }
+                if let Some(unset) = self.workloads_by_namespace.get("") {
+                    v.extend(unset);
+                    v.sort_unstable();
+                }
+                v
+            }
+        }
+    }
+
+    pub fn has_workloads_in(&self, namespace: Option<&str>) -> bool {
+        match namespace {
+            None => !self.workloads.is_empty(),
+            Some(ns) => {
+                self.workloads_by_namespace
+                    .get(ns)
+                    .is_some_and(|v| !v.is_empty())
+                    || self
+                        .workloads_by_namespace
+                        .get("")
+                        .is_some_and(|v| !v.is_empty())
+            }
+        }
     }
 
     pub fn of_kind(&self, kind: &str) -> &[usize] {

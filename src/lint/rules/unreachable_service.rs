@@ -4,6 +4,7 @@ use crate::diagnostic::Severity;
 use crate::lint::index::{same_namespace, selects_everything};
 use crate::lint::{LintContext, Rule, Sink};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 pub const RULE: Rule = Rule {
     id: "unreachable-service",
@@ -161,6 +162,37 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     if nps.iter().any(|p| p.selects.is_none()) || aps.iter().any(|p| p.selects.is_none()) {
         return;
     }
+    // Workload -> the policies that select it, built once so each Service costs only its pods.
+    let mut np_for: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (k, p) in nps.iter().enumerate() {
+        for &w in p.selects.as_deref().unwrap_or(&[]) {
+            np_for.entry(w).or_default().push(k);
+        }
+    }
+    let mut ap_for: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (k, p) in aps.iter().enumerate() {
+        for &w in p.selects.as_deref().unwrap_or(&[]) {
+            ap_for.entry(w).or_default().push(k);
+        }
+    }
+    let nps_of = |w: usize| -> Vec<&NetworkPolicy> {
+        np_for
+            .get(&w)
+            .into_iter()
+            .flatten()
+            .map(|&k| &nps[k])
+            .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, w))
+            .collect()
+    };
+    let aps_of = |w: usize| -> Vec<&AllowPolicy> {
+        ap_for
+            .get(&w)
+            .into_iter()
+            .flatten()
+            .map(|&k| &aps[k])
+            .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, w))
+            .collect()
+    };
     for &si in ctx.index.of_kind("Service") {
         let svc = &ctx.manifests[si];
         let Some(selector) = svc
@@ -183,17 +215,11 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             continue;
         };
         let np_blocked = pods.iter().all(|&w| {
-            let isolating: Vec<&NetworkPolicy> = nps
-                .iter()
-                .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, w))
-                .collect();
+            let isolating = nps_of(w);
             !isolating.is_empty() && !isolating.iter().any(|p| p.admits)
         });
         let ap_blocked = pods.iter().all(|&w| {
-            let allowing: Vec<&AllowPolicy> = aps
-                .iter()
-                .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, w))
-                .collect();
+            let allowing = aps_of(w);
             !allowing.is_empty() && !allowing.iter().any(|p| p.has_rules)
         });
         if !np_blocked && !ap_blocked {
@@ -205,14 +231,8 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let np_involved: Vec<&NetworkPolicy> = nps
-            .iter()
-            .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, first))
-            .collect();
-        let ap_involved: Vec<&AllowPolicy> = aps
-            .iter()
-            .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, first))
-            .collect();
+        let np_involved = nps_of(first);
+        let ap_involved = aps_of(first);
         let mut reasons = Vec::new();
         if np_blocked {
             let deny = np_involved.iter().any(|p| p.default_deny);
