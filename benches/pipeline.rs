@@ -1,0 +1,162 @@
+//! Benchmark of every pipeline stage and of whole `build` and `check` runs over synthetic
+//! platforms. Run with `cargo bench --bench pipeline -- [N...]` (default: 100 1000 10000).
+//!
+//! Stages are timed in-process (median of several runs for small N); whole runs execute the
+//! release binary as a user would, and report wall time and peak resident memory.
+
+use shipshape::catalogue::{Project, ProjectPaths};
+use shipshape::lint::{self, LintContext};
+use shipshape::manifest::schema;
+use shipshape::render::{self, Templates};
+use shipshape::yaml::Limits;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<R>(runs: usize, mut f: impl FnMut() -> R) -> (Duration, R) {
+    let mut samples = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let r = f();
+        samples.push(t.elapsed());
+        last = Some(r);
+    }
+    (median(samples), last.expect("at least one run"))
+}
+
+/// Runs the release binary; returns wall time, peak RSS in MiB, and the exit code.
+fn run_binary(dir: &Path, args: &[&str]) -> (Duration, f64, i32) {
+    let t = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_shipshape"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn shipshape");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 on our own child with valid out-pointers; it reaps the child, so the Child
+    // handle is forgotten rather than waited on again.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    std::mem::forget(child);
+    let wall = t.elapsed();
+    assert_eq!(rc, pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (wall, usage.ru_maxrss as f64 / 1024.0, code)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn bench(n: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = shipshape::synth::generate(n, 1);
+    shipshape::synth::write_project(dir.path(), &platform).expect("write project");
+    let runs = if n <= 1000 { 5 } else { 1 };
+    let paths = ProjectPaths::in_root(dir.path());
+
+    let (load, project) = time(runs, || {
+        Project::load(&paths, Limits::default()).ok().expect("load")
+    });
+    let (resolve, resolved) = time(runs, || project.resolve(&[]).ok().expect("resolve"));
+    let templates = Templates::load(None).ok().expect("templates");
+    let (render_t, rendered) = time(runs, || {
+        resolved
+            .iter()
+            .map(|env| {
+                render::render_environment(&templates, env)
+                    .ok()
+                    .expect("render")
+            })
+            .collect::<Vec<_>>()
+    });
+    let manifests: usize = rendered.iter().map(|r| r.manifests.len()).sum();
+    let (schema_t, violations) = time(runs, || {
+        rendered
+            .iter()
+            .flat_map(|r| r.manifests.iter())
+            .filter_map(|m| schema::validate(&m.value))
+            .map(|v| v.len())
+            .sum::<usize>()
+    });
+    assert_eq!(violations, 0, "synthetic output must validate");
+    let (lint_t, findings) = time(runs, || {
+        resolved
+            .iter()
+            .zip(&rendered)
+            .map(|(env, r)| {
+                lint::run(
+                    &LintContext::for_rendered(env, &r.manifests),
+                    &env.rule_levels,
+                )
+                .len()
+            })
+            .sum::<usize>()
+    });
+    let out = dir.path().join("bench-out");
+    let refs: Vec<&render::RenderedEnvironment> = rendered.iter().collect();
+    let (write_t, _) = time(runs, || {
+        shipshape::render::write::write_tree(&out, &refs)
+            .ok()
+            .expect("write")
+    });
+
+    let mut build = Vec::new();
+    let mut check = Vec::new();
+    let mut build_rss: f64 = 0.0;
+    let mut check_rss: f64 = 0.0;
+    for _ in 0..runs {
+        let (t, rss, code) = run_binary(dir.path(), &["build"]);
+        assert_eq!(code, 0, "build failed");
+        build.push(t);
+        build_rss = build_rss.max(rss);
+        let (t, rss, code) = run_binary(dir.path(), &["check"]);
+        assert_eq!(code, 0, "check failed");
+        check.push(t);
+        check_rss = check_rss.max(rss);
+    }
+    println!(
+        "| {n} | {manifests} | {} | {} | {} | {} | {} | {} | {} ({build_rss:.0} MiB) | {} ({check_rss:.0} MiB) | {findings} |",
+        ms(load),
+        ms(resolve),
+        ms(render_t),
+        ms(schema_t),
+        ms(lint_t),
+        ms(write_t),
+        ms(median(build)),
+        ms(median(check)),
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; anything numeric is a platform size.
+    let mut sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        sizes = vec![100, 1000, 10_000];
+    }
+    println!(
+        "Times in ms (median of 5 runs; 1 run at N > 1000). Services N x 3 environments, Istio on."
+    );
+    println!();
+    println!("| N | manifests | load+validate | resolve | render (templates, parse, emit) | schema | lint | write | build (peak RSS) | check (peak RSS) | findings |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for n in sizes {
+        bench(n);
+    }
+}
