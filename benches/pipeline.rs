@@ -69,10 +69,10 @@ fn bench(n: usize) {
     let paths = ProjectPaths::in_root(dir.path());
 
     let (load, project) = time(runs, || {
-        Project::load(&paths, Limits::default()).ok().expect("load")
+        Project::load(&paths, Limits::default()).expect("load")
     });
-    let (resolve, resolved) = time(runs, || project.resolve(&[]).ok().expect("resolve"));
-    let templates = Templates::load(None).ok().expect("templates");
+    let (resolve, resolved) = time(runs, || project.resolve(&[]).expect("resolve"));
+    let templates = Templates::load(None).expect("templates");
     let (render_t, rendered) = time(runs, || {
         resolved
             .iter()
