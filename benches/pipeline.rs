@@ -76,11 +76,7 @@ fn bench(n: usize) {
     let (render_t, rendered) = time(runs, || {
         resolved
             .iter()
-            .map(|env| {
-                render::render_environment(&templates, env)
-                    .ok()
-                    .expect("render")
-            })
+            .map(|env| render::render_environment(&templates, env).expect("render"))
             .collect::<Vec<_>>()
     });
     let manifests: usize = rendered.iter().map(|r| r.manifests.len()).sum();
@@ -109,9 +105,7 @@ fn bench(n: usize) {
     let out = dir.path().join("bench-out");
     let refs: Vec<&render::RenderedEnvironment> = rendered.iter().collect();
     let (write_t, _) = time(runs, || {
-        shipshape::render::write::write_tree(&out, &refs)
-            .ok()
-            .expect("write")
+        shipshape::render::write::write_tree(&out, &refs).expect("write")
     });
 
     let mut build = Vec::new();
