@@ -33,12 +33,12 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             project,
             out,
             output,
-        } => crate::commands::build::run(&options(&project), out_dir(&project, out), &output, io),
+        } => crate::commands::build::run(&lean(&project), out_dir(&project, out), &output, io),
         Command::Check {
             project,
             out,
             output,
-        } => crate::commands::check::run(&options(&project), out_dir(&project, out), &output, io),
+        } => crate::commands::check::run(&lean(&project), out_dir(&project, out), &output, io),
         Command::Lint {
             paths,
             environment_file,
@@ -68,13 +68,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
                 format: Format::Human,
                 color,
             };
-            crate::commands::diff::run(
-                &options(&project),
-                out_dir(&project, out),
-                format,
-                &output,
-                io,
-            )
+            crate::commands::diff::run(&lean(&project), out_dir(&project, out), format, &output, io)
         }
         Command::Plan { project, format } => {
             crate::commands::plan::run(&options(&project), format, io)
@@ -122,6 +116,15 @@ pub fn options(p: &ProjectArgs) -> CompileOptions {
         envs: p.envs.clone(),
         templates: p.templates.clone(),
         limits: Limits::from_env(),
+        keep_manifests: true,
+    }
+}
+
+/// Options for commands that need the rendered text but not the manifests after linting.
+fn lean(p: &ProjectArgs) -> CompileOptions {
+    CompileOptions {
+        keep_manifests: false,
+        ..options(p)
     }
 }
 

@@ -15,6 +15,9 @@ pub struct CompileOptions {
     pub envs: Vec<String>,
     pub templates: Option<PathBuf>,
     pub limits: Limits,
+    /// Keep every environment's manifests in the result (plan, graph and tests read them);
+    /// build, check and diff only need the text and drop them once linted.
+    pub keep_manifests: bool,
 }
 
 pub struct CompiledEnvironment {
@@ -29,6 +32,8 @@ pub struct Compiled {
     pub argocd: RenderedEnvironment,
     /// Schema violations and lint findings over everything rendered.
     pub findings: Vec<Diagnostic>,
+    /// How many manifests were rendered (counted before any were dropped).
+    pub manifest_count: usize,
 }
 
 impl Compiled {
@@ -83,39 +88,62 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
         }
     };
     crate::profile::mark("render argocd", t);
-    let t = std::time::Instant::now();
+    // One environment at a time: render, check, lint, then (for build and check) let its
+    // manifests go, so peak memory is one environment's manifests plus everyone's text.
+    let mut findings = Vec::new();
+    let mut dir_namespaces = Vec::new();
+    let mut manifest_count = 0;
     for env in resolved {
-        match render::render_environment(&templates, &env) {
-            Ok(rendered) => environments.push(CompiledEnvironment {
-                resolved: env,
-                rendered,
-            }),
-            Err(f) => problems.extend(f.diagnostics),
+        let t = std::time::Instant::now();
+        let rendered = match render::render_environment(&templates, &env) {
+            Ok(r) => r,
+            Err(f) => {
+                problems.extend(f.diagnostics);
+                continue;
+            }
+        };
+        crate::profile::mark("render+parse+emit", t);
+        let mut compiled = CompiledEnvironment {
+            resolved: env,
+            rendered,
+        };
+        if problems.is_empty() {
+            let t = std::time::Instant::now();
+            findings.extend(check_schemas(&compiled));
+            crate::profile::mark("schema", t);
+            let t = std::time::Instant::now();
+            let ctx = LintContext::for_rendered(&compiled.resolved, &compiled.rendered.manifests);
+            findings.extend(lint::run(&ctx, &compiled.resolved.rule_levels));
+            crate::profile::mark("lint", t);
         }
+        dir_namespaces.push((
+            compiled.rendered.name.clone(),
+            crate::lint::context::namespaces(compiled.rendered.manifests.iter()),
+        ));
+        manifest_count += compiled.rendered.manifests.len();
+        if !opts.keep_manifests {
+            compiled.rendered.manifests = Vec::new();
+        }
+        environments.push(compiled);
     }
+    crate::profile::report_counters();
     let argocd = match argocd {
         Some(a) if problems.is_empty() => a,
         _ => return Err(problems.into()),
     };
-    crate::profile::mark("render+parse+emit", t);
-    crate::profile::report_counters();
-    let mut findings = Vec::new();
-    for env in &environments {
-        let t = std::time::Instant::now();
-        findings.extend(check_schemas(env));
-        crate::profile::mark("schema", t);
-        let t = std::time::Instant::now();
-        let ctx = LintContext::for_rendered(&env.resolved, &env.rendered.manifests);
-        findings.extend(lint::run(&ctx, &env.resolved.rule_levels));
-        crate::profile::mark("lint", t);
-    }
     findings.extend(check_argocd_schemas(&argocd, &environments));
-    findings.extend(lint_argocd(&argocd, &environments));
+    dir_namespaces.push((
+        argocd.name.clone(),
+        crate::lint::context::namespaces(argocd.manifests.iter()),
+    ));
+    findings.extend(lint_argocd(&argocd, &environments, dir_namespaces));
+    manifest_count += argocd.manifests.len();
     crate::diagnostic::normalise(&mut findings);
     Ok(Compiled {
         environments,
         argocd,
         findings,
+        manifest_count,
     })
 }
 
@@ -198,16 +226,9 @@ fn check_argocd_schemas(
 fn lint_argocd(
     argocd: &RenderedEnvironment,
     environments: &[CompiledEnvironment],
+    dir_namespaces: Vec<(String, std::collections::BTreeSet<String>)>,
 ) -> Vec<Diagnostic> {
-    let tree = Tree::rendered(
-        environments
-            .iter()
-            .map(|e| (e.rendered.name.as_str(), e.rendered.manifests.as_slice()))
-            .chain(std::iter::once((
-                argocd.name.as_str(),
-                argocd.manifests.as_slice(),
-            ))),
-    );
+    let tree = Tree::rendered(dir_namespaces);
     let owner = |m: &crate::manifest::Manifest| match &m.origin {
         crate::manifest::ManifestOrigin::Rendered { file, .. } => environments
             .iter()

@@ -20,6 +20,7 @@ fn root() -> PathBuf {
 
 fn compile_repo() -> Compiled {
     let opts = CompileOptions {
+        keep_manifests: true,
         paths: ProjectPaths::in_root(&root()),
         envs: Vec::new(),
         templates: None,

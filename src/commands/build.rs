@@ -24,7 +24,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
     let rendered = compiled.rendered();
     match write_tree(&out, &rendered) {
         Ok(summary) => {
-            let manifests: usize = rendered.iter().map(|e| e.manifests.len()).sum();
+            let manifests = compiled.manifest_count;
             let _ = writeln!(
                 io.stderr,
                 "shipshape: rendered {} environment{} ({manifests} manifests) into {}: {} written, {} unchanged, {} removed; {}",

@@ -171,14 +171,16 @@ pub struct Tree {
 
 impl Tree {
     /// shipshape's output: one directory per environment (and `argocd`), named `rendered/<name>`.
-    pub fn rendered<'m>(dirs: impl IntoIterator<Item = (&'m str, &'m [Manifest])>) -> Tree {
+    /// Takes each directory's namespaces rather than its manifests, so a build can drop an
+    /// environment's manifests once it is linted.
+    pub fn rendered(dirs: impl IntoIterator<Item = (String, BTreeSet<String>)>) -> Tree {
         let mut tree = Tree {
             complete: true,
             ..Tree::default()
         };
-        for (name, manifests) in dirs {
+        for (name, namespaces) in dirs {
             let path = format!("{}/{name}", crate::render::context::RENDERED_PATH);
-            tree.dirs.insert(path, namespaces(manifests.iter()));
+            tree.dirs.insert(path, namespaces);
         }
         tree
     }
@@ -243,7 +245,7 @@ impl Tree {
 /// The namespaces manifests go to: kustomize's `namespace` overrides every manifest's own. An
 /// Application beside other manifests (one that manages its own directory) lives in Argo CD's
 /// namespace whatever it deploys, so it counts only in a directory of Applications (app of apps).
-fn namespaces<'m>(manifests: impl Iterator<Item = &'m Manifest>) -> BTreeSet<String> {
+pub fn namespaces<'m>(manifests: impl Iterator<Item = &'m Manifest>) -> BTreeSet<String> {
     let mut own = BTreeSet::new();
     let mut applications = BTreeSet::new();
     let mut kustomize = BTreeSet::new();

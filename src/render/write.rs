@@ -105,6 +105,13 @@ pub fn lock(out: &Path) -> Result<OutputLock, Diagnostic> {
 /// Environments not in `envs` are carried over untouched.
 pub fn write_tree(out: &Path, envs: &[&RenderedEnvironment]) -> Result<WriteSummary, Failure> {
     let _lock = lock(out)?;
+    // Nothing to change (the common pre-commit case): touch nothing, not even the directory.
+    if out.exists() && crate::diff::drift(out, envs).is_empty() {
+        return Ok(WriteSummary {
+            unchanged: envs.iter().map(|e| e.files.len()).sum(),
+            ..WriteSummary::default()
+        });
+    }
     let staging = sibling(out, &format!("staging-{}", std::process::id()));
     clean_stale_staging(out);
     let result = stage(out, &staging, envs).and_then(|summary| {
