@@ -17,6 +17,7 @@ pub mod diff;
 pub mod graph;
 pub mod lint;
 pub mod manifest;
+pub mod parallel;
 pub mod pipeline;
 pub mod plan;
 pub mod profile;

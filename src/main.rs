@@ -15,8 +15,10 @@ fn main() {
             });
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    // Not locked for the whole run: worker threads may write to stderr too (SHIPSHAPE_PROFILE),
+    // and a lock held here would deadlock them.
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
     let mut io = Io {
         stdout: &mut stdout,
         stderr: &mut stderr,

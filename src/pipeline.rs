@@ -153,8 +153,9 @@ pub const OUTPUT_SCHEMA_CODE: &str = "output-schema";
 fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let ctx_env = &env.resolved;
-    for m in &env.rendered.manifests {
-        let Some(violations) = schema::validate(&m.value) else {
+    let results = crate::parallel::map(&env.rendered.manifests, 64, |m| schema::validate(&m.value));
+    for (m, violations) in env.rendered.manifests.iter().zip(results) {
+        let Some(violations) = violations else {
             continue;
         };
         for v in violations {

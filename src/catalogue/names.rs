@@ -12,6 +12,24 @@ pub fn is_dns_label(name: &str) -> bool {
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
 }
 
+/// Service names that are valid labels but name a file every environment directory already has:
+/// `rendered/<env>/<service>.yaml` would overwrite (or be overwritten by) it, losing manifests.
+pub const RESERVED_SERVICE_NAMES: &[(&str, &str)] = &[
+    (
+        "namespace",
+        "the environment's Namespace and namespace-wide policies",
+    ),
+    ("kustomization", "the environment's kustomization"),
+];
+
+/// Why `name` cannot be a service name, when it is reserved.
+pub fn reserved_service_name(name: &str) -> Option<&'static str> {
+    RESERVED_SERVICE_NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, why)| *why)
+}
+
 /// The nearest valid label, to show in a help line.
 pub fn suggest_dns_label(name: &str) -> String {
     let mut out = String::new();

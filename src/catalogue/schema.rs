@@ -59,6 +59,14 @@ impl InputSchema {
             for name in services.keys() {
                 if !crate::catalogue::names::is_dns_label(name) {
                     out.push(name_error(doc, "/services", name));
+                } else if let Some(why) = crate::catalogue::names::reserved_service_name(name) {
+                    let mut d = name_error(doc, "/services", name);
+                    d.message = format!(
+                        "service name `{name}` is reserved: rendered/<env>/{name}.yaml holds {why}"
+                    );
+                    d.label = Some("reserved name".into());
+                    d.help = Some(format!("rename the service, e.g. `{name}-service`"));
+                    out.push(d);
                 }
             }
         }

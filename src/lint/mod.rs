@@ -87,12 +87,12 @@ pub const SUPPRESSION_CODE: &str = "suppression";
 
 /// Runs every enabled rule over one environment and applies configuration and suppressions.
 pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for rule in rules::all() {
-        let level = levels.get(rule.id).copied();
-        if level == Some(None) {
-            continue;
-        }
+    // Rules are independent; run them side by side, then apply settings in registry order.
+    let enabled: Vec<&'static Rule> = rules::all()
+        .iter()
+        .filter(|r| levels.get(r.id).copied() != Some(None))
+        .collect();
+    let sinks = crate::parallel::map(&enabled, 2, |rule| {
         let mut sink = Sink {
             rule,
             findings: Vec::new(),
@@ -102,6 +102,12 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
         if std::env::var_os("SHIPSHAPE_PROFILE").is_some() {
             eprintln!("profile: rule {} {:?}", rule.id, t.elapsed());
         }
+        sink
+    });
+    let mut out = Vec::new();
+    for sink in sinks {
+        let rule = sink.rule;
+        let level = levels.get(rule.id).copied();
         for finding in sink.findings {
             let mut d = finding.diagnostic;
             if let Some(Some(sev)) = level {

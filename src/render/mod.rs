@@ -73,7 +73,7 @@ pub fn render_environment(
     );
 
     // Services render independently; spread them over the cores and keep catalogue order.
-    let results = parallel_map(&env.services, |svc| {
+    let results = crate::parallel::map(&env.services, 16, |svc| {
         render_service(templates, env, &env_ctx, svc)
     });
     for result in results {
@@ -157,30 +157,6 @@ fn render_service(
         Some(file) => Ok((file, scratch.manifests)),
         None => Err(Vec::new()),
     }
-}
-
-/// `items.map(f)` on all cores, in order. Work is split into contiguous chunks, one per core,
-/// which suits services whose cost is roughly equal.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || items.len() < 16 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                // A panic in a worker is a bug; re-raise it on this thread unchanged.
-                Err(e) => std::panic::resume_unwind(e),
-            })
-            .collect()
-    })
 }
 
 /// The Argo CD pseudo-environment: `<env>.yaml` with the Application of every environment in

@@ -7,6 +7,7 @@
 //! The same pass enforces the input limits (size, depth, node count including alias expansion)
 //! and refuses duplicate keys.
 
+mod fast;
 pub mod limits;
 mod scalar;
 mod source;
@@ -27,29 +28,78 @@ pub struct NodeSpan {
     pub key: Option<Span>,
 }
 
-/// Spans of every node of one document, keyed by JSON pointer ("" is the root).
+/// Spans of every node of one document, looked up by JSON pointer ("" is the root).
+///
+/// Stored as a tree (each node keeps only its own pointer segment), not as a map of full
+/// pointers: a full pointer repeats every key above the node, so long keys over many nodes (or
+/// deep nesting) would cost memory quadratic in the input.
 #[derive(Debug, Clone, Default)]
 pub struct SpanIndex {
-    nodes: HashMap<String, NodeSpan>,
+    /// Span of each node, by node id.
+    spans: Vec<NodeSpan>,
+    /// (mapping id, key as escaped in a JSON pointer) -> child id.
+    children: HashMap<(usize, Box<str>), usize>,
+    /// Sequence id -> its items' ids, in order.
+    items: HashMap<usize, Vec<usize>>,
+    root: Option<usize>,
+}
+
+/// A node's place under its parent: an index in a sequence or a key in a mapping.
+enum Segment {
+    Index,
+    /// The key, escaped as in a JSON pointer.
+    Key(String),
 }
 
 impl SpanIndex {
     pub fn get(&self, pointer: &str) -> Option<NodeSpan> {
-        self.nodes.get(pointer).copied()
+        match self.walk(pointer)? {
+            (id, true) => Some(self.spans[id]),
+            (_, false) => None,
+        }
     }
 
     /// The span of `pointer`, or of its nearest ancestor that has one.
     pub fn nearest(&self, pointer: &str) -> Option<NodeSpan> {
-        let mut p = pointer;
-        loop {
-            if let Some(s) = self.nodes.get(p) {
-                return Some(*s);
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return None,
+        self.walk(pointer).map(|(id, _)| self.spans[id])
+    }
+
+    /// The deepest node on the path of `pointer`, and whether it is the node `pointer` names.
+    fn walk(&self, pointer: &str) -> Option<(usize, bool)> {
+        let mut id = self.root?;
+        if pointer.is_empty() {
+            return Some((id, true));
+        }
+        for segment in pointer.strip_prefix('/')?.split('/') {
+            let child = match self.items.get(&id) {
+                Some(items) => segment
+                    .parse::<usize>()
+                    .ok()
+                    // Only the canonical form, as the pointer of an item is written.
+                    .filter(|i| i.to_string() == segment)
+                    .and_then(|i| items.get(i)),
+                None => self.children.get(&(id, Box::from(segment))),
+            };
+            match child {
+                Some(&child) => id = child,
+                None => return Some((id, false)),
             }
         }
+        Some((id, true))
+    }
+
+    /// Adds a node under `parent` (`None`: the root) and returns its id.
+    fn add(&mut self, parent: Option<(usize, Segment)>, span: NodeSpan) -> usize {
+        let id = self.spans.len();
+        self.spans.push(span);
+        match parent {
+            Some((parent, Segment::Index)) => self.items.entry(parent).or_default().push(id),
+            Some((parent, Segment::Key(key))) => {
+                self.children.insert((parent, key.into_boxed_str()), id);
+            }
+            None => self.root = Some(id),
+        }
+        id
     }
 }
 
@@ -86,16 +136,21 @@ pub fn push_pointer_segment(pointer: &mut String, segment: &str) {
     }
 }
 
+/// Where a node about to be added goes in the span tree: its parent's id and its pointer segment
+/// (`None` for the root), and its key's span inside a map.
+type Slot = (Option<(usize, Segment)>, Option<Span>);
+
 enum Frame {
     Seq {
         items: Vec<Value>,
-        pointer: String,
+        /// Node id in the span tree (0 when spans are not tracked).
+        id: usize,
         start: Span,
         anchor: usize,
     },
     Map {
         entries: Map<String, Value>,
-        pointer: String,
+        id: usize,
         start: Span,
         anchor: usize,
         pending_key: Option<(String, Span)>,
@@ -123,6 +178,11 @@ pub fn parse_documents(file: &SourceFile, limits: &Limits) -> Result<Vec<YamlDoc
 /// Parses every document of `text` into values only, with the same scalar rules and limits as
 /// [`parse_documents`] but no span bookkeeping: the fast path for rendered template output.
 pub fn parse_values(text: &str, limits: &Limits) -> Result<Vec<Value>, YamlError> {
+    if text.len() <= limits.max_file_bytes {
+        if let Some(values) = fast::parse(text) {
+            return Ok(values);
+        }
+    }
     let file = SourceFile::new("<rendered>", text);
     match parse(&file, limits, false) {
         Ok(docs) => Ok(docs.into_iter().map(|d| d.value).collect()),
@@ -150,13 +210,19 @@ fn parse(file: &SourceFile, limits: &Limits, track: bool) -> Result<Vec<YamlDocu
             related: None,
         });
     }
-    let mut parser = Parser::new_from_str(&file.text);
+    // The parser's own nesting limits are ours, so deep input is refused at the same depth, with
+    // the same message, whether the parser (which scans flow collections ahead) or the builder
+    // sees it first; raising SHIPSHAPE_MAX_DEPTH raises both.
+    let mut options = serde_saphyr::granit_parser::Options::default();
+    options.flow_nesting_limit = limits.max_depth;
+    options.block_nesting_limit = limits.max_depth;
+    let mut parser = Parser::new_from_str_with_options(&file.text, options);
     let mut docs = Vec::new();
     let mut builder: Option<Builder> = None;
     let mut total_nodes = 0usize;
     let mut doc_start = file.span_of(0, 0);
     while let Some(event) = parser.next_event() {
-        let (event, span) = event.map_err(|e| scan_error(file, &e))?;
+        let (event, span) = event.map_err(|e| scan_error(file, &e, limits))?;
         let span = if track {
             file.span_from_markers(span.start, span.end)
         } else {
@@ -202,15 +268,18 @@ fn parse(file: &SourceFile, limits: &Limits, track: bool) -> Result<Vec<YamlDocu
     Ok(docs)
 }
 
-fn scan_error(file: &SourceFile, e: &ScanError) -> YamlError {
+fn scan_error(file: &SourceFile, e: &ScanError, limits: &Limits) -> YamlError {
     let m = e.marker();
     let span = file.span_from_markers(*m, *m);
     if e.info().contains("recursion limit") {
         return YamlError {
-            message: "nesting deeper than the YAML parser allows".into(),
+            message: format!("nesting deeper than {} levels", limits.max_depth),
             span,
             label: "too deep here".into(),
-            help: Some("flatten the structure".into()),
+            help: Some(format!(
+                "flatten the structure, or raise the limit with {}=<levels>",
+                limits::MAX_DEPTH_VAR
+            )),
             related: None,
         };
     }
@@ -256,33 +325,27 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Pointer of the node that is about to be added, plus its key span when inside a map.
-    fn child_pointer(&self) -> Option<(String, Option<Span>)> {
+    /// Where the node that is about to be added goes; `None` when it is a mapping key itself.
+    fn child_slot(&self) -> Option<Slot> {
         if !self.track {
             return match self.stack.last() {
                 Some(Frame::Map {
                     pending_key: None, ..
                 }) => None,
-                _ => Some((String::new(), None)),
+                _ => Some((None, None)),
             };
         }
         match self.stack.last() {
-            None => Some((String::new(), None)),
-            Some(Frame::Seq { items, pointer, .. }) => {
-                let mut p = pointer.clone();
-                p.push('/');
-                p.push_str(&items.len().to_string());
-                Some((p, None))
-            }
+            None => Some((None, None)),
+            Some(Frame::Seq { id, .. }) => Some((Some((*id, Segment::Index)), None)),
             Some(Frame::Map {
-                pointer,
-                pending_key,
-                ..
+                id, pending_key, ..
             }) => match pending_key {
                 Some((key, key_span)) => {
-                    let mut p = pointer.clone();
-                    push_pointer_segment(&mut p, key);
-                    Some((p, Some(*key_span)))
+                    let mut segment = String::with_capacity(key.len() + 1);
+                    push_pointer_segment(&mut segment, key);
+                    segment.remove(0);
+                    Some((Some((*id, Segment::Key(segment))), Some(*key_span)))
                 }
                 // No pending key: this node is a key itself.
                 None => None,
@@ -378,7 +441,7 @@ impl Builder<'_> {
                         )),
                     ));
                 }
-                let Some((pointer, _)) = self.child_pointer() else {
+                let Some((parent, key)) = self.child_slot() else {
                     return Err(self.error(
                         span,
                         "a mapping or sequence used as a mapping key is not supported".into(),
@@ -387,10 +450,17 @@ impl Builder<'_> {
                     ));
                 };
                 self.count_node(span, 1)?;
+                // The collection's id is taken now, so its children can name it; its span is
+                // completed when it ends.
+                let id = if self.track {
+                    self.spans.add(parent, NodeSpan { value: span, key })
+                } else {
+                    0
+                };
                 self.stack.push(if is_map {
                     Frame::Map {
                         entries: Map::new(),
-                        pointer,
+                        id,
                         start: span,
                         anchor,
                         pending_key: None,
@@ -399,7 +469,7 @@ impl Builder<'_> {
                 } else {
                     Frame::Seq {
                         items: Vec::new(),
-                        pointer,
+                        id,
                         start: span,
                         anchor,
                     }
@@ -410,25 +480,30 @@ impl Builder<'_> {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(());
                 };
-                let (value, start, anchor) = match frame {
+                let (value, id, start, anchor) = match frame {
                     Frame::Seq {
                         items,
+                        id,
                         start,
                         anchor,
-                        ..
-                    } => (Value::Array(items), start, anchor),
+                    } => (Value::Array(items), id, start, anchor),
                     Frame::Map {
                         entries,
+                        id,
                         start,
                         anchor,
                         ..
-                    } => (Value::Object(entries), start, anchor),
+                    } => (Value::Object(entries), id, start, anchor),
                 };
                 let whole = Span::cover(start, span);
                 if anchor != 0 {
                     self.anchors.insert(anchor, value.clone());
                 }
-                self.finish_collection(value, whole)
+                if self.track {
+                    self.spans.spans[id].value = whole;
+                }
+                self.attach(value, whole);
+                Ok(())
             }
             _ => Ok(()),
         }
@@ -475,29 +550,16 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Records the span of a finished node and attaches it to its parent.
+    /// Records the span of a scalar or alias node and attaches it to its parent.
     fn add_value(&mut self, value: Value, span: Span) -> Result<(), YamlError> {
-        let Some((pointer, key_span)) = self.child_pointer() else {
+        let Some((parent, key)) = self.child_slot() else {
             return Ok(());
         };
-        if !self.track {
-            self.attach(value, span);
-            return Ok(());
+        if self.track {
+            self.spans.add(parent, NodeSpan { value: span, key });
         }
-        self.spans.nodes.insert(
-            pointer,
-            NodeSpan {
-                value: span,
-                key: key_span,
-            },
-        );
         self.attach(value, span);
         Ok(())
-    }
-
-    fn finish_collection(&mut self, value: Value, span: Span) -> Result<(), YamlError> {
-        // The frame was already popped, so the parent is on top: same bookkeeping as a scalar.
-        self.add_value(value, span)
     }
 
     fn attach(&mut self, value: Value, span: Span) {

@@ -90,3 +90,19 @@ fn unicode_columns_and_offsets() {
     assert_eq!(&text[s.start..s.end], "x");
     assert_eq!((s.line, s.column), (2, 7));
 }
+
+#[test]
+fn span_lookups_follow_sequences_and_escaped_keys() {
+    let file = SourceFile::new("t.yaml", "a:\n  - x\n  - k/~: [1, 2]\n\"0\": { \"\": z }\n");
+    let docs = parse_documents(&file, &Limits::default()).unwrap();
+    let spans = &docs[0].spans;
+    assert_eq!(spans.get("/a/1/k~1~0/1").unwrap().value.line, 3);
+    assert_eq!(spans.get("/0/").unwrap().value.line, 4);
+    assert_eq!(spans.get("").unwrap().value.line, 1);
+    // Not the canonical index form, or past the end: only the nearest ancestor is found.
+    assert!(spans.get("/a/01").is_none());
+    assert!(spans.get("/a/+1").is_none());
+    assert!(spans.get("/a/2").is_none());
+    assert_eq!(spans.nearest("/a/2/x").unwrap().value.line, 2);
+    assert!(spans.get("a").is_none() && spans.nearest("a").is_none());
+}

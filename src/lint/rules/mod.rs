@@ -1,6 +1,7 @@
 //! The rule registry: every rule, declared once, in the order `shipshape rules` lists them.
 
 mod argocd_application;
+mod literal_secret;
 mod mesh_routing;
 mod missing_probe;
 mod phase_order;
@@ -20,6 +21,7 @@ static RULES: &[Rule] = &[
     policy_selector::RULE,
     unreachable_service::RULE,
     argocd_application::RULE,
+    literal_secret::RULE,
 ];
 
 pub fn all() -> &'static [Rule] {
