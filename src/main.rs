@@ -25,6 +25,5 @@ fn main() {
         stderr_is_terminal: app::stderr_is_terminal(),
     };
     let code = app::run(cli, &mut io);
-    drop(stdout);
     std::process::exit(code);
 }
