@@ -25,5 +25,7 @@ fn main() {
         stderr_is_terminal: app::stderr_is_terminal(),
     };
     let code = app::run(cli, &mut io);
+    // Exiting skips destructors; make sure a piped JSON or SARIF report is complete.
+    let _ = std::io::Write::flush(&mut stdout);
     std::process::exit(code);
 }
