@@ -249,6 +249,17 @@ fn docs_plan_is_current() {
         plan.trim(),
         "{hint}"
     );
+    // The README shows the same plan, one heading level down.
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let demoted = plan
+        .trim()
+        .replace("\n### ", "\n#### ")
+        .replace("## Rollout plan: prod", "### Rollout plan: prod");
+    assert_eq!(
+        generated_block(&readme, "shipshape plan --env prod --format markdown"),
+        demoted,
+        "README.md's plan is out of date: replace its marked block with `shipshape plan --env prod --format markdown` (headings one level down)"
+    );
     let mermaid = ok(&repo(), &["graph", "--env", "prod", "--format", "mermaid"]);
     assert_eq!(
         generated_block(&doc, "shipshape graph --env prod --format mermaid"),
