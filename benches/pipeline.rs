@@ -61,12 +61,52 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
-fn bench(n: usize) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let platform = shipshape::synth::generate(n, 1);
-    shipshape::synth::write_project(dir.path(), &platform).expect("write project");
-    let runs = if n <= 1000 { 5 } else { 1 };
-    let paths = ProjectPaths::in_root(dir.path());
+struct WholeRuns {
+    build: Duration,
+    build_rss: f64,
+    check: Duration,
+    check_rss: f64,
+}
+
+fn runs_for(n: usize) -> usize {
+    if n <= 1000 {
+        5
+    } else {
+        1
+    }
+}
+
+/// Whole runs of the release binary. Measured before this process holds any platform in memory:
+/// a child's peak RSS on Linux starts from its parent's at fork time.
+fn whole_runs(dir: &Path, n: usize) -> WholeRuns {
+    let mut build = Vec::new();
+    let mut check = Vec::new();
+    let mut build_rss: f64 = 0.0;
+    let mut check_rss: f64 = 0.0;
+    for i in 0..runs_for(n) {
+        // A fresh output directory each time, so every build renders and writes everything.
+        let out = format!("out-{i}");
+        let (t, rss, code) = run_binary(dir, &["build", "--out", &out]);
+        assert_eq!(code, 0, "build failed");
+        build.push(t);
+        build_rss = build_rss.max(rss);
+        let (t, rss, code) = run_binary(dir, &["check", "--out", &out]);
+        assert_eq!(code, 0, "check failed");
+        check.push(t);
+        check_rss = check_rss.max(rss);
+        let _ = std::fs::remove_dir_all(dir.join(&out));
+    }
+    WholeRuns {
+        build: median(build),
+        build_rss,
+        check: median(check),
+        check_rss,
+    }
+}
+
+fn bench(n: usize, dir: &Path, whole: &WholeRuns) {
+    let runs = runs_for(n);
+    let paths = ProjectPaths::in_root(dir);
 
     let (load, project) = time(runs, || {
         Project::load(&paths, Limits::default()).expect("load")
@@ -102,26 +142,12 @@ fn bench(n: usize) {
             })
             .sum::<usize>()
     });
-    let out = dir.path().join("bench-out");
+    let out = dir.join("bench-out");
     let refs: Vec<&render::RenderedEnvironment> = rendered.iter().collect();
     let (write_t, _) = time(runs, || {
         shipshape::render::write::write_tree(&out, &refs).expect("write")
     });
 
-    let mut build = Vec::new();
-    let mut check = Vec::new();
-    let mut build_rss: f64 = 0.0;
-    let mut check_rss: f64 = 0.0;
-    for _ in 0..runs {
-        let (t, rss, code) = run_binary(dir.path(), &["build"]);
-        assert_eq!(code, 0, "build failed");
-        build.push(t);
-        build_rss = build_rss.max(rss);
-        let (t, rss, code) = run_binary(dir.path(), &["check"]);
-        assert_eq!(code, 0, "check failed");
-        check.push(t);
-        check_rss = check_rss.max(rss);
-    }
     println!(
         "| {n} | {manifests} | {} | {} | {} | {} | {} | {} | {} ({build_rss:.0} MiB) | {} ({check_rss:.0} MiB) | {findings} |",
         ms(load),
@@ -130,8 +156,10 @@ fn bench(n: usize) {
         ms(schema_t),
         ms(lint_t),
         ms(write_t),
-        ms(median(build)),
-        ms(median(check)),
+        ms(whole.build),
+        ms(whole.check),
+        build_rss = whole.build_rss,
+        check_rss = whole.check_rss,
     );
 }
 
@@ -150,7 +178,21 @@ fn main() {
     println!();
     println!("| N | manifests | load+validate | resolve | render (templates, parse, emit) | schema | lint | write | build (peak RSS) | check (peak RSS) | findings |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for n in sizes {
-        bench(n);
+    let dirs: Vec<tempfile::TempDir> = sizes
+        .iter()
+        .map(|&n| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let platform = shipshape::synth::generate(n, 1);
+            shipshape::synth::write_project(dir.path(), &platform).expect("write project");
+            dir
+        })
+        .collect();
+    let whole: Vec<WholeRuns> = sizes
+        .iter()
+        .zip(&dirs)
+        .map(|(&n, d)| whole_runs(d.path(), n))
+        .collect();
+    for ((&n, dir), whole) in sizes.iter().zip(&dirs).zip(&whole) {
+        bench(n, dir.path(), whole);
     }
 }

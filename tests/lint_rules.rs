@@ -615,6 +615,11 @@ fn argocd_application_fixtures() {
 }
 
 #[test]
+fn literal_secret_fixtures() {
+    check_rule("literal-secret");
+}
+
+#[test]
 fn suppression_fixtures() {
     check_rule("suppression");
 }
@@ -654,6 +659,7 @@ fn every_rule_has_fixtures_and_every_fixture_a_rule() {
         "policy-selector",
         "unreachable-service",
         "argocd-application",
+        "literal-secret",
         "suppression",
     ]
     .to_vec();

@@ -106,3 +106,26 @@ fn span_lookups_follow_sequences_and_escaped_keys() {
     assert_eq!(spans.nearest("/a/2/x").unwrap().value.line, 2);
     assert!(spans.get("a").is_none() && spans.nearest("a").is_none());
 }
+
+/// Span bookkeeping is linear in the input: a node stores its own key, not the keys above it (a
+/// long key over many children once cost key length x children bytes).
+#[test]
+fn span_index_stores_each_key_once() {
+    let key = "k".repeat(100_000);
+    let mut text = format!("? {key}\n:\n");
+    for i in 0..1_000 {
+        text.push_str(&format!("  a{i}:\n    - x\n"));
+    }
+    let docs = parse(&text).unwrap();
+    let spans = &docs[0].spans;
+    let stored: usize = spans.children.keys().map(|(_, k)| k.len()).sum();
+    assert!(
+        stored < 2 * text.len(),
+        "{stored} bytes of keys for {} bytes of input",
+        text.len()
+    );
+    assert_eq!(
+        spans.get(&format!("/{key}/a999/0")).unwrap().value.line,
+        2002
+    );
+}
