@@ -11,6 +11,7 @@ use crate::catalogue::schema::closest;
 use crate::diagnostic::{Diagnostic, Failure, Location, Severity};
 use indexmap::IndexMap;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// CPU in millicores and memory in bytes, each optional because a manifest may omit it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -101,11 +102,25 @@ pub struct ResolvedEnvironment {
     pub rule_levels: IndexMap<String, Option<Severity>>,
     pub origin: Origin,
     pub catalogue_origin: Origin,
+    /// Service name -> index in `services`; lookups by name happen per finding and per edge.
+    by_name: HashMap<String, usize>,
+    /// Service name -> indexes of the services that depend on it, in catalogue order.
+    callers: HashMap<String, Vec<usize>>,
 }
 
 impl ResolvedEnvironment {
     pub fn service(&self, name: &str) -> Option<&ResolvedService> {
-        self.services.iter().find(|s| s.name == name)
+        self.by_name.get(name).and_then(|&i| self.services.get(i))
+    }
+
+    /// The services that declare a dependency on `name`, in catalogue order.
+    pub fn callers(&self, name: &str) -> Vec<&ResolvedService> {
+        self.callers
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.services.get(i))
+            .collect()
     }
 }
 
@@ -348,6 +363,7 @@ pub fn resolve(
     // Against everything declared, so a service that failed its own checks does not also show up
     // as "not defined" in its dependents.
     let names: Vec<String> = cat.services.keys().cloned().collect();
+    let declared: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
     for s in &services {
         for (i, dep) in s.depends_on.iter().enumerate() {
             if dep == &s.name {
@@ -362,7 +378,7 @@ pub fn resolve(
                     )
                     .with_help("a service cannot wait for itself; remove the entry"),
                 );
-            } else if !names.contains(dep) {
+            } else if !declared.contains(dep.as_str()) {
                 let mut d = Diagnostic::error(
                     "input/unknown-dependency",
                     format!(
@@ -388,7 +404,24 @@ pub fn resolve(
     if !problems.is_empty() {
         return Err(problems.into());
     }
+    let by_name: HashMap<String, usize> = services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
+    let mut callers: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, s) in services.iter().enumerate() {
+        for dep in &s.depends_on {
+            let list = callers.entry(dep.clone()).or_default();
+            // A service listing a dependency twice is still one caller.
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+    }
     Ok(ResolvedEnvironment {
+        by_name,
+        callers,
         name: env.name.clone(),
         platform: cat.platform.clone(),
         namespace,

@@ -54,10 +54,7 @@ pub fn service_host(namespace: &str, name: &str) -> String {
 /// The services that declare a dependency on `name`, in catalogue order: the only workloads
 /// allowed to call it (NetworkPolicy ingress, AuthorizationPolicy principals).
 pub fn callers<'a>(env: &'a ResolvedEnvironment, name: &str) -> Vec<&'a ResolvedService> {
-    env.services
-        .iter()
-        .filter(|s| s.depends_on.iter().any(|d| d == name))
-        .collect()
+    env.callers(name)
 }
 
 /// Canary routing: the stable subset gets what the canary subsets leave. Empty without a canary.

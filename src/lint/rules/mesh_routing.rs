@@ -4,7 +4,7 @@ use crate::diagnostic::Severity;
 use crate::lint::index::same_namespace;
 use crate::lint::{LintContext, Rule, Sink};
 use serde_json::{json, Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 pub const RULE: Rule = Rule {
     id: "mesh-routing",
@@ -179,13 +179,55 @@ fn destination_rules<'a>(ctx: &'a LintContext<'_>) -> Vec<DestinationRule<'a>> {
     out
 }
 
+/// The first DNS label of a host: the Service name. Hosts that can match exactly share it, so it
+/// narrows the rules to compare without changing the answer.
+fn first_label<'a>(host: Host<'a>) -> Option<&'a str> {
+    match host {
+        Host::Service { name, .. } => Some(name),
+        Host::Other(h) if h.starts_with('*') => None,
+        Host::Other(h) => h.split('.').next(),
+    }
+}
+
+/// DestinationRules by the first label of their host; wildcard rules apart, since they may
+/// apply to any host.
+struct RuleIndex {
+    by_label: HashMap<String, Vec<usize>>,
+    wildcards: Vec<usize>,
+}
+
+impl RuleIndex {
+    fn build(rules: &[DestinationRule<'_>]) -> RuleIndex {
+        let mut by_label: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut wildcards = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            match first_label(r.host) {
+                Some(label) => by_label.entry(label.to_owned()).or_default().push(i),
+                None => wildcards.push(i),
+            }
+        }
+        RuleIndex {
+            by_label,
+            wildcards,
+        }
+    }
+}
+
 /// The DestinationRules Istio would apply to `dest`: the exact ones, else the wildcard ones.
 fn rules_for<'r, 'a>(
     rules: &'r [DestinationRule<'a>],
+    index: &RuleIndex,
     dest: Host<'_>,
 ) -> Vec<&'r DestinationRule<'a>> {
-    let scored: Vec<(Match, &DestinationRule<'a>)> = rules
-        .iter()
+    let mut candidates: Vec<usize> = first_label(dest)
+        .and_then(|l| index.by_label.get(l))
+        .cloned()
+        .unwrap_or_default();
+    candidates.extend(&index.wildcards);
+    candidates.sort_unstable();
+    let scored: Vec<(Match, &DestinationRule<'a>)> = candidates
+        .into_iter()
+        .map(|i| &rules[i])
         .filter_map(|r| host_match(dest, r.host).map(|m| (m, r)))
         .collect();
     let best = scored.iter().map(|(m, _)| *m).max();
@@ -198,6 +240,7 @@ fn rules_for<'r, 'a>(
 
 fn check(ctx: &LintContext, out: &mut Sink) {
     let rules = destination_rules(ctx);
+    let rule_index = RuleIndex::build(&rules);
     let mut reported_empty: HashSet<(usize, usize)> = HashSet::new();
     for &vi in ctx.index.of_kind("VirtualService") {
         let vs = &ctx.manifests[vi];
@@ -232,7 +275,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                         subset,
                         weight: effective_weight(d, dests.len()),
                     };
-                    let applicable = rules_for(&rules, to.dest);
+                    let applicable = rules_for(&rules, &rule_index, to.dest);
                     let defined = applicable.iter().find_map(|r| {
                         r.subsets
                             .iter()
@@ -386,7 +429,13 @@ fn empty_subset(
     let Host::Service { name, namespace } = dest else {
         return;
     };
-    let Some((svc_i, selector)) = ctx.index.of_kind("Service").iter().find_map(|&i| {
+    // The Service of that name: through the index, unless names repeat across namespaces.
+    let by_name = ctx.index.named("Service", name).into_iter();
+    let candidates: Vec<usize> = match ctx.index.named("Service", name) {
+        Some(i) if same_namespace(ctx.manifests[i].namespace(), namespace) => by_name.collect(),
+        _ => ctx.index.of_kind("Service").to_vec(),
+    };
+    let Some((svc_i, selector)) = candidates.iter().find_map(|&i| {
         let m = &ctx.manifests[i];
         if m.name() != name || !same_namespace(m.namespace(), namespace) {
             return None;
