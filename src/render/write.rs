@@ -151,12 +151,14 @@ fn stage(
         .ok()
         .and_then(|v| v.parse().ok());
     fs::create_dir_all(staging).map_err(|e| io_error("cannot create", staging, &e))?;
-    let mut staged = 0usize;
 
     // Carry over everything already there except the generated files of re-rendered environments.
     if out.exists() {
         carry_over(out, staging, out, envs, &mut summary)?;
     }
+    // Directories first, then the files on all cores: creating files is the slow part of a build
+    // on many file systems, and it parallelises.
+    let mut tasks: Vec<(PathBuf, PathBuf, &str)> = Vec::new();
     for env in envs {
         let dir = staging.join(&env.name);
         if env.files.is_empty() {
@@ -167,28 +169,40 @@ fn stage(
         for file in &env.files {
             let target = dir.join(&file.path);
             if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, &e))?;
-            }
-            if let Some(limit) = fail_after {
-                if staged >= limit {
-                    return Err(io_error(
-                        "cannot write",
-                        &target,
-                        &std::io::Error::other("injected fault"),
-                    ));
+                if parent != dir {
+                    fs::create_dir_all(parent)
+                        .map_err(|e| io_error("cannot create", parent, &e))?;
                 }
             }
-            let previous = fs::read(out.join(&env.name).join(&file.path)).ok();
-            if previous.as_deref() == Some(file.text.as_bytes()) {
-                summary.unchanged += 1;
-            } else {
-                summary.written += 1;
-            }
-            fs::write(&target, &file.text).map_err(|e| io_error("cannot write", &target, &e))?;
-            staged += 1;
-            if let Some(ms) = slow_ms {
-                std::thread::sleep(std::time::Duration::from_millis(ms));
-            }
+            tasks.push((
+                target,
+                out.join(&env.name).join(&file.path),
+                file.text.as_str(),
+            ));
+        }
+    }
+    let staged = std::sync::atomic::AtomicUsize::new(0);
+    let results = crate::parallel::map(&tasks, 64, |(target, previous_path, text)| {
+        let n = staged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if fail_after.is_some_and(|limit| n >= limit) {
+            return Err(io_error(
+                "cannot write",
+                target,
+                &std::io::Error::other("injected fault"),
+            ));
+        }
+        let unchanged = fs::read(previous_path).ok().as_deref() == Some(text.as_bytes());
+        fs::write(target, text).map_err(|e| io_error("cannot write", target, &e))?;
+        if let Some(ms) = slow_ms {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        Ok(unchanged)
+    });
+    for r in results {
+        if r? {
+            summary.unchanged += 1;
+        } else {
+            summary.written += 1;
         }
     }
     Ok(summary)
