@@ -32,7 +32,7 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
             None => format!("shipshape {}", d.code),
         };
         props.push(format!("title={}", escape_property(&title)));
-        let mut message = d.message.clone();
+        let mut message = crate::report::printable(&d.message).into_owned();
         if let Some(h) = &d.help {
             message.push_str("\nhelp: ");
             message.push_str(h);

@@ -1,6 +1,7 @@
 //! Human output: miette's graphical reports, with the source line underlined.
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
+use crate::report::printable;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use std::fmt;
 
@@ -33,11 +34,12 @@ impl fmt::Debug for Report<'_> {
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = printable(&self.d.message);
         match (&self.d.environment, &self.d.resource) {
-            (Some(env), Some(res)) => write!(f, "[{env}] {res}: {}", self.d.message),
-            (Some(env), None) => write!(f, "[{env}] {}", self.d.message),
-            (None, Some(res)) => write!(f, "{res}: {}", self.d.message),
-            (None, None) => f.write_str(&self.d.message),
+            (Some(env), Some(res)) => write!(f, "[{env}] {}: {message}", printable(res)),
+            (Some(env), None) => write!(f, "[{env}] {message}"),
+            (None, Some(res)) => write!(f, "{}: {message}", printable(res)),
+            (None, None) => f.write_str(&message),
         }
     }
 }
@@ -71,12 +73,15 @@ impl miette::Diagnostic for Report<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = self.d.location.as_ref()?;
         let mut labels = vec![LabeledSpan::new_primary_with_span(
-            self.d.label.clone(),
+            self.d.label.as_deref().map(|l| printable(l).into_owned()),
             span_of(primary),
         )];
         for (l, text) in &self.d.related {
             if is_near(primary, l) {
-                labels.push(LabeledSpan::new_with_span(Some(text.clone()), span_of(l)));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(printable(text).into_owned()),
+                    span_of(l),
+                ));
             }
         }
         Some(Box::new(labels.into_iter()))
@@ -147,7 +152,7 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
                 .iter()
                 .filter(|(l, _)| d.location.as_ref().is_none_or(|p| !is_near(p, l)))
                 .map(|(l, text)| Related {
-                    message: text.clone(),
+                    message: printable(text).into_owned(),
                     location: l.clone(),
                     source: source_of(l),
                 })
@@ -172,7 +177,12 @@ pub fn render_short(diagnostics: &[Diagnostic]) -> String {
                 l.file.name, l.span.line, l.span.column
             ));
         }
-        out.push_str(&format!("{}[{}]: {}\n", d.severity, d.code, d.message));
+        out.push_str(&format!(
+            "{}[{}]: {}\n",
+            d.severity,
+            d.code,
+            printable(&d.message)
+        ));
     }
     out
 }
