@@ -195,6 +195,34 @@ fn an_injected_write_fault_leaves_the_previous_tree_untouched() {
 }
 
 #[test]
+fn disk_full_and_permission_denied_leave_the_previous_tree_untouched() {
+    for (kind, says) in [
+        ("disk-full", "No space left on device"),
+        ("permission-denied", "Permission denied"),
+    ] {
+        let p = project();
+        let dir = p.path();
+        assert_eq!(shipshape(dir, &["build"]).0, 0);
+        let before = tree(&dir.join("rendered"));
+        edit(&dir.join("catalogue.yaml"), "port: 8080", "port: 8090");
+        let out = Command::cargo_bin("shipshape")
+            .unwrap()
+            .args(["build", "--color", "never"])
+            .env("SHIPSHAPE_TEST_FAIL_AFTER_FILES", format!("3:{kind}"))
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{kind}: {err}");
+        assert!(
+            err.contains(says) && err.contains("left as it was"),
+            "{kind}: {err}"
+        );
+        assert_eq!(before, tree(&dir.join("rendered")), "{kind}");
+    }
+}
+
+#[test]
 fn a_build_killed_mid_write_leaves_the_previous_tree_intact() {
     let p = project();
     let dir = p.path();

@@ -12,7 +12,8 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Test hook: fail with an I/O error after this many files were written to staging.
+/// Test hook: fail with an I/O error after this many files were written to staging. The value is
+/// `N` or `N:kind`, kind one of `disk-full`, `permission-denied` or `other`.
 pub const FAULT_AFTER_FILES_VAR: &str = "SHIPSHAPE_TEST_FAIL_AFTER_FILES";
 /// Test hook: sleep this many milliseconds after each staged file, so a test can kill the run.
 pub const SLOW_WRITE_VAR: &str = "SHIPSHAPE_TEST_SLOW_WRITE_MS";
@@ -144,9 +145,20 @@ fn stage(
     envs: &[&RenderedEnvironment],
 ) -> Result<WriteSummary, Diagnostic> {
     let mut summary = WriteSummary::default();
-    let fail_after: Option<usize> = std::env::var(FAULT_AFTER_FILES_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok());
+    let fault = std::env::var(FAULT_AFTER_FILES_VAR).ok();
+    let (fail_after, fault_kind): (Option<usize>, &str) = match fault.as_deref() {
+        Some(v) => {
+            let (n, kind) = v.split_once(':').unwrap_or((v, "other"));
+            (n.parse().ok(), kind)
+        }
+        None => (None, "other"),
+    };
+    let injected = || match fault_kind {
+        // The errors the kernel gives, so the message is the one a user would see.
+        "disk-full" => std::io::Error::from_raw_os_error(28),
+        "permission-denied" => std::io::Error::from_raw_os_error(13),
+        _ => std::io::Error::other("injected fault"),
+    };
     let slow_ms: Option<u64> = std::env::var(SLOW_WRITE_VAR)
         .ok()
         .and_then(|v| v.parse().ok());
@@ -185,11 +197,7 @@ fn stage(
     let results = crate::parallel::map(&tasks, 64, |(target, previous_path, text)| {
         let n = staged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if fail_after.is_some_and(|limit| n >= limit) {
-            return Err(io_error(
-                "cannot write",
-                target,
-                &std::io::Error::other("injected fault"),
-            ));
+            return Err(io_error("cannot write", target, &injected()));
         }
         let unchanged = fs::read(previous_path).ok().as_deref() == Some(text.as_bytes());
         fs::write(target, text).map_err(|e| io_error("cannot write", target, &e))?;
