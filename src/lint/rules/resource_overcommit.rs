@@ -73,6 +73,15 @@ fn mem(b: u128) -> String {
     format_memory_human(u64::try_from(b).unwrap_or(u64::MAX))
 }
 
+/// Memory in binary units, CPU in cores: the units people size clusters in.
+fn amount(x: u128, is_memory: bool) -> String {
+    if is_memory {
+        mem(x)
+    } else {
+        format!("{} cores", cores(x))
+    }
+}
+
 /// CPU as cores, the unit people size clusters in: `12.8`, `16`, `0.25`.
 fn cores(m: u128) -> String {
     let whole = m / 1000;
@@ -293,17 +302,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         v.sort_by(|a, b| key(b).cmp(&key(a)).then(a.name.cmp(&b.name)));
         v.iter()
             .take(3)
-            .map(|u| {
-                format!(
-                    "{} {}",
-                    u.name,
-                    if by_memory {
-                        mem(key(u))
-                    } else {
-                        format!("{} cores", cores(key(u)))
-                    }
-                )
-            })
+            .map(|u| format!("{} {}", u.name, amount(key(u), by_memory)))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -315,13 +314,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some(cap) = cap else { continue };
         let share = pct(used, cap);
         if share > ceiling + 1e-9 {
-            let show = |x: u128| {
-                if is_mem {
-                    mem(x)
-                } else {
-                    format!("{} cores", cores(x))
-                }
-            };
+            let show = |x: u128| amount(x, is_mem);
             out.report(
                 None,
                 format!(
@@ -346,13 +339,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         }
         let share = pct(used, cap);
         if share > 100.0 + 1e-9 {
-            let show = |x: u128| {
-                if is_mem {
-                    mem(x)
-                } else {
-                    format!("{} cores", cores(x))
-                }
-            };
+            let show = |x: u128| amount(x, is_mem);
             out.report_as(
                 None,
                 Severity::Warning,
@@ -387,13 +374,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             };
             let share = pct(used, cap);
             if share > budget + 1e-9 {
-                let show = |x: u128| {
-                    if is_mem {
-                        mem(x)
-                    } else {
-                        format!("{} cores", cores(x))
-                    }
-                };
+                let show = |x: u128| amount(x, is_mem);
                 out.report(
                     None,
                     format!(
