@@ -79,6 +79,26 @@ fn exposes(ports: &[ContainerPort<'_>], target: &Value) -> bool {
     }
 }
 
+/// Reports a value one manifest holds twice: at the second place, with the first beside it.
+/// Places are (pointer in the manifest, the catalogue field that produced it).
+fn repeated(
+    ctx: &LintContext,
+    out: &mut Sink,
+    manifest: usize,
+    message: String,
+    second: (&str, &str),
+    first: (&str, &str),
+    help: &str,
+) {
+    out.report(Some(manifest), message)
+        .place(
+            Some(ctx.locate(manifest, second.0, second.1)),
+            "second time",
+        )
+        .also(Some(ctx.locate(manifest, first.0, first.1)), "first time")
+        .help(help);
+}
+
 fn check(ctx: &LintContext, out: &mut Sink) {
     services(ctx, out);
     pods(ctx, out);
@@ -130,19 +150,15 @@ fn services(ctx: &LintContext, out: &mut Sink) {
             if let Some(n) = number {
                 let key = format!("{n}/{protocol}");
                 if let Some(&first) = seen_numbers.get(&key) {
-                    out.report(
-                        Some(si),
+                    repeated(
+                        ctx,
+                        out,
+                        si,
                         format!("Service `{}` lists port {n}/{protocol} twice", svc.name()),
-                    )
-                    .place(
-                        Some(ctx.locate(si, &format!("{pointer}/port"), "/port")),
-                        "second time",
-                    )
-                    .also(
-                        Some(ctx.locate(si, &format!("/spec/ports/{first}/port"), "/port")),
-                        "first time",
-                    )
-                    .help("remove the duplicate port entry");
+                        (&format!("{pointer}/port"), "/port"),
+                        (&format!("/spec/ports/{first}/port"), "/port"),
+                        "remove the duplicate port entry",
+                    );
                 } else {
                     seen_numbers.insert(key, pi);
                 }
@@ -188,19 +204,15 @@ fn services(ctx: &LintContext, out: &mut Sink) {
             }
             if let Some(name) = p.get("name").and_then(Value::as_str) {
                 if let Some(&first) = seen_names.get(name) {
-                    out.report(
-                        Some(si),
+                    repeated(
+                        ctx,
+                        out,
+                        si,
                         format!("Service `{}` names two ports `{name}`", svc.name()),
-                    )
-                    .place(
-                        Some(ctx.locate(si, &format!("{pointer}/name"), "/protocol")),
-                        "second time",
-                    )
-                    .also(
-                        Some(ctx.locate(si, &format!("/spec/ports/{first}/name"), "/protocol")),
-                        "first time",
-                    )
-                    .help("port names must be unique within a Service");
+                        (&format!("{pointer}/name"), "/protocol"),
+                        (&format!("/spec/ports/{first}/name"), "/protocol"),
+                        "port names must be unique within a Service",
+                    );
                 } else {
                     seen_names.insert(name, pi);
                 }
@@ -305,33 +317,33 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                     .to_owned();
                 if let Some(n) = p.get("containerPort").and_then(Value::as_i64) {
                     if let Some(&(fc, fp)) = numbers.get(&(n, protocol.clone())) {
-                        out.report(Some(wi), format!("pod of `{}` exposes container port {n}/{protocol} twice", m.name()))
-                            .place(Some(ctx.locate(wi, &format!("{pointer}/containerPort"), "/port")), "second time")
-                            .also(Some(ctx.locate(wi, &format!("{base}/containers/{fc}/ports/{fp}"), "/port")), "first time")
-                            .help("containers of one pod share a network namespace: each port can be bound once");
+                        repeated(
+                            ctx,
+                            out,
+                            wi,
+                            format!("pod of `{}` exposes container port {n}/{protocol} twice", m.name()),
+                            (&format!("{pointer}/containerPort"), "/port"),
+                            (&format!("{base}/containers/{fc}/ports/{fp}"), "/port"),
+                            "containers of one pod share a network namespace: each port can be bound once",
+                        );
                     } else {
                         numbers.insert((n, protocol.clone()), (ci, pi));
                     }
                 }
                 if let Some(name) = p.get("name").and_then(Value::as_str) {
                     if let Some(&(fc, fp)) = names.get(name) {
-                        out.report(
-                            Some(wi),
+                        repeated(
+                            ctx,
+                            out,
+                            wi,
                             format!("pod of `{}` names two ports `{name}`", m.name()),
-                        )
-                        .place(
-                            Some(ctx.locate(wi, &format!("{pointer}/name"), "/protocol")),
-                            "second time",
-                        )
-                        .also(
-                            Some(ctx.locate(
-                                wi,
+                            (&format!("{pointer}/name"), "/protocol"),
+                            (
                                 &format!("{base}/containers/{fc}/ports/{fp}/name"),
                                 "/protocol",
-                            )),
-                            "first time",
-                        )
-                        .help("port names must be unique within a pod");
+                            ),
+                            "port names must be unique within a pod",
+                        );
                     } else {
                         names.insert(name.to_owned(), (ci, pi));
                     }
