@@ -73,8 +73,10 @@ pub fn render_environment(
     );
 
     // Services render independently; spread them over the cores and keep catalogue order.
+    // Converted once: every service's context shares it.
+    let env_value = minijinja::Value::from(minijinja::value::Serde(&env_ctx));
     let results = crate::parallel::map(&env.services, 16, |svc| {
-        render_service(templates, env, &env_ctx, svc)
+        render_service(templates, env, &env_value, svc)
     });
     for result in results {
         match result {
@@ -119,14 +121,14 @@ type ServiceOutput = Result<(RenderedFile, Vec<Manifest>), Vec<Diagnostic>>;
 fn render_service(
     templates: &Templates,
     env: &ResolvedEnvironment,
-    env_ctx: &Value,
+    env_value: &minijinja::Value,
     svc: &crate::catalogue::ResolvedService,
 ) -> ServiceOutput {
     let t = std::time::Instant::now();
-    let ctx = minijinja::Value::from(minijinja::value::Serde(serde_json::json!({
-        "env": env_ctx,
-        "svc": context::service_context(env, svc),
-    })));
+    let ctx = minijinja::context! {
+        env => env_value.clone(),
+        svc => minijinja::Value::from(minijinja::value::Serde(context::service_context(env, svc))),
+    };
     crate::profile::add(crate::profile::Counter::Context, t);
     let mut docs = Vec::new();
     let mut problems = Vec::new();
