@@ -73,6 +73,10 @@ impl DepGraph {
         self.by_name.get(name).map(|&i| &self.nodes[i])
     }
 
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
     /// Every problematic edge: (node index, dependency position, problem).
     pub fn edge_problems(&self) -> Vec<(usize, usize, EdgeProblem)> {
         let mut out = Vec::new();

@@ -3,6 +3,7 @@
 use crate::diagnostic::Severity;
 use crate::lint::depgraph::{DepGraph, EdgeProblem};
 use crate::lint::{LintContext, Rule, Sink};
+use std::collections::HashSet;
 
 pub const RULE: Rule = Rule {
     id: "phase-order",
@@ -55,10 +56,22 @@ fn describe(node: &crate::lint::depgraph::Node) -> String {
 fn check(ctx: &LintContext, out: &mut Sink) {
     let graph = DepGraph::build(ctx.manifests, &ctx.index.workloads);
     let cycles = graph.cycles();
+    let in_cycle_together: HashSet<(usize, usize)> = cycles
+        .iter()
+        .flat_map(|c| c.iter().flat_map(move |&a| c.iter().map(move |&b| (a, b))))
+        .collect();
     for (ni, di, problem) in graph.edge_problems() {
         let node = &graph.nodes[ni];
         let dep_name = &node.depends_on[di];
         let here = ctx.locate(node.manifest, DEPENDS_POINTER, &format!("/dependsOn/{di}"));
+        // The dependency's node, unless both sit on a reported cycle: a cycle is reported once,
+        // as a cycle, not as each of its edges.
+        let ordered_dependency = |name: &str| {
+            graph
+                .node_index(name)
+                .filter(|&d| !in_cycle_together.contains(&(ni, d)))
+                .map(|d| &graph.nodes[d])
+        };
         match problem {
             EdgeProblem::Missing => {
                 out.report(
@@ -72,16 +85,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 .help("add the service, or remove the dependency");
             }
             EdgeProblem::Later => {
-                let Some(dep) = graph.node(dep_name) else {
+                let Some(dep) = ordered_dependency(dep_name) else {
                     continue;
                 };
-                // A cycle is reported once, as a cycle, not as each of its edges.
-                if cycles
-                    .iter()
-                    .any(|c| c.contains(&ni) && c.iter().any(|&x| graph.nodes[x].name == dep.name))
-                {
-                    continue;
-                }
                 let there = ctx.locate(dep.manifest, "/metadata/annotations", "/phase");
                 out.report(
                     Some(node.manifest),
@@ -104,15 +110,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 ));
             }
             EdgeProblem::SameWave => {
-                let Some(dep) = graph.node(dep_name) else {
+                let Some(dep) = ordered_dependency(dep_name) else {
                     continue;
                 };
-                if cycles
-                    .iter()
-                    .any(|c| c.contains(&ni) && c.iter().any(|&x| graph.nodes[x].name == dep.name))
-                {
-                    continue;
-                }
                 let there = ctx.locate(dep.manifest, "/metadata/annotations", "/phase");
                 out.report(
                     Some(node.manifest),
