@@ -243,6 +243,15 @@ impl Plan {
 }
 
 /// The rollout plan of one environment.
+/// One block per environment, separated by a blank line; shared by the text and Markdown forms.
+fn join_environments(plan: &Plan, environment: impl Fn(&EnvPlan) -> String) -> String {
+    if plan.environments.is_empty() {
+        return "No environments to plan.\n".to_owned();
+    }
+    let blocks: Vec<String> = plan.environments.iter().map(environment).collect();
+    blocks.join("\n")
+}
+
 pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
     let mut phases = Vec::with_capacity(env.phases.len());
     let mut cumulative = Usage::default();

@@ -6,11 +6,7 @@ use super::{cpu, limit, mem, pct, rollout_name, service_label};
 use super::{Checks, EnvPlan, Missing, Plan};
 
 pub fn render(plan: &Plan) -> String {
-    if plan.environments.is_empty() {
-        return "No environments to plan.\n".to_owned();
-    }
-    let blocks: Vec<String> = plan.environments.iter().map(environment).collect();
-    blocks.join("\n")
+    super::join_environments(plan, environment)
 }
 
 fn environment(env: &EnvPlan) -> String {

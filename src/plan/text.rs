@@ -6,11 +6,7 @@ use super::{Check, Checks, EnvPlan, Missing, Plan, Share, Usage};
 pub const WIDTH: usize = 100;
 
 pub fn render(plan: &Plan) -> String {
-    if plan.environments.is_empty() {
-        return "No environments to plan.\n".to_owned();
-    }
-    let blocks: Vec<String> = plan.environments.iter().map(environment).collect();
-    blocks.join("\n")
+    super::join_environments(plan, environment)
 }
 
 fn environment(env: &EnvPlan) -> String {
