@@ -3,7 +3,7 @@
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Location;
 use crate::lint::index::Index;
-use crate::manifest::{Manifest, ManifestOrigin};
+use crate::manifest::{at, Manifest, ManifestOrigin};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ pub struct PhaseInfo {
 pub struct LintContext<'a> {
     pub environment: String,
     pub manifests: &'a [Manifest],
-    pub index: Index,
+    pub index: Index<'a>,
     /// The resolved catalogue when the manifests were rendered by shipshape.
     pub platform: Option<&'a ResolvedEnvironment>,
     pub capacity: Option<Capacity>,
@@ -296,10 +296,10 @@ pub fn is_application(m: &Manifest) -> bool {
 /// of `spec.sources` (a Helm chart from a chart repository has no path and is left out).
 pub fn application_sources(m: &Manifest) -> Vec<(String, &str)> {
     let mut out = Vec::new();
-    if let Some(p) = m.value.pointer("/spec/source/path").and_then(Value::as_str) {
+    if let Some(p) = at(&m.value, &["spec", "source", "path"]).and_then(Value::as_str) {
         out.push(("/spec/source/path".to_owned(), p));
     }
-    if let Some(sources) = m.value.pointer("/spec/sources").and_then(Value::as_array) {
+    if let Some(sources) = at(&m.value, &["spec", "sources"]).and_then(Value::as_array) {
         for (i, s) in sources.iter().enumerate() {
             if let Some(p) = s.get("path").and_then(Value::as_str) {
                 out.push((format!("/spec/sources/{i}/path"), p));

@@ -36,11 +36,14 @@ pub enum EdgeProblem {
 
 impl DepGraph {
     pub fn build(manifests: &[Manifest], workloads: &[usize]) -> DepGraph {
-        let mut g = DepGraph::default();
+        let mut g = DepGraph {
+            nodes: Vec::with_capacity(workloads.len()),
+            by_name: HashMap::with_capacity(workloads.len()),
+        };
         for &i in workloads {
             let m = &manifests[i];
-            let name = m.name().to_owned();
-            if g.by_name.contains_key(&name) {
+            let name = m.name();
+            if g.by_name.contains_key(name) {
                 continue;
             }
             let wave = m
@@ -57,9 +60,9 @@ impl DepGraph {
                         .collect()
                 })
                 .unwrap_or_default();
-            g.by_name.insert(name.clone(), g.nodes.len());
+            g.by_name.insert(name.to_owned(), g.nodes.len());
             g.nodes.push(Node {
-                name,
+                name: name.to_owned(),
                 manifest: i,
                 wave,
                 phase: m.annotation(ANNOTATION_PHASE).map(str::to_owned),

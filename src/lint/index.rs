@@ -1,60 +1,107 @@
 //! Indexes over one environment's manifests, built once so every rule stays linear.
 
-use crate::manifest::Manifest;
+use crate::manifest::{at, Field, Manifest};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
+/// What rules ask of a manifest again and again, read once. Manifests are large trees spread
+/// over the heap, so each walk down to a field costs a hash and a few cache misses per level;
+/// rules that cross-reference manifests (selectors, namespaces) would pay it per comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'m> {
+    pub kind: &'m str,
+    pub name: &'m str,
+    pub namespace: Option<&'m str>,
+    /// As [`Manifest::pod_spec`]: `Some` exactly for workloads.
+    pub pod_spec: Option<(&'m Value, &'static str)>,
+    /// As [`Manifest::pod_labels`], for workloads only.
+    pub pod_labels: Option<&'m Map<String, Value>>,
+}
+
+impl<'m> Facts<'m> {
+    fn of(m: &'m Manifest) -> Facts<'m> {
+        let pod_spec = m.pod_spec();
+        Facts {
+            kind: m.kind(),
+            name: m.name(),
+            namespace: m.namespace(),
+            pod_spec,
+            pod_labels: pod_spec.and_then(|_| m.pod_labels()),
+        }
+    }
+}
+
+/// Keys borrow from the manifests, so building the index copies no string.
 #[derive(Debug, Default)]
-pub struct Index {
-    by_kind: HashMap<String, Vec<usize>>,
-    by_kind_name: HashMap<(String, String), usize>,
+pub struct Index<'m> {
+    /// Per manifest, in manifest order.
+    facts: Vec<Facts<'m>>,
+    by_kind: HashMap<&'m str, Vec<usize>>,
+    by_kind_name: HashMap<(&'m str, &'m str), usize>,
     /// Workloads (anything with a pod template), in manifest order.
     pub workloads: Vec<usize>,
     /// Namespace ("" when unset) -> its workloads, in manifest order.
-    workloads_by_namespace: HashMap<String, Vec<usize>>,
+    workloads_by_namespace: HashMap<&'m str, Vec<usize>>,
     /// (label key, value) -> workloads whose pods carry that label.
-    pod_label: HashMap<(String, String), Vec<usize>>,
+    pod_label: HashMap<(&'m str, &'m str), Vec<usize>>,
     /// (target kind, target name) -> HorizontalPodAutoscaler.
-    hpa_for: HashMap<(String, String), usize>,
+    hpa_for: HashMap<(&'m str, &'m str), usize>,
 }
 
-impl Index {
-    pub fn build(manifests: &[Manifest]) -> Index {
-        let mut ix = Index::default();
+impl<'m> Index<'m> {
+    pub fn build(manifests: &'m [Manifest]) -> Index<'m> {
+        // Sized up front: growing a map of every manifest rehashes all its keys each time.
+        let mut ix = Index {
+            facts: Vec::with_capacity(manifests.len()),
+            by_kind_name: HashMap::with_capacity(manifests.len()),
+            ..Index::default()
+        };
         for (i, m) in manifests.iter().enumerate() {
-            ix.by_kind.entry(m.kind().to_owned()).or_default().push(i);
-            ix.by_kind_name
-                .entry((m.kind().to_owned(), m.name().to_owned()))
-                .or_insert(i);
-            if m.is_workload() {
+            let f = Facts::of(m);
+            ix.facts.push(f);
+            ix.by_kind.entry(f.kind).or_default().push(i);
+            ix.by_kind_name.entry((f.kind, f.name)).or_insert(i);
+            if f.pod_spec.is_some() {
                 ix.workloads.push(i);
                 ix.workloads_by_namespace
-                    .entry(m.namespace().unwrap_or("").to_owned())
+                    .entry(f.namespace.unwrap_or(""))
                     .or_default()
                     .push(i);
-                if let Some(labels) = m.pod_labels() {
-                    for (k, v) in labels {
-                        if let Some(v) = v.as_str() {
-                            ix.pod_label
-                                .entry((k.clone(), v.to_owned()))
-                                .or_default()
-                                .push(i);
-                        }
+                for (k, v) in f.pod_labels.into_iter().flatten() {
+                    if let Some(v) = v.as_str() {
+                        ix.pod_label.entry((k.as_str(), v)).or_default().push(i);
                     }
                 }
             }
-            if m.kind() == "HorizontalPodAutoscaler" {
+            if f.kind == "HorizontalPodAutoscaler" {
                 let target = |key: &str| {
-                    m.value
-                        .pointer(&format!("/spec/scaleTargetRef/{key}"))
+                    at(&m.value, &["spec", "scaleTargetRef", key])
                         .and_then(Value::as_str)
                         .unwrap_or("")
-                        .to_owned()
                 };
                 ix.hpa_for.insert((target("kind"), target("name")), i);
             }
         }
         ix
+    }
+
+    /// What the index read of manifest `i`.
+    pub fn facts(&self, i: usize) -> &Facts<'m> {
+        &self.facts[i]
+    }
+
+    pub fn namespace(&self, i: usize) -> Option<&'m str> {
+        self.facts[i].namespace
+    }
+
+    /// The pod spec of workload `i` and its pointer, as [`Manifest::pod_spec`].
+    pub fn pod_spec(&self, i: usize) -> Option<(&'m Value, &'static str)> {
+        self.facts[i].pod_spec
+    }
+
+    /// The labels of workload `i`'s pods, as [`Manifest::pod_labels`].
+    pub fn pod_labels(&self, i: usize) -> Option<&'m Map<String, Value>> {
+        self.facts[i].pod_labels
     }
 
     /// Workloads in `namespace`; with `None`, every workload (a manifest without a namespace goes
@@ -100,34 +147,38 @@ impl Index {
     }
 
     pub fn named(&self, kind: &str, name: &str) -> Option<usize> {
-        self.by_kind_name
-            .get(&(kind.to_owned(), name.to_owned()))
-            .copied()
+        self.by_kind_name.get(&(kind, name)).copied()
     }
 
     /// The workload with this name, whatever its kind.
-    pub fn workload_named(&self, manifests: &[Manifest], name: &str) -> Option<usize> {
+    pub fn workload_named(&self, name: &str) -> Option<usize> {
         self.workloads
             .iter()
             .copied()
-            .find(|&i| manifests[i].name() == name)
+            .find(|&i| self.facts[i].name == name)
     }
 
     pub fn hpa_for(&self, kind: &str, name: &str) -> Option<usize> {
-        self.hpa_for
-            .get(&(kind.to_owned(), name.to_owned()))
-            .copied()
+        self.hpa_for.get(&(kind, name)).copied()
     }
 
     /// Workloads whose pod labels satisfy every pair of `selector` (an empty selector selects none,
     /// as a Service without selector manages its endpoints by hand).
     pub fn select(&self, selector: &Map<String, Value>) -> Vec<usize> {
-        let mut lists: Vec<&Vec<usize>> = Vec::new();
-        for (k, v) in selector {
+        self.select_all(selector)
+    }
+
+    /// [`Index::select`] over pairs from several maps; a pair may repeat.
+    pub fn select_all<'s>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'s String, &'s Value)>,
+    ) -> Vec<usize> {
+        let mut lists: Vec<&[usize]> = Vec::new();
+        for (k, v) in pairs {
             let Some(v) = v.as_str() else {
                 return Vec::new();
             };
-            match self.pod_label.get(&(k.clone(), v.to_owned())) {
+            match self.pod_label.get(&(k.as_str(), v)) {
                 Some(list) => lists.push(list),
                 None => return Vec::new(),
             }
@@ -141,6 +192,20 @@ impl Index {
             .copied()
             .filter(|i| rest.iter().all(|l| l.binary_search(i).is_ok()))
             .collect()
+    }
+
+    /// [`Index::select`], keeping the workloads that can share `namespace` (see
+    /// [`same_namespace`]). For a Service's `spec.selector`, this is what
+    /// [`Index::select_pods`] answers for `{ matchLabels: selector }` when it is not empty.
+    pub fn select_in(&self, selector: &Map<String, Value>, namespace: Option<&str>) -> Vec<usize> {
+        let mut pods = self.select(selector);
+        self.keep_in(&mut pods, namespace);
+        pods
+    }
+
+    /// Drops the workloads that cannot share `namespace`.
+    pub fn keep_in(&self, workloads: &mut Vec<usize>, namespace: Option<&str>) {
+        workloads.retain(|&i| same_namespace(self.facts[i].namespace, namespace));
     }
 }
 
@@ -156,7 +221,7 @@ pub fn same_namespace(a: Option<&str>, b: Option<&str>) -> bool {
 /// A label selector selects nothing in particular: `{}`, or only empty `matchLabels` and
 /// `matchExpressions`. In a NetworkPolicy or an Istio policy that means every pod.
 pub fn selects_everything(selector: &Value) -> bool {
-    let empty = |key: &str| match selector.get(key) {
+    let empty = |key: &str| match selector.field(key) {
         None | Some(Value::Null) => true,
         Some(Value::Object(m)) => m.is_empty(),
         Some(Value::Array(a)) => a.is_empty(),
@@ -165,50 +230,40 @@ pub fn selects_everything(selector: &Value) -> bool {
     selector.is_object() && empty("matchLabels") && empty("matchExpressions")
 }
 
-impl Index {
+impl Index<'_> {
     /// Workloads whose pods a Kubernetes label selector (`matchLabels` and `matchExpressions`)
     /// picks in `namespace`, in manifest order. Unlike [`Index::select`], an empty selector picks
     /// every pod, as a NetworkPolicy's `podSelector: {}` does. `None` when the selector is not
     /// one Kubernetes would accept (an unknown operator, a non-string value): rules then say
     /// nothing rather than guess.
-    pub fn select_pods(
-        &self,
-        manifests: &[Manifest],
-        selector: &Value,
-        namespace: Option<&str>,
-    ) -> Option<Vec<usize>> {
-        let labels = match selector.get("matchLabels") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m.clone(),
+    pub fn select_pods(&self, selector: &Value, namespace: Option<&str>) -> Option<Vec<usize>> {
+        let labels = match selector.field("matchLabels") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(m),
             Some(_) => return None,
         };
-        if labels.values().any(|v| !v.is_string()) {
+        if labels.is_some_and(|l| l.values().any(|v| !v.is_string())) {
             return None;
         }
-        let expressions = match selector.get("matchExpressions") {
+        let expressions = match selector.field("matchExpressions") {
             None | Some(Value::Null) => &[][..],
             Some(Value::Array(a)) => a.as_slice(),
             Some(_) => return None,
         };
-        let mut requirements = Vec::with_capacity(expressions.len());
-        for e in expressions {
-            requirements.push(Requirement::parse(e)?);
-        }
-        let candidates = if labels.is_empty() {
-            self.workloads.clone()
-        } else {
-            self.select(&labels)
+        let requirements = expressions
+            .iter()
+            .map(Requirement::parse)
+            .collect::<Option<Vec<_>>>()?;
+        let mut pods = match labels {
+            Some(l) if !l.is_empty() => self.select(l),
+            _ => self.workloads.clone(),
         };
-        Some(
-            candidates
-                .into_iter()
-                .filter(|&i| same_namespace(manifests[i].namespace(), namespace))
-                .filter(|&i| {
-                    let pod = manifests[i].pod_labels();
-                    requirements.iter().all(|r| r.matches(pod))
-                })
-                .collect(),
-        )
+        self.keep_in(&mut pods, namespace);
+        pods.retain(|&i| {
+            let labels = self.facts[i].pod_labels;
+            requirements.iter().all(|r| r.matches(labels))
+        });
+        Some(pods)
     }
 }
 
@@ -228,15 +283,15 @@ enum Operator {
 
 impl<'a> Requirement<'a> {
     fn parse(e: &'a Value) -> Option<Requirement<'a>> {
-        let key = e.get("key").and_then(Value::as_str)?;
-        let operator = match e.get("operator").and_then(Value::as_str)? {
+        let key = e.field("key").and_then(Value::as_str)?;
+        let operator = match e.field("operator").and_then(Value::as_str)? {
             "In" => Operator::In,
             "NotIn" => Operator::NotIn,
             "Exists" => Operator::Exists,
             "DoesNotExist" => Operator::DoesNotExist,
             _ => return None,
         };
-        let values = match e.get("values") {
+        let values = match e.field("values") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a.iter().map(Value::as_str).collect::<Option<Vec<&str>>>()?,
             Some(_) => return None,
@@ -249,7 +304,9 @@ impl<'a> Requirement<'a> {
     }
 
     fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
-        let value = labels.and_then(|l| l.get(self.key)).and_then(Value::as_str);
+        let value = labels
+            .and_then(|l| l.field(self.key))
+            .and_then(Value::as_str);
         match self.operator {
             Operator::In => value.is_some_and(|v| self.values.contains(&v)),
             Operator::NotIn => value.is_none_or(|v| !self.values.contains(&v)),

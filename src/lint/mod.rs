@@ -140,11 +140,7 @@ fn check_suppressions(ctx: &LintContext) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let known: Vec<String> = rules::all().iter().map(|r| r.id.to_owned()).collect();
     for (i, m) in ctx.manifests.iter().enumerate() {
-        let Some(annotations) = m
-            .value
-            .pointer("/metadata/annotations")
-            .and_then(serde_json::Value::as_object)
-        else {
+        let Some(annotations) = m.annotations() else {
             continue;
         };
         for (key, value) in annotations {

@@ -5,7 +5,7 @@ pub mod schema;
 
 use crate::diagnostic::Location;
 use crate::yaml::{SourceFile, SpanIndex};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Where a manifest came from, so findings point at what the user must change.
@@ -36,41 +36,40 @@ pub struct Manifest {
 impl Manifest {
     pub fn api_version(&self) -> &str {
         self.value
-            .get("apiVersion")
+            .field("apiVersion")
             .and_then(Value::as_str)
             .unwrap_or("")
     }
 
     pub fn kind(&self) -> &str {
-        self.value.get("kind").and_then(Value::as_str).unwrap_or("")
+        self.value
+            .field("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn name(&self) -> &str {
-        self.value
-            .pointer("/metadata/name")
+        at(&self.value, &["metadata", "name"])
             .and_then(Value::as_str)
             .unwrap_or("")
     }
 
     pub fn namespace(&self) -> Option<&str> {
-        self.value
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
+        at(&self.value, &["metadata", "namespace"]).and_then(Value::as_str)
+    }
+
+    pub fn annotations(&self) -> Option<&Map<String, Value>> {
+        at(&self.value, &["metadata", "annotations"]).and_then(Value::as_object)
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.value
-            .get("metadata")
-            .and_then(|m| m.get("annotations"))
-            .and_then(|a| a.get(key))
+        self.annotations()
+            .and_then(|a| a.field(key))
             .and_then(Value::as_str)
     }
 
-    pub fn labels(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.value
-            .get("metadata")
-            .and_then(|m| m.get("labels"))
-            .and_then(Value::as_object)
+    pub fn labels(&self) -> Option<&Map<String, Value>> {
+        at(&self.value, &["metadata", "labels"]).and_then(Value::as_object)
     }
 
     /// `Kind/name`, the way kubectl names a resource.
@@ -107,36 +106,64 @@ impl Manifest {
 
     /// The pod template of a workload, or the pod itself.
     pub fn pod_spec(&self) -> Option<(&Value, &'static str)> {
+        let v = &self.value;
         match self.kind() {
-            "Pod" => self.value.get("spec").map(|s| (s, "/spec")),
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => self
-                .value
-                .pointer("/spec/template/spec")
-                .map(|s| (s, "/spec/template/spec")),
-            "CronJob" => self
-                .value
-                .pointer("/spec/jobTemplate/spec/template/spec")
+            "Pod" => v.field("spec").map(|s| (s, "/spec")),
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+                at(v, &["spec", "template", "spec"]).map(|s| (s, "/spec/template/spec"))
+            }
+            "CronJob" => at(v, &["spec", "jobTemplate", "spec", "template", "spec"])
                 .map(|s| (s, "/spec/jobTemplate/spec/template/spec")),
             _ => None,
         }
     }
 
     /// Labels of the pods this workload creates.
-    pub fn pod_labels(&self) -> Option<&serde_json::Map<String, Value>> {
-        match self.kind() {
-            "Pod" => self.labels(),
-            "CronJob" => self
-                .value
-                .pointer("/spec/jobTemplate/spec/template/metadata/labels")
-                .and_then(Value::as_object),
-            _ => self
-                .value
-                .pointer("/spec/template/metadata/labels")
-                .and_then(Value::as_object),
-        }
+    pub fn pod_labels(&self) -> Option<&Map<String, Value>> {
+        let v = &self.value;
+        let template = match self.kind() {
+            "Pod" => return self.labels(),
+            "CronJob" => at(v, &["spec", "jobTemplate", "spec", "template"]),
+            _ => at(v, &["spec", "template"]),
+        };
+        template
+            .and_then(|t| at(t, &["metadata", "labels"]))
+            .and_then(Value::as_object)
     }
 
     pub fn is_workload(&self) -> bool {
         self.pod_spec().is_some()
+    }
+}
+
+/// The value at `path`, one object key per segment: what `Value::pointer` finds for
+/// `/a/b/c` (without `~` escapes or array indexes), without allocating each segment.
+pub fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.field(key))
+}
+
+/// Objects up to this size are searched by scanning their entries.
+const SCAN_MAX: usize = 8;
+
+/// `get` for the objects of a manifest, which the linter reads many times over. They mostly have
+/// a handful of keys of distinct lengths, so scanning the entries (comparing lengths first) reads
+/// less memory than hashing the key with SipHash and probing the map's index; keys are unique, so
+/// it finds the same entry.
+pub trait Field {
+    fn field(&self, key: &str) -> Option<&Value>;
+}
+
+impl Field for Map<String, Value> {
+    fn field(&self, key: &str) -> Option<&Value> {
+        if self.len() > SCAN_MAX {
+            return self.get(key);
+        }
+        self.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    }
+}
+
+impl Field for Value {
+    fn field(&self, key: &str) -> Option<&Value> {
+        self.as_object()?.field(key)
     }
 }

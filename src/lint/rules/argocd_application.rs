@@ -4,6 +4,7 @@
 use crate::diagnostic::Severity;
 use crate::lint::context::{application_sources, is_application, normalise_dir};
 use crate::lint::{LintContext, Rule, Sink};
+use crate::manifest::at;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -109,10 +110,8 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 None => "Argo CD cannot sync a path that does not exist; paths are relative to the root of the source repository".to_owned(),
             });
         }
-        let Some(destination) = app
-            .value
-            .pointer("/spec/destination/namespace")
-            .and_then(Value::as_str)
+        let Some(destination) =
+            at(&app.value, &["spec", "destination", "namespace"]).and_then(Value::as_str)
         else {
             continue;
         };

@@ -2,6 +2,7 @@
 
 use crate::diagnostic::Severity;
 use crate::lint::{LintContext, Rule, Sink};
+use crate::manifest::Field;
 use serde_json::Value;
 
 pub const RULE: Rule = Rule {
@@ -50,23 +51,23 @@ Plain settings stay in the catalogue (`env: { LOG_LEVEL: info, KEYCLOAK_URL: htt
 fn check(ctx: &LintContext, out: &mut Sink) {
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
-        let Some((pod, base)) = m.pod_spec() else {
+        let Some((pod, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
         for group in ["initContainers", "containers"] {
-            let Some(containers) = pod.get(group).and_then(Value::as_array) else {
+            let Some(containers) = pod.field(group).and_then(Value::as_array) else {
                 continue;
             };
             for (ci, c) in containers.iter().enumerate() {
-                let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
-                let Some(env) = c.get("env").and_then(Value::as_array) else {
+                let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
+                let Some(env) = c.field("env").and_then(Value::as_array) else {
                     continue;
                 };
                 for (ei, entry) in env.iter().enumerate() {
-                    let Some(name) = entry.get("name").and_then(Value::as_str) else {
+                    let Some(name) = entry.field("name").and_then(Value::as_str) else {
                         continue;
                     };
-                    let Some(value) = entry.get("value").and_then(Value::as_str) else {
+                    let Some(value) = entry.field("value").and_then(Value::as_str) else {
                         continue;
                     };
                     if value.is_empty() || is_reference(value) || !names_a_credential(name) {
@@ -93,12 +94,13 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             }
         }
     }
-    for (i, m) in ctx.manifests.iter().enumerate() {
-        if m.kind() != "Secret" || m.api_version() != "v1" {
+    for &i in ctx.index.of_kind("Secret") {
+        let m = &ctx.manifests[i];
+        if m.api_version() != "v1" {
             continue;
         }
         for field in ["data", "stringData"] {
-            let filled = match m.value.get(field) {
+            let filled = match m.value.field(field) {
                 Some(Value::Object(map)) => !map.is_empty(),
                 Some(Value::Null) | None => false,
                 Some(_) => true,

@@ -3,7 +3,8 @@
 use crate::diagnostic::Severity;
 use crate::lint::index::same_namespace;
 use crate::lint::{LintContext, Rule, Sink};
-use serde_json::{json, Map, Value};
+use crate::manifest::{at, Field};
+use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
 pub const RULE: Rule = Rule {
@@ -153,26 +154,24 @@ fn destination_rules<'a>(ctx: &'a LintContext<'_>) -> Vec<DestinationRule<'a>> {
     let mut out = Vec::new();
     for &di in ctx.index.of_kind("DestinationRule") {
         let m = &ctx.manifests[di];
-        let Some(host) = m.value.pointer("/spec/host").and_then(Value::as_str) else {
+        let Some(host) = at(&m.value, &["spec", "host"]).and_then(Value::as_str) else {
             continue;
         };
-        let subsets = m
-            .value
-            .pointer("/spec/subsets")
+        let subsets = at(&m.value, &["spec", "subsets"])
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
                     .enumerate()
                     .filter_map(|(si, s)| {
-                        let name = s.get("name").and_then(Value::as_str)?;
-                        Some((si, name, s.get("labels").and_then(Value::as_object)))
+                        let name = s.field("name").and_then(Value::as_str)?;
+                        Some((si, name, s.field("labels").and_then(Value::as_object)))
                     })
                     .collect()
             })
             .unwrap_or_default();
         out.push(DestinationRule {
             manifest: di,
-            host: parse_host(host, m.namespace()),
+            host: parse_host(host, ctx.index.namespace(di)),
             subsets,
         });
     }
@@ -191,18 +190,18 @@ fn first_label<'a>(host: Host<'a>) -> Option<&'a str> {
 
 /// DestinationRules by the first label of their host; wildcard rules apart, since they may
 /// apply to any host.
-struct RuleIndex {
-    by_label: HashMap<String, Vec<usize>>,
+struct RuleIndex<'a> {
+    by_label: HashMap<&'a str, Vec<usize>>,
     wildcards: Vec<usize>,
 }
 
-impl RuleIndex {
-    fn build(rules: &[DestinationRule<'_>]) -> RuleIndex {
-        let mut by_label: HashMap<String, Vec<usize>> = HashMap::new();
+impl<'a> RuleIndex<'a> {
+    fn build(rules: &[DestinationRule<'a>]) -> RuleIndex<'a> {
+        let mut by_label: HashMap<&'a str, Vec<usize>> = HashMap::with_capacity(rules.len());
         let mut wildcards = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             match first_label(r.host) {
-                Some(label) => by_label.entry(label.to_owned()).or_default().push(i),
+                Some(label) => by_label.entry(label).or_default().push(i),
                 None => wildcards.push(i),
             }
         }
@@ -216,7 +215,7 @@ impl RuleIndex {
 /// The DestinationRules Istio would apply to `dest`: the exact ones, else the wildcard ones.
 fn rules_for<'r, 'a>(
     rules: &'r [DestinationRule<'a>],
-    index: &RuleIndex,
+    index: &RuleIndex<'_>,
     dest: Host<'_>,
 ) -> Vec<&'r DestinationRule<'a>> {
     let mut candidates: Vec<usize> = first_label(dest)
@@ -244,34 +243,35 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     let mut reported_empty: HashSet<(usize, usize)> = HashSet::new();
     for &vi in ctx.index.of_kind("VirtualService") {
         let vs = &ctx.manifests[vi];
-        for section in SECTIONS {
-            let Some(routes) = vs
-                .value
-                .pointer(&format!("/spec/{section}"))
-                .and_then(Value::as_array)
-            else {
+        for &section in SECTIONS {
+            let Some(routes) = at(&vs.value, &["spec", section]).and_then(Value::as_array) else {
                 continue;
             };
             for (ri, route) in routes.iter().enumerate() {
-                let Some(dests) = route.get("route").and_then(Value::as_array) else {
+                let Some(dests) = route.field("route").and_then(Value::as_array) else {
                     continue;
                 };
-                let base = format!("/spec/{section}/{ri}/route");
-                let route_name = format!("{section}[{ri}]");
-                check_weights(ctx, out, vi, &base, &route_name, dests);
+                let place = RoutePlace { section, route: ri };
+                check_weights(ctx, out, vi, place, dests);
                 for (di, d) in dests.iter().enumerate() {
-                    let Some(host) = d.pointer("/destination/host").and_then(Value::as_str) else {
+                    let destination = d.field("destination");
+                    let dest_field = |key: &str| {
+                        destination
+                            .and_then(|t| t.field(key))
+                            .and_then(Value::as_str)
+                    };
+                    let Some(host) = dest_field("host") else {
                         continue;
                     };
-                    let Some(subset) = d.pointer("/destination/subset").and_then(Value::as_str)
-                    else {
+                    let Some(subset) = dest_field("subset") else {
                         continue;
                     };
                     let to = RouteTo {
                         vs: vi,
-                        pointer: format!("{base}/{di}/destination/subset"),
+                        place,
+                        destination: di,
                         host,
-                        dest: parse_host(host, vs.namespace()),
+                        dest: parse_host(host, ctx.index.namespace(vi)),
                         subset,
                         weight: effective_weight(d, dests.len()),
                     };
@@ -295,11 +295,32 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     }
 }
 
+/// A route of a VirtualService: its section (`http`, `tcp`, `tls`) and position there. Its
+/// pointer and name are spelled out only for a finding.
+#[derive(Clone, Copy)]
+struct RoutePlace<'a> {
+    section: &'a str,
+    route: usize,
+}
+
+impl RoutePlace<'_> {
+    /// Pointer to the route's destinations.
+    fn pointer(&self) -> String {
+        format!("/spec/{}/{}/route", self.section, self.route)
+    }
+
+    /// `http[0]`, for messages.
+    fn name(&self) -> String {
+        format!("{}[{}]", self.section, self.route)
+    }
+}
+
 /// One destination of a route that names a subset.
 struct RouteTo<'a> {
     vs: usize,
-    /// Pointer to the destination's `subset`.
-    pointer: String,
+    place: RoutePlace<'a>,
+    /// Position of the destination in the route.
+    destination: usize,
     host: &'a str,
     dest: Host<'a>,
     subset: &'a str,
@@ -310,10 +331,21 @@ struct RouteTo<'a> {
 /// The share of a route's traffic a destination receives: a lone destination without a weight
 /// takes everything, otherwise a missing weight is 0.
 fn effective_weight(d: &Value, destinations: usize) -> i64 {
-    match d.get("weight") {
+    match d.field("weight") {
         None | Some(Value::Null) if destinations == 1 => 100,
         Some(w) => w.as_i64().unwrap_or(0),
         None => 0,
+    }
+}
+
+impl RouteTo<'_> {
+    /// Pointer to the destination's `subset`.
+    fn pointer(&self) -> String {
+        format!(
+            "{}/{}/destination/subset",
+            self.place.pointer(),
+            self.destination
+        )
     }
 }
 
@@ -321,14 +353,13 @@ fn check_weights(
     ctx: &LintContext,
     out: &mut Sink,
     vi: usize,
-    base: &str,
-    route_name: &str,
+    place: RoutePlace<'_>,
     dests: &[Value],
 ) {
     let weighted: Vec<(usize, i64)> = dests
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| d.get("weight").and_then(Value::as_i64).map(|w| (i, w)))
+        .filter_map(|(i, d)| d.field("weight").and_then(Value::as_i64).map(|w| (i, w)))
         .collect();
     if dests.len() == 1 && weighted.is_empty() {
         return;
@@ -338,9 +369,11 @@ fn check_weights(
         return;
     }
     let vs = &ctx.manifests[vi];
+    let base = place.pointer();
+    let route_name = place.name();
     let pointer = match weighted.first() {
         Some((i, _)) => format!("{base}/{i}/weight"),
-        None => base.to_owned(),
+        None => base,
     };
     let missing = dests.len() - weighted.len();
     out.report(
@@ -368,7 +401,7 @@ fn undefined_subset(
     to: &RouteTo<'_>,
     applicable: &[&DestinationRule<'_>],
 ) {
-    let (vi, pointer, host, subset) = (to.vs, to.pointer.as_str(), to.host, to.subset);
+    let (vi, pointer, host, subset) = (to.vs, to.pointer(), to.host, to.subset);
     let vs = &ctx.manifests[vi];
     let d = out.report(
         Some(vi),
@@ -388,7 +421,7 @@ fn undefined_subset(
             ),
         },
     );
-    d.place(Some(ctx.locate(vi, pointer, CANARY)), "no such subset");
+    d.place(Some(ctx.locate(vi, &pointer, CANARY)), "no such subset");
     for r in applicable {
         d.also(
             Some(ctx.locate(r.manifest, "/spec/subsets", CANARY)),
@@ -417,14 +450,7 @@ fn empty_subset(
     si: usize,
     labels: Option<&Map<String, Value>>,
 ) {
-    let (vi, pointer, dest, host, subset, weight) = (
-        to.vs,
-        to.pointer.as_str(),
-        to.dest,
-        to.host,
-        to.subset,
-        to.weight,
-    );
+    let (vi, dest, host, subset, weight) = (to.vs, to.dest, to.host, to.subset, to.weight);
     // Only a Kubernetes Service among the linted manifests says which pods the host has.
     let Host::Service { name, namespace } = dest else {
         return;
@@ -432,51 +458,39 @@ fn empty_subset(
     // The Service of that name: through the index, unless names repeat across namespaces.
     let by_name = ctx.index.named("Service", name).into_iter();
     let candidates: Vec<usize> = match ctx.index.named("Service", name) {
-        Some(i) if same_namespace(ctx.manifests[i].namespace(), namespace) => by_name.collect(),
+        Some(i) if same_namespace(ctx.index.namespace(i), namespace) => by_name.collect(),
         _ => ctx.index.of_kind("Service").to_vec(),
     };
     let Some((svc_i, selector)) = candidates.iter().find_map(|&i| {
-        let m = &ctx.manifests[i];
-        if m.name() != name || !same_namespace(m.namespace(), namespace) {
+        let f = ctx.index.facts(i);
+        if f.name != name || !same_namespace(f.namespace, namespace) {
             return None;
         }
-        let selector = m
-            .value
-            .pointer("/spec/selector")
-            .and_then(Value::as_object)?;
+        let selector =
+            at(&ctx.manifests[i].value, &["spec", "selector"]).and_then(Value::as_object)?;
         (!selector.is_empty()).then_some((i, selector))
     }) else {
         return;
     };
-    let svc_ns = ctx.manifests[svc_i].namespace().or(namespace);
-    let service_pods = ctx
-        .index
-        .select_pods(ctx.manifests, &json!({ "matchLabels": selector }), svc_ns)
-        .unwrap_or_default();
-    if service_pods.is_empty() {
+    let svc_ns = ctx.index.namespace(svc_i).or(namespace);
+    if ctx.index.select_in(selector, svc_ns).is_empty() {
         // The Service's pods are not among the linted manifests: nothing to compare with.
         return;
     }
-    let mut merged = selector.clone();
-    let mut conflict = false;
-    for (k, v) in labels.into_iter().flatten() {
-        match merged.get(k) {
-            Some(existing) if existing != v => conflict = true,
-            _ => {
-                merged.insert(k.clone(), v.clone());
-            }
+    // Pods of the subset carry the Service's selector and the subset's labels; a label the two
+    // set to different values leaves none.
+    let subset_labels = labels.into_iter().flatten();
+    let conflict = subset_labels
+        .clone()
+        .any(|(k, v)| selector.field(k).is_some_and(|existing| existing != v));
+    if !conflict {
+        let mut pods = ctx.index.select_all(selector.iter().chain(subset_labels));
+        ctx.index.keep_in(&mut pods, svc_ns);
+        if !pods.is_empty() {
+            return;
         }
     }
-    let pods = if conflict {
-        Vec::new()
-    } else {
-        ctx.index
-            .select_pods(ctx.manifests, &json!({ "matchLabels": merged }), svc_ns)
-            .unwrap_or_default()
-    };
-    if !pods.is_empty() {
-        return;
-    }
+    let pointer = to.pointer();
     let vs = &ctx.manifests[vi];
     let wanted = labels
         .into_iter()
@@ -495,7 +509,7 @@ fn empty_subset(
         ),
     );
     d.place(
-        Some(ctx.locate(vi, pointer, CANARY)),
+        Some(ctx.locate(vi, &pointer, CANARY)),
         format!("{weight}% to a subset without pods"),
     );
     let subset_at = ctx.locate(rule.manifest, &format!("/spec/subsets/{si}/labels"), CANARY);

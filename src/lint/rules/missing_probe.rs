@@ -3,6 +3,7 @@
 use crate::catalogue::model::ProbeKind;
 use crate::diagnostic::Severity;
 use crate::lint::{LintContext, Rule, Sink};
+use crate::manifest::Field;
 use serde_json::Value;
 
 pub const RULE: Rule = Rule {
@@ -46,16 +47,17 @@ const HANDLERS: &[&str] = &["httpGet", "tcpSocket", "grpc", "exec"];
 fn check(ctx: &LintContext, out: &mut Sink) {
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
-        let Some((pod, base)) = m.pod_spec() else {
+        let Some((pod, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
-        let Some(containers) = pod.get("containers").and_then(Value::as_array) else {
+        let Some(containers) = pod.field("containers").and_then(Value::as_array) else {
             continue;
         };
         let declared = ctx.service_of(wi);
         for (ci, c) in containers.iter().enumerate() {
-            let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
-            let cpointer = format!("{base}/containers/{ci}");
+            let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
+            // Pointers are built only for a finding.
+            let cpointer = || format!("{base}/containers/{ci}");
             for (probe, purpose) in [
                 (
                     "readinessProbe",
@@ -63,7 +65,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 ),
                 ("livenessProbe", "a hung process is never restarted"),
             ] {
-                let Some(p) = c.get(probe) else {
+                let Some(p) = c.field(probe) else {
                     let help = match declared {
                         Some(s) if s.probe == ProbeKind::None => "remove `probe: none`, or use `probe: tcp` for services without an HTTP health endpoint",
                         _ => "add the probe (in the catalogue: `health: { path: ... }` or `probe: tcp`)",
@@ -76,23 +78,23 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                         ),
                     )
                     .place(
-                        Some(ctx.locate(wi, &format!("{cpointer}/name"), "/probe")),
+                        Some(ctx.locate(wi, &format!("{}/name", cpointer()), "/probe")),
                         format!("no {probe}"),
                     )
                     .help(help);
                     continue;
                 };
-                let ppointer = format!("{cpointer}/{probe}");
-                if !HANDLERS.iter().any(|h| p.get(*h).is_some()) {
+                let ppointer = || format!("{}/{probe}", cpointer());
+                if !HANDLERS.iter().any(|h| p.field(h).is_some()) {
                     out.report(Some(wi), format!("{probe} of container `{cname}` in `{}` has no handler, so it checks nothing", m.name()))
-                        .place(Some(ctx.locate(wi, &ppointer, "/probe")), "probe without handler")
+                        .place(Some(ctx.locate(wi, &ppointer(), "/probe")), "probe without handler")
                         .help("give the probe httpGet, tcpSocket, grpc or exec");
                     continue;
                 }
-                let Some(http) = p.get("httpGet") else {
+                let Some(http) = p.field("httpGet") else {
                     continue;
                 };
-                let path = http.get("path").and_then(Value::as_str).unwrap_or("");
+                let path = http.field("path").and_then(Value::as_str).unwrap_or("");
                 if !path.starts_with('/') {
                     out.report(
                         Some(wi),
@@ -106,7 +108,11 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                         },
                     )
                     .place(
-                        Some(ctx.locate(wi, &format!("{ppointer}/httpGet/path"), "/health/path")),
+                        Some(ctx.locate(
+                            wi,
+                            &format!("{}/httpGet/path", ppointer()),
+                            "/health/path",
+                        )),
                         "not a path",
                     )
                     .help("health paths start with `/`, e.g. `/healthz`");
@@ -117,7 +123,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                             Severity::Warning,
                             format!("{probe} of `{}` asks {path}, but the service declares its health endpoint as {}", m.name(), s.health_path),
                         )
-                        .place(Some(ctx.locate(wi, &format!("{ppointer}/httpGet/path"), "/health/path")), "declared here")
+                        .place(Some(ctx.locate(wi, &format!("{}/httpGet/path", ppointer()), "/health/path")), "declared here")
                         .help("a custom template probes a path the service does not serve; use `svc.healthPath`");
                     }
                 }

@@ -3,6 +3,7 @@
 use crate::diagnostic::Severity;
 use crate::lint::index::selects_everything;
 use crate::lint::{LintContext, Rule, Sink};
+use crate::manifest::{at, Field};
 use serde_json::Value;
 
 pub const RULE: Rule = Rule {
@@ -46,34 +47,40 @@ spec:
     check,
 };
 
-/// Policy kinds and where their pod selector is.
-const POLICIES: &[(&str, &str, &str)] = &[
-    ("NetworkPolicy", "networking.k8s.io/", "/spec/podSelector"),
+/// Policy kinds and where their pod selector is, as a pointer and as its keys.
+const POLICIES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "NetworkPolicy",
+        "networking.k8s.io/",
+        "/spec/podSelector",
+        &["spec", "podSelector"],
+    ),
     (
         "AuthorizationPolicy",
         "security.istio.io/",
         "/spec/selector",
+        &["spec", "selector"],
     ),
 ];
 
 fn check(ctx: &LintContext, out: &mut Sink) {
-    for &(kind, api_group, pointer) in POLICIES {
+    for &(kind, api_group, pointer, path) in POLICIES {
         for &pi in ctx.index.of_kind(kind) {
             let policy = &ctx.manifests[pi];
             if !policy.api_version().starts_with(api_group) {
                 continue;
             }
-            let Some(selector) = policy.value.pointer(pointer) else {
+            let Some(selector) = at(&policy.value, path) else {
                 continue;
             };
             if selects_everything(selector) {
                 continue;
             }
-            let ns = policy.namespace();
+            let ns = ctx.index.namespace(pi);
             if !ctx.index.has_workloads_in(ns) {
                 continue;
             }
-            let Some(selected) = ctx.index.select_pods(ctx.manifests, selector, ns) else {
+            let Some(selected) = ctx.index.select_pods(selector, ns) else {
                 continue;
             };
             if !selected.is_empty() {
@@ -117,22 +124,22 @@ fn check(ctx: &LintContext, out: &mut Sink) {
 /// `app=api, tier In (web)` for a message.
 fn describe(selector: &Value) -> String {
     let mut parts: Vec<String> = selector
-        .get("matchLabels")
+        .field("matchLabels")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?")))
         .collect();
     for e in selector
-        .get("matchExpressions")
+        .field("matchExpressions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        let key = e.get("key").and_then(Value::as_str).unwrap_or("?");
-        let op = e.get("operator").and_then(Value::as_str).unwrap_or("?");
+        let key = e.field("key").and_then(Value::as_str).unwrap_or("?");
+        let op = e.field("operator").and_then(Value::as_str).unwrap_or("?");
         let values: Vec<&str> = e
-            .get("values")
+            .field("values")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -150,15 +157,15 @@ fn describe(selector: &Value) -> String {
 /// The workload whose pods match the most of the selector's `matchLabels` (at least one), and
 /// how the rest differ: the likely target of a typo.
 fn closest(ctx: &LintContext, workloads: &[usize], selector: &Value) -> Option<(usize, String)> {
-    let wanted = selector.get("matchLabels").and_then(Value::as_object)?;
+    let wanted = selector.field("matchLabels").and_then(Value::as_object)?;
     let mut best: Option<(usize, usize, Vec<String>)> = None;
     for &w in workloads {
-        let labels = ctx.manifests[w].pod_labels();
+        let labels = ctx.index.pod_labels(w);
         let mut matched = 0;
         let mut differences = Vec::new();
         for (k, v) in wanted {
             let want = v.as_str().unwrap_or("");
-            match labels.and_then(|l| l.get(k)).and_then(Value::as_str) {
+            match labels.and_then(|l| l.field(k)).and_then(Value::as_str) {
                 Some(have) if have == want => matched += 1,
                 Some(have) => differences.push(format!("`{k}` (`{have}`, not `{want}`)")),
                 None => differences.push(format!("`{k}` (absent)")),
@@ -174,7 +181,7 @@ fn closest(ctx: &LintContext, workloads: &[usize], selector: &Value) -> Option<(
 
 /// Where a workload's pod labels are: beside its pod spec.
 fn pod_labels_pointer(ctx: &LintContext, w: usize) -> String {
-    let base = ctx.manifests[w].pod_spec().map_or("/spec", |(_, b)| b);
+    let base = ctx.index.pod_spec(w).map_or("/spec", |(_, b)| b);
     format!(
         "{}/metadata/labels",
         base.strip_suffix("/spec").unwrap_or("")

@@ -2,7 +2,8 @@
 
 use crate::diagnostic::Severity;
 use crate::lint::{LintContext, Rule, Sink};
-use serde_json::Value;
+use crate::manifest::{at, Field, Manifest};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 pub const RULE: Rule = Rule {
@@ -57,14 +58,14 @@ struct ContainerPort<'a> {
 
 fn container_ports(container: &Value) -> Vec<ContainerPort<'_>> {
     container
-        .get("ports")
+        .field("ports")
         .and_then(Value::as_array)
         .map(|ports| {
             ports
                 .iter()
                 .map(|p| ContainerPort {
-                    name: p.get("name").and_then(Value::as_str),
-                    number: p.get("containerPort").and_then(Value::as_i64),
+                    name: p.field("name").and_then(Value::as_str),
+                    number: p.field("containerPort").and_then(Value::as_i64),
                 })
                 .collect()
         })
@@ -107,65 +108,87 @@ fn check(ctx: &LintContext, out: &mut Sink) {
 /// The scope within which the one-port-per-service convention holds: one namespace of one
 /// platform (`app.kubernetes.io/part-of`). Manifests from elsewhere without that label are not held
 /// to the convention, since unrelated charts commonly all listen on port 80.
-fn convention_scope(m: &crate::manifest::Manifest) -> Option<(String, String)> {
+fn convention_scope(m: &Manifest) -> Option<(&str, &str)> {
     let part_of = m
         .labels()
-        .and_then(|l| l.get("app.kubernetes.io/part-of"))
+        .and_then(|l| l.field("app.kubernetes.io/part-of"))
         .and_then(Value::as_str)?;
-    Some((m.namespace().unwrap_or("").to_owned(), part_of.to_owned()))
+    Some((m.namespace().unwrap_or(""), part_of))
+}
+
+fn service_selector(m: &Manifest) -> Option<&Map<String, Value>> {
+    at(&m.value, &["spec", "selector"]).and_then(Value::as_object)
 }
 
 /// Two Services over the same pods (a headless one for a StatefulSet and a client one, say) are
 /// one service with two front doors, not two services on one port.
 fn same_backends(ctx: &LintContext, a: usize, b: usize) -> bool {
-    let selector = |i: usize| {
-        ctx.manifests[i]
-            .value
-            .pointer("/spec/selector")
-            .and_then(Value::as_object)
-            .map(|s| ctx.index.select(s))
-    };
+    let selector = |i: usize| service_selector(&ctx.manifests[i]).map(|s| ctx.index.select(s));
     match (selector(a), selector(b)) {
         (Some(x), Some(y)) => !x.is_empty() && x == y,
         _ => false,
     }
 }
 
+/// The workloads a Service selects, each with the ports its containers expose: what every
+/// `targetPort` of the Service is checked against.
+fn backends<'m>(
+    ctx: &LintContext<'m>,
+    selector: &Map<String, Value>,
+) -> Vec<(usize, Vec<ContainerPort<'m>>)> {
+    ctx.index
+        .select(selector)
+        .into_iter()
+        .filter_map(|wi| {
+            let (pod, _) = ctx.index.pod_spec(wi)?;
+            let containers = pod
+                .field("containers")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            Some((wi, containers.iter().flat_map(container_ports).collect()))
+        })
+        .collect()
+}
+
 fn services(ctx: &LintContext, out: &mut Sink) {
-    type Claim = ((String, String), i64, String);
-    let mut claimed: HashMap<Claim, (usize, usize)> = HashMap::new();
-    let mut node_ports: HashMap<(i64, String), (usize, usize)> = HashMap::new();
-    for &si in ctx.index.of_kind("Service") {
+    type Claim<'m> = ((&'m str, &'m str), i64, &'m str);
+    let services = ctx.index.of_kind("Service");
+    // Sized for a port per Service, the common case, so the map does not regrow.
+    let mut claimed: HashMap<Claim, (usize, usize)> = HashMap::with_capacity(services.len());
+    let mut node_ports: HashMap<(i64, &str), (usize, usize)> = HashMap::new();
+    for &si in services {
         let svc = &ctx.manifests[si];
         let scope = convention_scope(svc);
-        let Some(ports) = svc.value.pointer("/spec/ports").and_then(Value::as_array) else {
+        let Some(ports) = at(&svc.value, &["spec", "ports"]).and_then(Value::as_array) else {
             continue;
         };
-        let mut seen_numbers: HashMap<String, usize> = HashMap::new();
+        let selector = service_selector(svc);
+        // Read on the first port that needs them, then shared by the others.
+        let mut selected: Option<Vec<(usize, Vec<ContainerPort<'_>>)>> = None;
+        let mut seen_numbers: HashMap<(i64, &str), usize> = HashMap::new();
         let mut seen_names: HashMap<&str, usize> = HashMap::new();
         for (pi, p) in ports.iter().enumerate() {
-            let pointer = format!("/spec/ports/{pi}");
-            let number = p.get("port").and_then(Value::as_i64);
-            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            let number = p.field("port").and_then(Value::as_i64);
+            let protocol = p.field("protocol").and_then(Value::as_str).unwrap_or("TCP");
             if let Some(n) = number {
-                let key = format!("{n}/{protocol}");
-                if let Some(&first) = seen_numbers.get(&key) {
+                if let Some(&first) = seen_numbers.get(&(n, protocol)) {
                     repeated(
                         ctx,
                         out,
                         si,
                         format!("Service `{}` lists port {n}/{protocol} twice", svc.name()),
-                        (&format!("{pointer}/port"), "/port"),
-                        (&format!("/spec/ports/{first}/port"), "/port"),
+                        (&at_port(pi, "port"), "/port"),
+                        (&at_port(first, "port"), "/port"),
                         "remove the duplicate port entry",
                     );
                 } else {
-                    seen_numbers.insert(key, pi);
+                    seen_numbers.insert((n, protocol), pi);
                 }
-                let claim = scope.clone().map(|sc| (sc, n, protocol.to_owned()));
+                let claim = scope.map(|sc| (sc, n, protocol));
                 match claim.as_ref().and_then(|c| claimed.get(c)) {
                     Some(&(other, other_pi))
-                        if ctx.manifests[other].name() != svc.name()
+                        if ctx.index.facts(other).name != svc.name()
                             && !same_backends(ctx, other, si) =>
                     {
                         let first = &ctx.manifests[other];
@@ -178,15 +201,11 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                             ),
                         )
                         .place(
-                            Some(ctx.locate(si, &format!("{pointer}/port"), "/port")),
+                            Some(ctx.locate(si, &at_port(pi, "port"), "/port")),
                             format!("port {n} claimed again here"),
                         )
                         .also(
-                            Some(ctx.locate(
-                                other,
-                                &format!("/spec/ports/{other_pi}/port"),
-                                "/port",
-                            )),
+                            Some(ctx.locate(other, &at_port(other_pi, "port"), "/port")),
                             format!("port {n} first claimed here"),
                         )
                         .help(format!(
@@ -202,23 +221,23 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                     }
                 }
             }
-            if let Some(name) = p.get("name").and_then(Value::as_str) {
+            if let Some(name) = p.field("name").and_then(Value::as_str) {
                 if let Some(&first) = seen_names.get(name) {
                     repeated(
                         ctx,
                         out,
                         si,
                         format!("Service `{}` names two ports `{name}`", svc.name()),
-                        (&format!("{pointer}/name"), "/protocol"),
-                        (&format!("/spec/ports/{first}/name"), "/protocol"),
+                        (&at_port(pi, "name"), "/protocol"),
+                        (&at_port(first, "name"), "/protocol"),
                         "port names must be unique within a Service",
                     );
                 } else {
                     seen_names.insert(name, pi);
                 }
             }
-            if let Some(np) = p.get("nodePort").and_then(Value::as_i64) {
-                if let Some(&(other, other_pi)) = node_ports.get(&(np, protocol.to_owned())) {
+            if let Some(np) = p.field("nodePort").and_then(Value::as_i64) {
+                if let Some(&(other, other_pi)) = node_ports.get(&(np, protocol)) {
                     out.report(
                         Some(si),
                         format!(
@@ -228,49 +247,32 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                         ),
                     )
                     .place(
-                        Some(ctx.locate(si, &format!("{pointer}/nodePort"), "/port")),
+                        Some(ctx.locate(si, &at_port(pi, "nodePort"), "/port")),
                         "claimed again here",
                     )
                     .also(
-                        Some(ctx.locate(
-                            other,
-                            &format!("/spec/ports/{other_pi}/nodePort"),
-                            "/port",
-                        )),
+                        Some(ctx.locate(other, &at_port(other_pi, "nodePort"), "/port")),
                         "first claimed here",
                     )
                     .help(
                         "every nodePort is cluster-wide; pick another or let Kubernetes assign one",
                     );
                 } else {
-                    node_ports.insert((np, protocol.to_owned()), (si, pi));
+                    node_ports.insert((np, protocol), (si, pi));
                 }
             }
             // The target must be a port the selected pods expose.
-            let Some(selector) = svc
-                .value
-                .pointer("/spec/selector")
-                .and_then(Value::as_object)
-            else {
+            let Some(selector) = selector else {
                 continue;
             };
             let target = p
-                .get("targetPort")
+                .field("targetPort")
                 .cloned()
                 .or_else(|| number.map(Value::from));
             let Some(target) = target else { continue };
-            for wi in ctx.index.select(selector) {
-                let Some((pod, _)) = ctx.manifests[wi].pod_spec() else {
-                    continue;
-                };
-                let containers = pod
-                    .get("containers")
-                    .and_then(Value::as_array)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                let all: Vec<ContainerPort<'_>> =
-                    containers.iter().flat_map(container_ports).collect();
-                if !exposes(&all, &target) {
+            let pods = &*selected.get_or_insert_with(|| backends(ctx, selector));
+            for &(wi, ref exposed) in pods {
+                if !exposes(exposed, &target) {
                     out.report(
                         Some(si),
                         format!(
@@ -281,7 +283,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                             ctx.manifests[wi].name()
                         ),
                     )
-                    .place(Some(ctx.locate(si, &format!("{pointer}/targetPort"), "/port")), "target not exposed")
+                    .place(Some(ctx.locate(si, &at_port(pi, "targetPort"), "/port")), "target not exposed")
                     .also(Some(ctx.locate(wi, "/spec/template/spec/containers", "/port")), "the selected pods' containers")
                     .help("make targetPort match a containerPort (or its name)");
                 }
@@ -290,79 +292,82 @@ fn services(ctx: &LintContext, out: &mut Sink) {
     }
 }
 
+/// Where a field of a Service's port is; pointers are built only for a finding.
+fn at_port(pi: usize, field: &str) -> String {
+    format!("/spec/ports/{pi}/{field}")
+}
+
+/// Where a pod's port is: `{base}/containers/{ci}/ports/{pi}`, built only for a finding.
+fn port_pointer(base: &str, ci: usize, pi: usize) -> String {
+    format!("{base}/containers/{ci}/ports/{pi}")
+}
+
 fn pods(ctx: &LintContext, out: &mut Sink) {
-    let mut host_ports: HashMap<(i64, String), (usize, String)> = HashMap::new();
+    // (hostPort, protocol) -> the first workload with it, and where: (base, container, port).
+    type Place = (usize, &'static str, usize, usize);
+    let mut host_ports: HashMap<(i64, &str), Place> = HashMap::new();
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
-        let Some((pod, base)) = m.pod_spec() else {
+        let Some((pod, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
         let containers = pod
-            .get("containers")
+            .field("containers")
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let mut numbers: HashMap<(i64, String), (usize, usize)> = HashMap::new();
-        let mut names: HashMap<String, (usize, usize)> = HashMap::new();
+        let mut numbers: HashMap<(i64, &str), (usize, usize)> = HashMap::new();
+        let mut names: HashMap<&str, (usize, usize)> = HashMap::new();
         for (ci, c) in containers.iter().enumerate() {
-            let Some(ports) = c.get("ports").and_then(Value::as_array) else {
+            let Some(ports) = c.field("ports").and_then(Value::as_array) else {
                 continue;
             };
             for (pi, p) in ports.iter().enumerate() {
-                let pointer = format!("{base}/containers/{ci}/ports/{pi}");
-                let protocol = p
-                    .get("protocol")
-                    .and_then(Value::as_str)
-                    .unwrap_or("TCP")
-                    .to_owned();
-                if let Some(n) = p.get("containerPort").and_then(Value::as_i64) {
-                    if let Some(&(fc, fp)) = numbers.get(&(n, protocol.clone())) {
+                let pointer = || port_pointer(base, ci, pi);
+                let protocol = p.field("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                if let Some(n) = p.field("containerPort").and_then(Value::as_i64) {
+                    if let Some(&(fc, fp)) = numbers.get(&(n, protocol)) {
                         repeated(
                             ctx,
                             out,
                             wi,
                             format!("pod of `{}` exposes container port {n}/{protocol} twice", m.name()),
-                            (&format!("{pointer}/containerPort"), "/port"),
-                            (&format!("{base}/containers/{fc}/ports/{fp}"), "/port"),
+                            (&format!("{}/containerPort", pointer()), "/port"),
+                            (&port_pointer(base, fc, fp), "/port"),
                             "containers of one pod share a network namespace: each port can be bound once",
                         );
                     } else {
-                        numbers.insert((n, protocol.clone()), (ci, pi));
+                        numbers.insert((n, protocol), (ci, pi));
                     }
                 }
-                if let Some(name) = p.get("name").and_then(Value::as_str) {
+                if let Some(name) = p.field("name").and_then(Value::as_str) {
                     if let Some(&(fc, fp)) = names.get(name) {
                         repeated(
                             ctx,
                             out,
                             wi,
                             format!("pod of `{}` names two ports `{name}`", m.name()),
-                            (&format!("{pointer}/name"), "/protocol"),
-                            (
-                                &format!("{base}/containers/{fc}/ports/{fp}/name"),
-                                "/protocol",
-                            ),
+                            (&format!("{}/name", pointer()), "/protocol"),
+                            (&format!("{}/name", port_pointer(base, fc, fp)), "/protocol"),
                             "port names must be unique within a pod",
                         );
                     } else {
-                        names.insert(name.to_owned(), (ci, pi));
+                        names.insert(name, (ci, pi));
                     }
                 }
-                if let Some(hp) = p.get("hostPort").and_then(Value::as_i64) {
-                    match host_ports.get(&(hp, protocol.clone())) {
-                        Some((other, first_pointer)) if *other != wi => {
-                            let other = *other;
+                if let Some(hp) = p.field("hostPort").and_then(Value::as_i64) {
+                    match host_ports.get(&(hp, protocol)) {
+                        Some(&(other, other_base, oc, op)) if other != wi => {
+                            let first_pointer =
+                                format!("{}/hostPort", port_pointer(other_base, oc, op));
                             out.report(Some(wi), format!("hostPort {hp} is used by `{}` and `{}`", ctx.manifests[other].name(), m.name()))
-                                .place(Some(ctx.locate(wi, &format!("{pointer}/hostPort"), "/port")), "claimed again here")
-                                .also(Some(ctx.locate(other, first_pointer, "/port")), "first claimed here")
+                                .place(Some(ctx.locate(wi, &format!("{}/hostPort", pointer()), "/port")), "claimed again here")
+                                .also(Some(ctx.locate(other, &first_pointer, "/port")), "first claimed here")
                                 .help("two pods with one hostPort cannot run on the same node; avoid hostPort or pick another");
                         }
                         Some(_) => {}
                         None => {
-                            host_ports.insert(
-                                (hp, protocol.clone()),
-                                (wi, format!("{pointer}/hostPort")),
-                            );
+                            host_ports.insert((hp, protocol), (wi, base, ci, pi));
                         }
                     }
                 }
@@ -372,9 +377,9 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
         for (ci, c) in containers.iter().enumerate() {
             let ports = container_ports(c);
             for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
-                let Some(p) = c.get(probe) else { continue };
+                let Some(p) = c.field(probe) else { continue };
                 for handler in ["httpGet", "tcpSocket", "grpc"] {
-                    let Some(port) = p.get(handler).and_then(|h| h.get("port")) else {
+                    let Some(port) = p.field(handler).and_then(|h| h.field("port")) else {
                         continue;
                     };
                     if exposes(&ports, port) {

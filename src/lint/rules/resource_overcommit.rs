@@ -3,8 +3,10 @@
 use crate::catalogue::quantity::{format_memory_human, parse_cpu, parse_memory};
 use crate::diagnostic::Severity;
 use crate::lint::{LintContext, Rule, Sink};
+use crate::manifest::{at, Field};
 use crate::render::context::ANNOTATION_PHASE;
 use serde_json::Value;
+use std::borrow::Cow;
 
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
@@ -46,18 +48,18 @@ struct Usage {
     memory: u128,
 }
 
-struct WorkloadUsage {
+struct WorkloadUsage<'m> {
     manifest: usize,
-    name: String,
-    phase: Option<String>,
+    name: &'m str,
+    phase: Option<&'m str>,
     at_min: Usage,
     at_max: Usage,
 }
 
-fn quantity(v: &Value) -> Option<String> {
+fn quantity(v: &Value) -> Option<Cow<'_, str>> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
 }
@@ -102,18 +104,20 @@ fn container_usage(
     out: &mut Sink,
     wi: usize,
     c: &Value,
-    cpointer: &str,
+    (base, ci): (&str, usize),
 ) -> Usage {
     let m = &ctx.manifests[wi];
-    let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
+    // Built only for a finding.
+    let cpointer = || format!("{base}/containers/{ci}");
+    let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
     let mut usage = Usage::default();
     let mut missing_requests = Vec::new();
     let mut missing_limits = Vec::new();
     for key in ["cpu", "memory"] {
         let get = |kind: &str| {
-            c.get("resources")
-                .and_then(|r| r.get(kind))
-                .and_then(|r| r.get(key))
+            c.field("resources")
+                .and_then(|r| r.field(kind))
+                .and_then(|r| r.field(key))
         };
         let mut parse = |kind: &str, v: &Value| -> Option<u64> {
             let text = quantity(v).unwrap_or_default();
@@ -127,7 +131,7 @@ fn container_usage(
                 Err(e) => {
                     let at = ctx.locate(
                         wi,
-                        &format!("{cpointer}/resources/{kind}/{key}"),
+                        &format!("{}/resources/{kind}/{key}", cpointer()),
                         &format!("/resources/{kind}/{key}"),
                     );
                     let d = out
@@ -164,7 +168,7 @@ fn container_usage(
             }
         }
     }
-    let place = ctx.locate(wi, &format!("{cpointer}/name"), "/resources");
+    let place = || ctx.locate(wi, &format!("{}/name", cpointer()), "/resources");
     let fix = |kind: &str, keys: &[&str]| {
         if ctx.platform.is_some() {
             format!(
@@ -187,7 +191,7 @@ fn container_usage(
                 missing_requests.join(" or ")
             ),
         )
-        .place(Some(place.clone()), "no requests")
+        .place(Some(place()), "no requests")
         .help(fix("requests", &missing_requests));
     }
     if !missing_limits.is_empty() {
@@ -200,7 +204,7 @@ fn container_usage(
                 missing_limits.join(" or ")
             ),
         )
-        .place(Some(place), "no limits")
+        .place(Some(place()), "no limits")
         .help(fix("limits", &missing_limits));
     }
     usage
@@ -210,34 +214,31 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     let mut usages = Vec::new();
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
-        let Some((pod, base)) = m.pod_spec() else {
+        let facts = ctx.index.facts(wi);
+        let Some((pod, base)) = facts.pod_spec else {
             continue;
         };
         let mut per_pod = Usage::default();
         let containers = pod
-            .get("containers")
+            .field("containers")
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         for (ci, c) in containers.iter().enumerate() {
-            let u = container_usage(ctx, out, wi, c, &format!("{base}/containers/{ci}"));
+            let u = container_usage(ctx, out, wi, c, (base, ci));
             per_pod.cpu += u.cpu;
             per_pod.memory += u.memory;
         }
-        let replicas = m
-            .value
-            .pointer("/spec/replicas")
+        let replicas = at(&m.value, &["spec", "replicas"])
             .and_then(Value::as_u64)
             .unwrap_or(1);
-        let (min, max) = match ctx.index.hpa_for(m.kind(), m.name()) {
+        let (min, max) = match ctx.index.hpa_for(facts.kind, facts.name) {
             Some(h) => {
                 let hpa = &ctx.manifests[h].value;
-                let min = hpa
-                    .pointer("/spec/minReplicas")
+                let min = at(hpa, &["spec", "minReplicas"])
                     .and_then(Value::as_u64)
                     .unwrap_or(1);
-                let max = hpa
-                    .pointer("/spec/maxReplicas")
+                let max = at(hpa, &["spec", "maxReplicas"])
                     .and_then(Value::as_u64)
                     .unwrap_or(min);
                 (min, max.max(min))
@@ -250,8 +251,8 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         };
         usages.push(WorkloadUsage {
             manifest: wi,
-            name: m.name().to_owned(),
-            phase: m.annotation(ANNOTATION_PHASE).map(str::to_owned),
+            name: facts.name,
+            phase: m.annotation(ANNOTATION_PHASE),
             at_min: times(per_pod, min),
             at_max: times(per_pod, max),
         });
@@ -299,7 +300,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 x.cpu
             }
         };
-        v.sort_by(|a, b| key(b).cmp(&key(a)).then(a.name.cmp(&b.name)));
+        v.sort_by(|a, b| key(b).cmp(&key(a)).then(a.name.cmp(b.name)));
         v.iter()
             .take(3)
             .map(|u| format!("{} {}", u.name, amount(key(u), by_memory)))
@@ -354,7 +355,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     for phase in &ctx.phases {
         for u in usages
             .iter()
-            .filter(|u| u.phase.as_deref() == Some(phase.name.as_str()))
+            .filter(|u| u.phase == Some(phase.name.as_str()))
         {
             cumulative.cpu += u.at_min.cpu;
             cumulative.memory += u.at_min.memory;

@@ -1,8 +1,9 @@
 //! `unreachable-service`: a Service whose pods the policies let nobody reach.
 
 use crate::diagnostic::Severity;
-use crate::lint::index::{same_namespace, selects_everything};
+use crate::lint::index::selects_everything;
 use crate::lint::{LintContext, Rule, Sink};
+use crate::manifest::{at, Field};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -48,9 +49,8 @@ A worker that serves only its probes can say so: `suppress: { unreachable-servic
     check,
 };
 
-struct NetworkPolicy<'a> {
+struct NetworkPolicy {
     manifest: usize,
-    namespace: Option<&'a str>,
     /// Workloads it selects; `None` for a selector that cannot be evaluated.
     selects: Option<Vec<usize>>,
     /// Whether it has an ingress rule at all.
@@ -58,43 +58,40 @@ struct NetworkPolicy<'a> {
     default_deny: bool,
 }
 
-struct AllowPolicy<'a> {
+struct AllowPolicy {
     manifest: usize,
-    namespace: Option<&'a str>,
     /// Workloads it applies to; `None` for a selector that cannot be evaluated.
     selects: Option<Vec<usize>>,
     has_rules: bool,
 }
 
-fn network_policies<'a>(ctx: &'a LintContext<'_>) -> Vec<NetworkPolicy<'a>> {
+fn network_policies(ctx: &LintContext) -> Vec<NetworkPolicy> {
     let mut out = Vec::new();
     for &i in ctx.index.of_kind("NetworkPolicy") {
         let m = &ctx.manifests[i];
         if !m.api_version().starts_with("networking.k8s.io/") {
             continue;
         }
-        let spec = m.value.get("spec").unwrap_or(&Value::Null);
-        let ingress_rules = spec.get("ingress").and_then(Value::as_array);
+        let spec = m.value.field("spec").unwrap_or(&Value::Null);
+        let ingress_rules = spec.field("ingress").and_then(Value::as_array);
         // Without policyTypes, Kubernetes assumes Ingress (and Egress only with egress rules).
-        let isolates_ingress = match spec.get("policyTypes").and_then(Value::as_array) {
+        let isolates_ingress = match spec.field("policyTypes").and_then(Value::as_array) {
             Some(types) => types.iter().any(|t| t.as_str() == Some("Ingress")),
             None => true,
         };
         if !isolates_ingress {
             continue;
         }
-        let selector = spec.get("podSelector").unwrap_or(&Value::Null);
+        let selector = spec.field("podSelector").unwrap_or(&Value::Null);
         let admits = ingress_rules.is_some_and(|r| !r.is_empty());
         let everything = selector.is_null() || selects_everything(selector);
+        let namespace = ctx.index.namespace(i);
         out.push(NetworkPolicy {
             manifest: i,
-            namespace: m.namespace(),
             selects: if everything {
-                ctx.index
-                    .select_pods(ctx.manifests, &json!({}), m.namespace())
+                ctx.index.select_pods(&json!({}), namespace)
             } else {
-                ctx.index
-                    .select_pods(ctx.manifests, selector, m.namespace())
+                ctx.index.select_pods(selector, namespace)
             },
             admits,
             default_deny: everything && !admits,
@@ -103,16 +100,16 @@ fn network_policies<'a>(ctx: &'a LintContext<'_>) -> Vec<NetworkPolicy<'a>> {
     out
 }
 
-fn allow_policies<'a>(ctx: &'a LintContext<'_>) -> Vec<AllowPolicy<'a>> {
+fn allow_policies(ctx: &LintContext) -> Vec<AllowPolicy> {
     let mut out = Vec::new();
     for &i in ctx.index.of_kind("AuthorizationPolicy") {
         let m = &ctx.manifests[i];
         if !m.api_version().starts_with("security.istio.io/") {
             continue;
         }
-        let spec = m.value.get("spec").unwrap_or(&Value::Null);
+        let spec = m.value.field("spec").unwrap_or(&Value::Null);
         if spec
-            .get("action")
+            .field("action")
             .and_then(Value::as_str)
             .unwrap_or("ALLOW")
             != "ALLOW"
@@ -120,20 +117,18 @@ fn allow_policies<'a>(ctx: &'a LintContext<'_>) -> Vec<AllowPolicy<'a>> {
             continue;
         }
         // Without a selector the policy covers the whole namespace.
-        let selector = spec.get("selector").unwrap_or(&Value::Null);
+        let selector = spec.field("selector").unwrap_or(&Value::Null);
+        let namespace = ctx.index.namespace(i);
         let selects = if selector.is_null() || selects_everything(selector) {
-            ctx.index
-                .select_pods(ctx.manifests, &json!({}), m.namespace())
+            ctx.index.select_pods(&json!({}), namespace)
         } else {
-            ctx.index
-                .select_pods(ctx.manifests, selector, m.namespace())
+            ctx.index.select_pods(selector, namespace)
         };
         out.push(AllowPolicy {
             manifest: i,
-            namespace: m.namespace(),
             selects,
             has_rules: spec
-                .get("rules")
+                .field("rules")
                 .and_then(Value::as_array)
                 .is_some_and(|r| !r.is_empty()),
         });
@@ -141,15 +136,33 @@ fn allow_policies<'a>(ctx: &'a LintContext<'_>) -> Vec<AllowPolicy<'a>> {
     out
 }
 
-/// Whether a policy that selects `selects` (in manifest order) in `namespace` applies to `w`.
-fn applies(
-    selects: Option<&[usize]>,
-    namespace: Option<&str>,
-    ctx: &LintContext,
-    w: usize,
+/// Whether policies stop every request to a pod: some apply to it and none lets anything in.
+fn shuts_out<'p, P: 'p>(
+    applying: impl IntoIterator<Item = &'p P>,
+    lets_in: impl Fn(&P) -> bool,
 ) -> bool {
-    same_namespace(namespace, ctx.manifests[w].namespace())
-        && selects.is_some_and(|s| s.binary_search(&w).is_ok())
+    let mut any = false;
+    for p in applying {
+        if lets_in(p) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// Workload -> indexes of the policies that apply to it, in policy order. A policy's selection
+/// holds only workloads of its namespace, so nothing is left to check per workload.
+fn policies_by_workload<'s>(
+    selections: impl Iterator<Item = Option<&'s [usize]>>,
+) -> HashMap<usize, Vec<usize>> {
+    let mut by_workload: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (k, selects) in selections.enumerate() {
+        for &w in selects.unwrap_or(&[]) {
+            by_workload.entry(w).or_default().push(k);
+        }
+    }
+    by_workload
 }
 
 fn check(ctx: &LintContext, out: &mut Sink) {
@@ -162,66 +175,25 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     if nps.iter().any(|p| p.selects.is_none()) || aps.iter().any(|p| p.selects.is_none()) {
         return;
     }
-    // Workload -> the policies that select it, built once so each Service costs only its pods.
-    let mut np_for: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (k, p) in nps.iter().enumerate() {
-        for &w in p.selects.as_deref().unwrap_or(&[]) {
-            np_for.entry(w).or_default().push(k);
-        }
-    }
-    let mut ap_for: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (k, p) in aps.iter().enumerate() {
-        for &w in p.selects.as_deref().unwrap_or(&[]) {
-            ap_for.entry(w).or_default().push(k);
-        }
-    }
-    let nps_of = |w: usize| -> Vec<&NetworkPolicy> {
-        np_for
-            .get(&w)
-            .into_iter()
-            .flatten()
-            .map(|&k| &nps[k])
-            .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, w))
-            .collect()
-    };
-    let aps_of = |w: usize| -> Vec<&AllowPolicy> {
-        ap_for
-            .get(&w)
-            .into_iter()
-            .flatten()
-            .map(|&k| &aps[k])
-            .filter(|p| applies(p.selects.as_deref(), p.namespace, ctx, w))
-            .collect()
-    };
+    // Built once so each Service costs only its pods.
+    let np_for = policies_by_workload(nps.iter().map(|p| p.selects.as_deref()));
+    let ap_for = policies_by_workload(aps.iter().map(|p| p.selects.as_deref()));
+    let nps_of = |w: usize| np_for.get(&w).into_iter().flatten().map(|&k| &nps[k]);
+    let aps_of = |w: usize| ap_for.get(&w).into_iter().flatten().map(|&k| &aps[k]);
     for &si in ctx.index.of_kind("Service") {
         let svc = &ctx.manifests[si];
-        let Some(selector) = svc
-            .value
-            .pointer("/spec/selector")
+        let Some(selector) = at(&svc.value, &["spec", "selector"])
             .and_then(Value::as_object)
             .filter(|s| !s.is_empty())
         else {
             continue;
         };
-        let pods = ctx
-            .index
-            .select_pods(
-                ctx.manifests,
-                &json!({ "matchLabels": selector }),
-                svc.namespace(),
-            )
-            .unwrap_or_default();
+        let pods = ctx.index.select_in(selector, ctx.index.namespace(si));
         let Some(&first) = pods.first() else {
             continue;
         };
-        let np_blocked = pods.iter().all(|&w| {
-            let isolating = nps_of(w);
-            !isolating.is_empty() && !isolating.iter().any(|p| p.admits)
-        });
-        let ap_blocked = pods.iter().all(|&w| {
-            let allowing = aps_of(w);
-            !allowing.is_empty() && !allowing.iter().any(|p| p.has_rules)
-        });
+        let np_blocked = pods.iter().all(|&w| shuts_out(nps_of(w), |p| p.admits));
+        let ap_blocked = pods.iter().all(|&w| shuts_out(aps_of(w), |p| p.has_rules));
         if !np_blocked && !ap_blocked {
             continue;
         }
@@ -231,8 +203,8 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let np_involved = nps_of(first);
-        let ap_involved = aps_of(first);
+        let np_involved: Vec<&NetworkPolicy> = nps_of(first).collect();
+        let ap_involved: Vec<&AllowPolicy> = aps_of(first).collect();
         let mut reasons = Vec::new();
         if np_blocked {
             let deny = np_involved.iter().any(|p| p.default_deny);
