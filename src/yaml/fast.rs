@@ -159,7 +159,8 @@ fn sequence(lines: &[Line<'_>], pos: &mut usize, indent: usize, depth: usize) ->
 }
 
 fn mapping(lines: &[Line<'_>], pos: &mut usize, indent: usize, depth: usize) -> Option<Value> {
-    let mut map = Map::new();
+    // Sized up front: growing an index map rehashes it, and that was a tenth of reading back.
+    let mut map = Map::with_capacity(count_keys(&lines[*pos..], indent));
     while let Some(line) = lines.get(*pos) {
         if line.indent < indent {
             break;
@@ -184,6 +185,15 @@ fn mapping(lines: &[Line<'_>], pos: &mut usize, indent: usize, depth: usize) -> 
         }
     }
     Some(Value::Object(map))
+}
+
+/// How many keys the mapping at the start of `lines`, whose keys sit at `indent`, has.
+fn count_keys(lines: &[Line<'_>], indent: usize) -> usize {
+    lines
+        .iter()
+        .take_while(|l| l.indent >= indent)
+        .filter(|l| l.indent == indent && !is_seq_item(l.text))
+        .count()
 }
 
 /// The value of `key:` (or `-`) with nothing after it: a nested block, a sequence at the same
