@@ -287,8 +287,7 @@ fn service_spec(name: &str, spec: &Value) -> ServiceSpec {
 }
 
 /// Each template condition must go both ways somewhere in the platform, or the walk proves less
-/// than it seems. The generator never sets `replicas.min` above 1, so no PodDisruptionBudget is
-/// rendered: that branch of pdb.yaml.j2 is not exercised here.
+/// than it seems.
 fn assert_variety(envs: &[EnvSpec]) {
     assert!(envs.iter().any(|e| e.istio), "no environment has Istio on");
     assert!(envs.iter().any(|e| e.argocd), "no environment uses Argo CD");
@@ -298,6 +297,7 @@ fn assert_variety(envs: &[EnvSpec]) {
         ("StatefulSets", count(|s| s.workload == "StatefulSet")),
         ("HPA ranges", count(|s| s.hpa.is_some())),
         ("canary subsets", count(|s| s.subsets.len() > 1)),
+        ("PodDisruptionBudgets", count(|s| s.replicas_min > 1)),
     ] {
         assert!(
             n > 0 && n < services.len(),
