@@ -3,6 +3,7 @@
 use crate::render::write::is_generated;
 use crate::render::RenderedEnvironment;
 use similar::{ChangeTag, TextDiff};
+use std::collections::HashSet;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,32 +63,33 @@ pub fn drift(out: &Path, envs: &[&RenderedEnvironment]) -> Vec<Drift> {
     let mut found = Vec::new();
     for env in envs {
         let dir = out.join(&env.name);
-        for file in &env.files {
+        // Reading thousands of small files is mostly waiting on the file system; both cores wait
+        // better than one.
+        let compared = crate::parallel::map(&env.files, 64, |file| {
             let path = dir.join(&file.path);
-            let rel = format!("{}/{}", env.name, file.path);
-            match std::fs::read(&path) {
-                Ok(bytes) if bytes == file.text.as_bytes() => {}
-                Ok(bytes) => found.push(Drift {
-                    environment: env.name.clone(),
-                    path: rel,
-                    kind: DriftKind::Changed,
-                    old: String::from_utf8_lossy(&bytes).into_owned(),
-                    new: file.text.clone(),
-                }),
-                Err(_) => found.push(Drift {
-                    environment: env.name.clone(),
-                    path: rel,
-                    kind: DriftKind::Missing,
-                    old: String::new(),
-                    new: file.text.clone(),
-                }),
-            }
-        }
+            let (kind, old) = match std::fs::read(&path) {
+                Ok(bytes) if bytes == file.text.as_bytes() => return None,
+                Ok(bytes) => (
+                    DriftKind::Changed,
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ),
+                Err(_) => (DriftKind::Missing, String::new()),
+            };
+            Some(Drift {
+                environment: env.name.clone(),
+                path: format!("{}/{}", env.name, file.path),
+                kind,
+                old,
+                new: file.text.clone(),
+            })
+        });
+        found.extend(compared.into_iter().flatten());
         if !env.complete {
             // A partial render (the Argo CD directory under `--env`) says nothing about the
             // other files there.
             continue;
         }
+        let rendered: HashSet<&str> = env.files.iter().map(|f| f.path.as_str()).collect();
         let mut on_disk: Vec<_> = walkdir::WalkDir::new(&dir)
             .follow_links(false)
             .into_iter()
@@ -101,7 +103,7 @@ pub fn drift(out: &Path, envs: &[&RenderedEnvironment]) -> Vec<Drift> {
                 continue;
             };
             let rel_in_env = rel_in_env.to_string_lossy().replace('\\', "/");
-            if env.files.iter().any(|f| f.path == rel_in_env) || !is_generated(&path) {
+            if rendered.contains(rel_in_env.as_str()) || !is_generated(&path) {
                 continue;
             }
             found.push(Drift {

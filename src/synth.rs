@@ -130,10 +130,12 @@ pub fn generate(services: usize, seed: u64) -> SyntheticPlatform {
             let _ = writeln!(out, "    dependsOn: [{}]", names.join(", "));
         }
         if !infra && rng.below(4) == 0 {
-            let max = 2 + rng.below(4);
+            // Some ranges start above one replica, so PodDisruptionBudgets are rendered too.
+            let min = 1 + rng.below(2);
+            let max = min + 1 + rng.below(4);
             let _ = writeln!(
                 out,
-                "    replicas: {{ min: 1, max: {max}, cpuTarget: 75% }}"
+                "    replicas: {{ min: {min}, max: {max}, cpuTarget: 75% }}"
             );
         }
         if !infra && rng.below(10) == 0 {

@@ -369,3 +369,68 @@ fn diff_text_and_markdown() {
     assert_eq!(code, 0);
     insta::assert_snapshot!("diff_markdown", markdown);
 }
+
+/// Inode of every file under `root`: whether a build rewrote a file or kept it.
+#[cfg(unix)]
+fn inodes(root: &Path) -> BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt;
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(root).unwrap();
+            let ino = std::fs::metadata(e.path()).unwrap().ino();
+            (rel.to_string_lossy().into_owned(), ino)
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rebuild_rewrites_only_the_files_that_changed() {
+    let p = project();
+    let dir = p.path();
+    assert_eq!(shipshape(dir, &["build"]).0, 0);
+    let rendered = dir.join("rendered");
+    let before = inodes(&rendered);
+    let text_before = tree(&rendered);
+
+    edit(
+        &dir.join("catalogue.yaml"),
+        "image: web\n",
+        "image: web:2\n",
+    );
+    let (code, _, err) = shipshape(dir, &["build"]);
+    assert_eq!(code, 0, "{err}");
+    let after = inodes(&rendered);
+    let text_after = tree(&rendered);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    let changed: Vec<&String> = text_after
+        .iter()
+        .filter(|(path, text)| text_before.get(*path) != Some(*text))
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(
+        changed,
+        ["dev/web.yaml"],
+        "only the edited service's file differs"
+    );
+    for (path, ino) in &after {
+        if path == "dev/web.yaml" {
+            assert_ne!(before[path], *ino, "{path} was rewritten in place");
+        } else {
+            assert_eq!(
+                before[path], *ino,
+                "{path} did not change but was rewritten"
+            );
+        }
+    }
+    assert!(
+        err.contains(&format!("1 written, {} unchanged", after.len() - 1)),
+        "{err}"
+    );
+}

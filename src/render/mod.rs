@@ -54,9 +54,7 @@ pub fn render_environment(
     };
     let mut problems = Vec::new();
 
-    let ctx = minijinja::Value::from(minijinja::value::Serde(
-        serde_json::json!({ "env": env_ctx }),
-    ));
+    let ctx = context::template_value(&serde_json::json!({ "env": env_ctx }));
     let mut docs = Vec::new();
     for name in templates::ENVIRONMENT_TEMPLATES {
         match render_docs(templates, name, &ctx, None) {
@@ -74,7 +72,7 @@ pub fn render_environment(
 
     // Services render independently; spread them over the cores and keep catalogue order.
     // Converted once: every service's context shares it.
-    let env_value = minijinja::Value::from(minijinja::value::Serde(&env_ctx));
+    let env_value = context::template_value(&env_ctx);
     let results = crate::parallel::map(&env.services, 16, |svc| {
         render_service(templates, env, &env_value, svc)
     });
@@ -89,9 +87,7 @@ pub fn render_environment(
     }
 
     let files: Vec<String> = out.files.iter().map(|f| f.path.clone()).collect();
-    let ctx = minijinja::Value::from(minijinja::value::Serde(
-        serde_json::json!({ "env": env_ctx, "files": files }),
-    ));
+    let ctx = context::template_value(&serde_json::json!({ "env": env_ctx, "files": files }));
     match render_docs(templates, templates::KUSTOMIZATION_TEMPLATE, &ctx, None) {
         Ok(docs) => {
             let mut text = header(&format!("environment `{}`", env.name));
@@ -127,7 +123,7 @@ fn render_service(
     let t = std::time::Instant::now();
     let ctx = minijinja::context! {
         env => env_value.clone(),
-        svc => minijinja::Value::from(minijinja::value::Serde(context::service_context(env, svc))),
+        svc => context::template_value(&context::service_context(env, svc)),
     };
     crate::profile::add(crate::profile::Counter::Context, t);
     let mut docs = Vec::new();
@@ -197,8 +193,7 @@ pub fn render_argocd(
         }
     }
     for (file, source, app) in apps {
-        let ctx =
-            minijinja::Value::from(minijinja::value::Serde(serde_json::json!({ "app": app })));
+        let ctx = context::template_value(&serde_json::json!({ "app": app }));
         match render_docs(templates, templates::APPLICATION_TEMPLATE, &ctx, None) {
             Ok(docs) => push_file(&mut out, &file, &source, None, docs),
             Err(d) => problems.push(d),

@@ -29,8 +29,8 @@ pub const APPLICATION_TEMPLATE: &str = "application.yaml.j2";
 
 const EMBEDDED: &[(&str, &str)] = &[
     (
-        "_macros.yaml.j2",
-        include_str!("../../templates/_macros.yaml.j2"),
+        "_metadata.yaml.j2",
+        include_str!("../../templates/_metadata.yaml.j2"),
     ),
     (
         "namespace.yaml.j2",

@@ -159,7 +159,8 @@ fn sequence(lines: &[Line<'_>], pos: &mut usize, indent: usize, depth: usize) ->
 }
 
 fn mapping(lines: &[Line<'_>], pos: &mut usize, indent: usize, depth: usize) -> Option<Value> {
-    let mut map = Map::new();
+    // Sized up front: growing an index map rehashes it, and that was a tenth of reading back.
+    let mut map = Map::with_capacity(count_keys(&lines[*pos..], indent));
     while let Some(line) = lines.get(*pos) {
         if line.indent < indent {
             break;
@@ -171,19 +172,28 @@ fn mapping(lines: &[Line<'_>], pos: &mut usize, indent: usize, depth: usize) -> 
             break;
         }
         let (key, rest) = split_key(line.text)?;
-        if map.contains_key(&key) {
-            // Duplicate keys are an error the full parser explains.
-            return None;
-        }
         *pos += 1;
         let value = if rest.is_empty() {
             nested_or_null(lines, pos, indent, false, depth + 1)?
         } else {
             scalar(rest)?
         };
-        map.insert(key, value);
+        // One hash per key: a duplicate shows up as a replaced value. Duplicate keys are an
+        // error the full parser explains.
+        if map.insert(key, value).is_some() {
+            return None;
+        }
     }
     Some(Value::Object(map))
+}
+
+/// How many keys the mapping at the start of `lines`, whose keys sit at `indent`, has.
+fn count_keys(lines: &[Line<'_>], indent: usize) -> usize {
+    lines
+        .iter()
+        .take_while(|l| l.indent >= indent)
+        .filter(|l| l.indent == indent && !is_seq_item(l.text))
+        .count()
 }
 
 /// The value of `key:` (or `-`) with nothing after it: a nested block, a sequence at the same
@@ -211,7 +221,11 @@ fn nested_or_null(
 fn split_key(text: &str) -> Option<(String, &str)> {
     if let Some(stripped) = text.strip_prefix('"') {
         let end = closing_quote(stripped)?;
-        let key: String = serde_json::from_str(&text[..end + 2]).ok()?;
+        let key: String = if is_verbatim(&stripped[..end]) {
+            stripped[..end].to_owned()
+        } else {
+            serde_json::from_str(&text[..end + 2]).ok()?
+        };
         let after = &text[end + 2..];
         let rest = after.strip_prefix(':')?;
         if !(rest.is_empty() || rest.starts_with(' ')) {
@@ -237,6 +251,13 @@ fn split_key(text: &str) -> Option<(String, &str)> {
     Some((key.to_owned(), rest))
 }
 
+/// Whether the inside of a double-quoted scalar means exactly its own text: no escapes and no
+/// control characters, whose treatment the full parser decides. Most quoted values are like
+/// this, and taking them as they are skips a JSON decode per value.
+fn is_verbatim(inner: &str) -> bool {
+    !inner.bytes().any(|b| b == b'\\' || b < 0x20 || b == 0x7f)
+}
+
 /// Index (in `s`, which follows an opening quote) of the closing double quote.
 fn closing_quote(s: &str) -> Option<usize> {
     let mut escaped = false;
@@ -257,6 +278,10 @@ fn scalar(text: &str) -> Option<Value> {
             let end = closing_quote(&text[1..])?;
             if end + 2 != text.len() {
                 return None;
+            }
+            let inner = &text[1..=end];
+            if is_verbatim(inner) {
+                return Some(Value::String(inner.to_owned()));
             }
             // JSON escapes are a subset of YAML's; anything else makes serde_json refuse, and
             // the full parser takes over.
