@@ -107,21 +107,41 @@ pub fn lock(out: &Path) -> Result<OutputLock, Diagnostic> {
 /// Environments not in `envs` are carried over untouched.
 pub fn write_tree(out: &Path, envs: &[&RenderedEnvironment]) -> Result<WriteSummary, Failure> {
     let _lock = lock(out)?;
-    // Nothing to change (the common pre-commit case): touch nothing, not even the directory.
-    if out.exists() && crate::diff::drift(out, envs).is_empty() {
-        return Ok(WriteSummary {
-            unchanged: envs.iter().map(|e| e.files.len()).sum(),
-            ..WriteSummary::default()
-        });
-    }
+    // The files whose text differs from what is on disk (`env/path`); `None` when there is no
+    // tree yet. Read once here, so staging links the rest without reading them again.
+    let t = std::time::Instant::now();
+    let differing: Option<HashSet<String>> = if out.exists() {
+        let drift = crate::diff::drift(out, envs);
+        crate::profile::mark("compare with disk", t);
+        // Nothing to change (the common pre-commit case): touch nothing, not even the directory.
+        if drift.is_empty() {
+            return Ok(WriteSummary {
+                unchanged: envs.iter().map(|e| e.files.len()).sum(),
+                ..WriteSummary::default()
+            });
+        }
+        Some(
+            drift
+                .into_iter()
+                .filter(|d| d.kind != crate::diff::DriftKind::Orphaned)
+                .map(|d| d.path)
+                .collect(),
+        )
+    } else {
+        None
+    };
     let staging = sibling(out, &format!("staging-{}", std::process::id()));
     clean_stale_staging(out);
-    let result = stage(out, &staging, envs).and_then(|summary| {
+    let t = std::time::Instant::now();
+    let result = stage(out, &staging, envs, differing.as_ref()).and_then(|summary| {
+        crate::profile::mark("stage", t);
         swap_in(out, &staging)?;
         Ok(summary)
     });
     // Whatever happened, the staging directory (after a swap: the old tree) is ours to remove.
+    let t = std::time::Instant::now();
     let _ = fs::remove_dir_all(&staging);
+    crate::profile::mark("remove old tree", t);
     result.map_err(Failure::from)
 }
 
@@ -144,6 +164,7 @@ fn stage(
     out: &Path,
     staging: &Path,
     envs: &[&RenderedEnvironment],
+    differing: Option<&HashSet<String>>,
 ) -> Result<WriteSummary, Diagnostic> {
     let mut summary = WriteSummary::default();
     let fault = std::env::var(FAULT_AFTER_FILES_VAR).ok();
@@ -178,7 +199,7 @@ fn stage(
     }
     // Directories first, then the files one by one: file creations in one directory queue on
     // its lock, and a second writer only spins there (perf: twice the kernel time, a slower build).
-    let mut tasks: Vec<(PathBuf, PathBuf, &str)> = Vec::new();
+    let mut tasks: Vec<(PathBuf, PathBuf, &str, bool)> = Vec::new();
     for env in envs {
         let dir = staging.join(&env.name);
         if env.files.is_empty() {
@@ -194,28 +215,30 @@ fn stage(
                         .map_err(|e| io_error("cannot create", parent, &e))?;
                 }
             }
+            let unchanged =
+                differing.is_some_and(|d| !d.contains(&format!("{}/{}", env.name, file.path)));
             tasks.push((
                 target,
                 out.join(&env.name).join(&file.path),
                 file.text.as_str(),
+                unchanged,
             ));
         }
     }
-    for (n, (target, previous_path, text)) in tasks.iter().enumerate() {
+    for (n, (target, previous_path, text, unchanged)) in tasks.iter().enumerate() {
         if fail_after.is_some_and(|limit| n >= limit) {
             return Err(io_error("cannot write", target, &injected()));
         }
-        let unchanged = fs::read(previous_path).ok().as_deref() == Some(text.as_bytes());
         // An unchanged file is linked, not rewritten: a link is one metadata update where a
         // write allocates and fills blocks, and removing the old tree afterwards then frees
         // nothing. The old tree is never written through, so it stays intact until the swap.
-        if !(unchanged && fs::hard_link(previous_path, target).is_ok()) {
+        if !(*unchanged && fs::hard_link(previous_path, target).is_ok()) {
             fs::write(target, text).map_err(|e| io_error("cannot write", target, &e))?;
         }
         if let Some(ms) = slow_ms {
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
-        if unchanged {
+        if *unchanged {
             summary.unchanged += 1;
         } else {
             summary.written += 1;
