@@ -93,7 +93,6 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
     let mut findings = Vec::new();
     let mut dir_namespaces = Vec::new();
     let mut manifest_count = 0;
-    let mut droppers = Vec::new();
     for env in resolved {
         let t = std::time::Instant::now();
         let rendered = match render::render_environment(&templates, &env) {
@@ -143,14 +142,12 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             // Freeing an environment's manifests is hundreds of thousands of small frees; on
             // this thread it would leave the other core idle, beside the next environment's
             // render it costs nothing.
+            // Not joined: nothing waits for memory to be returned, and the last environment's
+            // would otherwise hold up the report.
             let manifests = std::mem::take(&mut compiled.rendered.manifests);
-            droppers.push(std::thread::spawn(move || drop(manifests)));
+            std::thread::spawn(move || drop(manifests));
         }
         environments.push(compiled);
-    }
-    for dropper in droppers {
-        // A failed free is not the user's problem; the memory goes back at exit regardless.
-        let _ = dropper.join();
     }
     crate::profile::report_counters();
     let argocd = match argocd {
