@@ -123,7 +123,7 @@ fn render_service(
     let t = std::time::Instant::now();
     let ctx = minijinja::context! {
         env => env_value.clone(),
-        svc => context::template_value(&context::service_context(env, svc)),
+        svc => context::service_context(env, svc),
     };
     crate::profile::add(crate::profile::Counter::Context, t);
     let mut docs = Vec::new();
