@@ -201,7 +201,8 @@ fn whole_runs(dir: &Path, n: usize) -> WholeRuns {
     }
 }
 
-fn bench(n: usize, dir: &Path, whole: &WholeRuns) {
+/// Prints the row of the main table; returns the row of the render split table.
+fn bench(n: usize, dir: &Path, whole: &WholeRuns) -> String {
     let runs = runs_for(n);
     let paths = ProjectPaths::in_root(dir);
 
@@ -210,12 +211,18 @@ fn bench(n: usize, dir: &Path, whole: &WholeRuns) {
     });
     let (resolve, resolved) = time(runs, || project.resolve(&[]).expect("resolve"));
     let templates = Templates::load(None).expect("templates");
+    shipshape::profile::take_counters();
     let (render_t, rendered) = time(runs, || {
         resolved
             .iter()
             .map(|env| render::render_environment(&templates, env).expect("render"))
             .collect::<Vec<_>>()
     });
+    // CPU time of the render's parts, summed over both threads, per run.
+    let split: Vec<String> = shipshape::profile::take_counters()
+        .into_iter()
+        .map(|(_, d)| ms(d / u32::try_from(runs).unwrap_or(1)))
+        .collect();
     let manifests: usize = rendered.iter().map(|r| r.manifests.len()).sum();
     let all: Vec<&shipshape::manifest::Manifest> =
         rendered.iter().flat_map(|r| r.manifests.iter()).collect();
@@ -256,6 +263,7 @@ fn bench(n: usize, dir: &Path, whole: &WholeRuns) {
         check_rss = whole.check_rss,
         fresh_rss = whole.fresh_rss,
     );
+    format!("| {n} | {} |", split.join(" | "))
 }
 
 fn main() {
@@ -289,7 +297,16 @@ fn main() {
         .zip(&dirs)
         .map(|(&n, d)| whole_runs(d.path(), n))
         .collect();
+    let mut splits = Vec::new();
     for ((&n, dir), whole) in sizes.iter().zip(&dirs).zip(&whole) {
-        bench(n, dir.path(), whole);
+        splits.push(bench(n, dir.path(), whole));
+    }
+    println!();
+    println!("Render stage split: CPU ms summed over both threads, per run.");
+    println!();
+    println!("| N | context | templates | parse back | emit |");
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    for row in splits {
+        println!("{row}");
     }
 }

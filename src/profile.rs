@@ -14,11 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static TEMPLATE_NS: AtomicU64 = AtomicU64::new(0);
 static PARSE_NS: AtomicU64 = AtomicU64::new(0);
 static CONTEXT_NS: AtomicU64 = AtomicU64::new(0);
+static EMIT_NS: AtomicU64 = AtomicU64::new(0);
 
 pub enum Counter {
     Template,
     Parse,
     Context,
+    Emit,
 }
 
 /// Adds time to a counter of work spread over many small calls.
@@ -28,20 +30,38 @@ pub fn add(counter: Counter, since: Instant) {
         Counter::Template => TEMPLATE_NS.fetch_add(ns, Ordering::Relaxed),
         Counter::Parse => PARSE_NS.fetch_add(ns, Ordering::Relaxed),
         Counter::Context => CONTEXT_NS.fetch_add(ns, Ordering::Relaxed),
+        Counter::Emit => EMIT_NS.fetch_add(ns, Ordering::Relaxed),
     };
+}
+
+fn counters() -> [(&'static str, &'static AtomicU64); 4] {
+    [
+        ("context", &CONTEXT_NS),
+        ("templates", &TEMPLATE_NS),
+        ("parse back", &PARSE_NS),
+        ("emit", &EMIT_NS),
+    ]
 }
 
 pub fn report_counters() {
     if std::env::var_os("SHIPSHAPE_PROFILE").is_some() {
-        for (name, c) in [
-            ("  templates", &TEMPLATE_NS),
-            ("  parse back", &PARSE_NS),
-            ("  context", &CONTEXT_NS),
-        ] {
+        for (name, c) in counters() {
             eprintln!(
-                "profile: {name:<20} {:>10.2?}",
+                "profile:   {name:<18} {:>10.2?}",
                 std::time::Duration::from_nanos(c.load(Ordering::Relaxed))
             );
         }
     }
+}
+
+/// The render counters since the last call (CPU time summed over threads), zeroing them: the
+/// benchmark splits its render stage with these.
+pub fn take_counters() -> Vec<(&'static str, std::time::Duration)> {
+    counters()
+        .into_iter()
+        .map(|(name, c)| {
+            let ns = c.swap(0, Ordering::Relaxed);
+            (name, std::time::Duration::from_nanos(ns))
+        })
+        .collect()
 }

@@ -221,7 +221,9 @@ fn push_file(
         if i > 0 {
             text.push_str("---\n");
         }
+        let t = std::time::Instant::now();
         emit::write_yaml(&mut text, &doc);
+        crate::profile::add(crate::profile::Counter::Emit, t);
         out.manifests.push(Manifest {
             value: doc,
             origin: ManifestOrigin::Rendered {
