@@ -38,7 +38,14 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             project,
             out,
             output,
-        } => crate::commands::check::run(&lean(&project), out_dir(&project, out), &output, io),
+        } => {
+            let out = out_dir(&project, out);
+            let opts = CompileOptions {
+                compare_with: Some(out.clone()),
+                ..lean(&project)
+            };
+            crate::commands::check::run(&opts, out, &output, io)
+        }
         Command::Lint {
             paths,
             environment_file,
@@ -117,6 +124,7 @@ pub fn options(p: &ProjectArgs) -> CompileOptions {
         templates: p.templates.clone(),
         limits: Limits::from_env(),
         keep_manifests: true,
+        compare_with: None,
     }
 }
 

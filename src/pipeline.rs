@@ -18,6 +18,10 @@ pub struct CompileOptions {
     /// Keep every environment's manifests in the result (plan, graph and tests read them);
     /// build, check and diff only need the text and drop them once linted.
     pub keep_manifests: bool,
+    /// Compare each environment's files with this output tree as soon as the environment is
+    /// linted, record the drift in [`Compiled::drifts`] and let the text go (`check`): at
+    /// N = 10,000 services the three environments' text is a sixth of peak memory.
+    pub compare_with: Option<PathBuf>,
 }
 
 pub struct CompiledEnvironment {
@@ -34,6 +38,9 @@ pub struct Compiled {
     pub findings: Vec<Diagnostic>,
     /// How many manifests were rendered (counted before any were dropped).
     pub manifest_count: usize,
+    /// With [`CompileOptions::compare_with`]: how every output directory differs from the tree
+    /// there. The environments' `files` are then empty; their text was compared and dropped.
+    pub drifts: Option<Vec<crate::diff::Drift>>,
 }
 
 impl Compiled {
@@ -93,6 +100,7 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
     let mut findings = Vec::new();
     let mut dir_namespaces = Vec::new();
     let mut manifest_count = 0;
+    let mut drifts = Vec::new();
     for env in resolved {
         let t = std::time::Instant::now();
         let rendered = match render::render_environment(&templates, &env) {
@@ -139,13 +147,11 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
         ));
         manifest_count += compiled.rendered.manifests.len();
         if !opts.keep_manifests {
-            // Freeing an environment's manifests is hundreds of thousands of small frees; on
-            // this thread it would leave the other core idle, beside the next environment's
-            // render it costs nothing.
-            // Not joined: nothing waits for memory to be returned, and the last environment's
-            // would otherwise hold up the report.
-            let manifests = std::mem::take(&mut compiled.rendered.manifests);
-            std::thread::spawn(move || drop(manifests));
+            free_on_both_cores(std::mem::take(&mut compiled.rendered.manifests));
+        }
+        if let Some(out) = &opts.compare_with {
+            drifts.extend(crate::diff::drift(out, &[&compiled.rendered]));
+            compiled.rendered.files = Vec::new();
         }
         environments.push(compiled);
     }
@@ -162,12 +168,28 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
     findings.extend(lint_argocd(&argocd, &environments, dir_namespaces));
     manifest_count += argocd.manifests.len();
     crate::diagnostic::normalise(&mut findings);
+    let drifts = opts.compare_with.as_ref().map(|out| {
+        drifts.extend(crate::diff::drift(out, &[&argocd]));
+        drifts
+    });
     Ok(Compiled {
         environments,
         argocd,
         findings,
         manifest_count,
+        drifts,
     })
+}
+
+/// Frees an environment's manifests, half on another thread: hundreds of thousands of small
+/// frees. Finished before the next environment allocates, so two environments never share the
+/// peak (freeing in the background beside the next render cost 75 MB of peak at N = 10,000).
+fn free_on_both_cores(mut manifests: Vec<crate::manifest::Manifest>) {
+    let half = manifests.split_off(manifests.len() / 2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || drop(half));
+        drop(manifests);
+    });
 }
 
 /// Code of findings about rendered output that breaks the Kubernetes, Istio or Argo CD schemas.

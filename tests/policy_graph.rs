@@ -21,6 +21,7 @@ fn root() -> PathBuf {
 fn compile_repo() -> Compiled {
     let opts = CompileOptions {
         keep_manifests: true,
+        compare_with: None,
         paths: ProjectPaths::in_root(&root()),
         envs: Vec::new(),
         templates: None,

@@ -402,6 +402,7 @@ fn render(root: &Path) -> Result<BTreeMap<String, String>, TestCaseError> {
         templates: None,
         limits: Limits::default(),
         keep_manifests: false,
+        compare_with: None,
     };
     let compiled = compile(&opts).map_err(|f| {
         TestCaseError::fail(format!(

@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         templates: None,
         limits: Limits::default(),
         keep_manifests: false,
+        compare_with: None,
     };
     match compile(&opts) {
         Ok(compiled) => {

@@ -17,8 +17,12 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         Ok(c) => c,
         Err(code) => return code,
     };
-    let rendered = compiled.rendered();
-    let drifts = drift(&out, &rendered);
+    // Compared during the compile when asked to (each environment's text is then gone);
+    // otherwise now.
+    let drifts = match &compiled.drifts {
+        Some(d) => d.clone(),
+        None => drift(&out, &compiled.rendered()),
+    };
     let mut diagnostics = compiled.findings.clone();
     for d in &drifts {
         let shown = format!("{}/{}", crate::catalogue::load::display_path(&out), d.path);
