@@ -146,12 +146,21 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             crate::lint::context::namespaces(compiled.rendered.manifests.iter()),
         ));
         manifest_count += compiled.rendered.manifests.len();
-        if !opts.keep_manifests {
-            free_on_both_cores(std::mem::take(&mut compiled.rendered.manifests));
-        }
+        // Freeing an environment's manifests is hundreds of thousands of small frees: done on
+        // another thread while this one compares the text with the tree (check), or while the
+        // next environment renders (build and diff, whose peak is everyone's text anyway).
+        let freeing = (!opts.keep_manifests).then(|| {
+            let manifests = std::mem::take(&mut compiled.rendered.manifests);
+            std::thread::spawn(move || drop(manifests))
+        });
         if let Some(out) = &opts.compare_with {
             drifts.extend(crate::diff::drift(out, &[&compiled.rendered]));
             compiled.rendered.files = Vec::new();
+            // Freed before the next environment allocates, so two environments never share
+            // the peak: that is what comparing early is for.
+            if let Some(freeing) = freeing {
+                let _ = freeing.join();
+            }
         }
         environments.push(compiled);
     }
@@ -179,17 +188,6 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
         manifest_count,
         drifts,
     })
-}
-
-/// Frees an environment's manifests, half on another thread: hundreds of thousands of small
-/// frees. Finished before the next environment allocates, so two environments never share the
-/// peak (freeing in the background beside the next render cost 75 MB of peak at N = 10,000).
-fn free_on_both_cores(mut manifests: Vec<crate::manifest::Manifest>) {
-    let half = manifests.split_off(manifests.len() / 2);
-    std::thread::scope(|scope| {
-        scope.spawn(move || drop(half));
-        drop(manifests);
-    });
 }
 
 /// Code of findings about rendered output that breaks the Kubernetes, Istio or Argo CD schemas.
