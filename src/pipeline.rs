@@ -19,8 +19,9 @@ pub struct CompileOptions {
     /// build, check and diff only need the text and drop them once linted.
     pub keep_manifests: bool,
     /// Compare each environment's files with this output tree as soon as the environment is
-    /// linted, record the drift in [`Compiled::drifts`] and let the text go (`check`): at
-    /// N = 10,000 services the three environments' text is a sixth of peak memory.
+    /// linted, record the drift in [`Compiled::drifts`] and let go of the text the tree already
+    /// holds (`check`, `build`): at N = 10,000 services the three environments' text is a sixth
+    /// of peak memory. `build` must hold the output lock from before the comparison.
     pub compare_with: Option<PathBuf>,
 }
 
@@ -39,13 +40,28 @@ pub struct Compiled {
     /// How many manifests were rendered (counted before any were dropped).
     pub manifest_count: usize,
     /// With [`CompileOptions::compare_with`]: how every output directory differs from the tree
-    /// there. The environments' `files` are then empty; their text was compared and dropped.
+    /// there. Files the tree already holds as they are keep only their path (`on_disk`), and
+    /// the drifts leave `new` empty: the text is in the rendered file ([`Compiled::kept_texts`]).
     pub drifts: Option<Vec<crate::diff::Drift>>,
 }
 
 impl Compiled {
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// The text of every rendered file that was kept (not `on_disk`), by `env/path`: a drift's
+    /// path.
+    pub fn kept_texts(&self) -> std::collections::HashMap<String, &str> {
+        self.rendered()
+            .into_iter()
+            .flat_map(|e| {
+                e.files
+                    .iter()
+                    .filter(|f| !f.on_disk)
+                    .map(move |f| (format!("{}/{}", e.name, f.path), f.text.as_str()))
+            })
+            .collect()
     }
 
     /// Every output directory to write or compare: the environments, then `argocd/`.
@@ -154,8 +170,9 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             std::thread::spawn(move || drop(manifests))
         });
         if let Some(out) = &opts.compare_with {
-            drifts.extend(crate::diff::drift(out, &[&compiled.rendered]));
-            compiled.rendered.files = Vec::new();
+            let mut found = crate::diff::drift(out, &[&compiled.rendered]);
+            keep_text_once(&mut compiled.rendered, &mut found);
+            drifts.extend(found);
             // Freed before the next environment allocates, so two environments never share
             // the peak: that is what comparing early is for.
             if let Some(freeing) = freeing {
@@ -177,10 +194,17 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
     findings.extend(lint_argocd(&argocd, &environments, dir_namespaces));
     manifest_count += argocd.manifests.len();
     crate::diagnostic::normalise(&mut findings);
-    let drifts = opts.compare_with.as_ref().map(|out| {
-        drifts.extend(crate::diff::drift(out, &[&argocd]));
-        drifts
-    });
+    let argocd = match opts.compare_with.as_ref() {
+        Some(out) => {
+            let mut found = crate::diff::drift(out, &[&argocd]);
+            let mut argocd = argocd;
+            keep_text_once(&mut argocd, &mut found);
+            drifts.extend(found);
+            argocd
+        }
+        None => argocd,
+    };
+    let drifts = opts.compare_with.is_some().then_some(drifts);
     Ok(Compiled {
         environments,
         argocd,
@@ -188,6 +212,25 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
         manifest_count,
         drifts,
     })
+}
+
+/// After a comparison, each text is held once: files the output tree already holds as they are
+/// keep only their path (`on_disk`); files that differ keep their text in the file, not also in
+/// the drift (`Drift::new` is left empty; [`Compiled::kept_texts`] finds it).
+fn keep_text_once(rendered: &mut RenderedEnvironment, found: &mut [crate::diff::Drift]) {
+    let mut differing = std::collections::HashSet::new();
+    for d in found.iter_mut() {
+        if d.kind != crate::diff::DriftKind::Orphaned {
+            d.new = String::new();
+            differing.insert(d.path.as_str());
+        }
+    }
+    for file in &mut rendered.files {
+        if !differing.contains(format!("{}/{}", rendered.name, file.path).as_str()) {
+            file.text = String::new();
+            file.on_disk = true;
+        }
+    }
 }
 
 /// Code of findings about rendered output that breaks the Kubernetes, Istio or Argo CD schemas.

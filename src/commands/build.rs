@@ -3,11 +3,29 @@
 use crate::app::{self, Io, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::OutputArgs;
 use crate::pipeline::CompileOptions;
-use crate::render::write::write_tree;
+use crate::render::write::{lock, write_tree_locked};
 use std::path::PathBuf;
 
 pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
-    let compiled = match app::compile_or_fail(opts, output, io) {
+    // Held from before the compile, which compares the rendered text with the tree and keeps only
+    // what differs: no other build may change the tree between that comparison and the write.
+    let _lock = match lock(&out) {
+        Ok(l) => l,
+        Err(d) => {
+            app::emit(&[d], output, io);
+            let _ = writeln!(
+                io.stderr,
+                "shipshape: writing failed; {} was left as it was",
+                out.display()
+            );
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let opts = CompileOptions {
+        compare_with: Some(out.clone()),
+        ..opts.clone()
+    };
+    let compiled = match app::compile_or_fail(&opts, output, io) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -22,7 +40,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         return EXIT_FINDINGS;
     }
     let rendered = compiled.rendered();
-    match write_tree(&out, &rendered) {
+    match write_tree_locked(&out, &rendered, compiled.drifts.as_deref()) {
         Ok(summary) => {
             let manifests = compiled.manifest_count;
             let _ = writeln!(

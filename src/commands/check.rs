@@ -20,7 +20,19 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
     // Compared during the compile when asked to (each environment's text is then gone);
     // otherwise now.
     let drifts = match &compiled.drifts {
-        Some(d) => d.clone(),
+        Some(found) => {
+            let texts = compiled.kept_texts();
+            found
+                .iter()
+                .map(|d| {
+                    let mut d = d.clone();
+                    if d.kind != DriftKind::Orphaned {
+                        d.new = texts.get(&d.path).copied().unwrap_or_default().to_owned();
+                    }
+                    d
+                })
+                .collect()
+        }
         None => drift(&out, &compiled.rendered()),
     };
     let mut diagnostics = compiled.findings.clone();

@@ -16,7 +16,11 @@ pub use templates::Templates;
 pub struct RenderedFile {
     /// Path relative to the environment's output directory.
     pub path: String,
+    /// Empty when `on_disk`.
     pub text: String,
+    /// The output tree already holds exactly this file: its text was compared with the file there
+    /// and dropped to save memory (`CompileOptions::compare_with`); a write links or copies it.
+    pub on_disk: bool,
 }
 
 /// Everything one environment renders: one directory under the output directory.
@@ -100,6 +104,7 @@ pub fn render_environment(
             out.files.push(RenderedFile {
                 path: "kustomization.yaml".into(),
                 text,
+                on_disk: false,
             });
         }
         Err(d) => problems.push(d.in_environment(&env.name)),
@@ -235,6 +240,7 @@ fn push_file(
     out.files.push(RenderedFile {
         path: path.to_owned(),
         text,
+        on_disk: false,
     });
 }
 

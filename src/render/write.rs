@@ -107,11 +107,29 @@ pub fn lock(out: &Path) -> Result<OutputLock, Diagnostic> {
 /// Environments not in `envs` are carried over untouched.
 pub fn write_tree(out: &Path, envs: &[&RenderedEnvironment]) -> Result<WriteSummary, Failure> {
     let _lock = lock(out)?;
+    write_tree_locked(out, envs, None)
+}
+
+/// [`write_tree`] for a caller that already holds the output lock and, with `compared`, has
+/// already compared the environments with the tree (`CompileOptions::compare_with` under that
+/// same lock): files marked `on_disk` are then linked or copied from the tree, not written.
+pub fn write_tree_locked(
+    out: &Path,
+    envs: &[&RenderedEnvironment],
+    compared: Option<&[crate::diff::Drift]>,
+) -> Result<WriteSummary, Failure> {
     // The files whose text differs from what is on disk (`env/path`); `None` when there is no
-    // tree yet. Read once here, so staging links the rest without reading them again.
+    // tree yet. Read once, so staging links the rest without reading them again.
     let t = std::time::Instant::now();
     let differing: Option<HashSet<String>> = if out.exists() {
-        let drift = crate::diff::drift(out, envs);
+        let computed;
+        let drift = match compared {
+            Some(found) => found,
+            None => {
+                computed = crate::diff::drift(out, envs);
+                computed.as_slice()
+            }
+        };
         crate::profile::mark("compare with disk", t);
         // Nothing to change (the common pre-commit case): touch nothing, not even the directory.
         if drift.is_empty() {
@@ -122,9 +140,9 @@ pub fn write_tree(out: &Path, envs: &[&RenderedEnvironment]) -> Result<WriteSumm
         }
         Some(
             drift
-                .into_iter()
+                .iter()
                 .filter(|d| d.kind != crate::diff::DriftKind::Orphaned)
-                .map(|d| d.path)
+                .map(|d| d.path.clone())
                 .collect(),
         )
     } else {
@@ -215,8 +233,8 @@ fn stage(
                         .map_err(|e| io_error("cannot create", parent, &e))?;
                 }
             }
-            let unchanged =
-                differing.is_some_and(|d| !d.contains(&format!("{}/{}", env.name, file.path)));
+            let unchanged = file.on_disk
+                || differing.is_some_and(|d| !d.contains(&format!("{}/{}", env.name, file.path)));
             tasks.push((
                 target,
                 out.join(&env.name).join(&file.path),
@@ -233,7 +251,12 @@ fn stage(
         // write allocates and fills blocks, and removing the old tree afterwards then frees
         // nothing. The old tree is never written through, so it stays intact until the swap.
         if !(*unchanged && fs::hard_link(previous_path, target).is_ok()) {
-            fs::write(target, text).map_err(|e| io_error("cannot write", target, &e))?;
+            if *unchanged && text.is_empty() {
+                // Its text was dropped after the comparison: the tree's copy is the text.
+                fs::copy(previous_path, target).map_err(|e| io_error("cannot copy", target, &e))?;
+            } else {
+                fs::write(target, text).map_err(|e| io_error("cannot write", target, &e))?;
+            }
         }
         if let Some(ms) = slow_ms {
             std::thread::sleep(std::time::Duration::from_millis(ms));
