@@ -60,6 +60,16 @@ impl Drift {
 
 /// Compares what was rendered with `out/<env>/` on disk (the Argo CD pseudo-environment included).
 pub fn drift(out: &Path, envs: &[&RenderedEnvironment]) -> Vec<Drift> {
+    compare(out, envs, true)
+}
+
+/// [`drift`] without the rendered text in `Drift::new` (left empty): for a caller that keeps the
+/// text in the rendered files and should not hold a second copy of it.
+pub fn drift_without_text(out: &Path, envs: &[&RenderedEnvironment]) -> Vec<Drift> {
+    compare(out, envs, false)
+}
+
+fn compare(out: &Path, envs: &[&RenderedEnvironment], with_text: bool) -> Vec<Drift> {
     let mut found = Vec::new();
     for env in envs {
         let dir = out.join(&env.name);
@@ -80,7 +90,11 @@ pub fn drift(out: &Path, envs: &[&RenderedEnvironment]) -> Vec<Drift> {
                 path: format!("{}/{}", env.name, file.path),
                 kind,
                 old,
-                new: file.text.clone(),
+                new: if with_text {
+                    file.text.clone()
+                } else {
+                    String::new()
+                },
             })
         });
         found.extend(compared.into_iter().flatten());

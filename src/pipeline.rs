@@ -170,8 +170,8 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             std::thread::spawn(move || drop(manifests))
         });
         if let Some(out) = &opts.compare_with {
-            let mut found = crate::diff::drift(out, &[&compiled.rendered]);
-            keep_text_once(&mut compiled.rendered, &mut found);
+            let found = crate::diff::drift_without_text(out, &[&compiled.rendered]);
+            keep_text_once(&mut compiled.rendered, &found);
             drifts.extend(found);
             // Freed before the next environment allocates, so two environments never share
             // the peak: that is what comparing early is for.
@@ -196,9 +196,9 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
     crate::diagnostic::normalise(&mut findings);
     let argocd = match opts.compare_with.as_ref() {
         Some(out) => {
-            let mut found = crate::diff::drift(out, &[&argocd]);
+            let found = crate::diff::drift_without_text(out, &[&argocd]);
             let mut argocd = argocd;
-            keep_text_once(&mut argocd, &mut found);
+            keep_text_once(&mut argocd, &found);
             drifts.extend(found);
             argocd
         }
@@ -214,17 +214,15 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
     })
 }
 
-/// After a comparison, each text is held once: files the output tree already holds as they are
-/// keep only their path (`on_disk`); files that differ keep their text in the file, not also in
-/// the drift (`Drift::new` is left empty; [`Compiled::kept_texts`] finds it).
-fn keep_text_once(rendered: &mut RenderedEnvironment, found: &mut [crate::diff::Drift]) {
-    let mut differing = std::collections::HashSet::new();
-    for d in found.iter_mut() {
-        if d.kind != crate::diff::DriftKind::Orphaned {
-            d.new = String::new();
-            differing.insert(d.path.as_str());
-        }
-    }
+/// After a comparison without text, each text is held once: files the output tree already
+/// holds as they are keep only their path (`on_disk`); files that differ keep their text in the
+/// file ([`Compiled::kept_texts`] finds it for a drift).
+fn keep_text_once(rendered: &mut RenderedEnvironment, found: &[crate::diff::Drift]) {
+    let differing: std::collections::HashSet<&str> = found
+        .iter()
+        .filter(|d| d.kind != crate::diff::DriftKind::Orphaned)
+        .map(|d| d.path.as_str())
+        .collect();
     for file in &mut rendered.files {
         if !differing.contains(format!("{}/{}", rendered.name, file.path).as_str()) {
             file.text = String::new();

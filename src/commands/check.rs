@@ -17,8 +17,8 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         Ok(c) => c,
         Err(code) => return code,
     };
-    // Compared during the compile when asked to (each environment's text is then gone);
-    // otherwise now.
+    // Compared during the compile when asked to, without the rendered text (kept once, in the
+    // files that differ); otherwise now.
     let drifts = match &compiled.drifts {
         Some(found) => {
             let texts = compiled.kept_texts();

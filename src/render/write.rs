@@ -103,16 +103,11 @@ pub fn lock(out: &Path) -> Result<OutputLock, Diagnostic> {
     Ok(OutputLock { file })
 }
 
-/// Replaces the environments' directories under `out` with what was rendered.
-/// Environments not in `envs` are carried over untouched.
-pub fn write_tree(out: &Path, envs: &[&RenderedEnvironment]) -> Result<WriteSummary, Failure> {
-    let _lock = lock(out)?;
-    write_tree_locked(out, envs, None)
-}
-
-/// [`write_tree`] for a caller that already holds the output lock and, with `compared`, has
-/// already compared the environments with the tree (`CompileOptions::compare_with` under that
-/// same lock): files marked `on_disk` are then linked or copied from the tree, not written.
+/// Replaces the environments' directories under `out` with what was rendered; environments not
+/// in `envs` are carried over untouched. The caller holds the output lock ([`lock`]) and, with
+/// `compared`, has already compared the environments with the tree under that same lock
+/// (`CompileOptions::compare_with`): files marked `on_disk` are then linked or copied from the
+/// tree, not written.
 pub fn write_tree_locked(
     out: &Path,
     envs: &[&RenderedEnvironment],
