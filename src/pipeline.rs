@@ -5,7 +5,8 @@ use crate::diagnostic::{Diagnostic, Failure, Severity};
 use crate::lint::context::Tree;
 use crate::lint::{self, LintContext};
 use crate::manifest::schema;
-use crate::render::{self, RenderedEnvironment, Templates};
+use crate::render::write::Staging;
+use crate::render::{self, RenderedEnvironment, Templates, TextAt};
 use crate::yaml::Limits;
 use std::path::PathBuf;
 
@@ -40,8 +41,9 @@ pub struct Compiled {
     /// How many manifests were rendered (counted before any were dropped).
     pub manifest_count: usize,
     /// With [`CompileOptions::compare_with`]: how every output directory differs from the tree
-    /// there. Files the tree already holds as they are keep only their path (`on_disk`), and
-    /// the drifts leave `new` empty: the text is in the rendered file ([`Compiled::kept_texts`]).
+    /// there. Files the tree already holds as they are keep only their path ([`TextAt::Tree`]),
+    /// and the drifts leave `new` empty: the text is in the rendered file
+    /// ([`Compiled::kept_texts`]) or, for a build, in its staging directory.
     pub drifts: Option<Vec<crate::diff::Drift>>,
 }
 
@@ -50,15 +52,14 @@ impl Compiled {
         self.findings.iter().any(|d| d.severity == Severity::Error)
     }
 
-    /// The text of every rendered file that was kept (not `on_disk`), by `env/path`: a drift's
-    /// path.
+    /// The text of every rendered file still in memory, by `env/path`: a drift's path.
     pub fn kept_texts(&self) -> std::collections::HashMap<String, &str> {
         self.rendered()
             .into_iter()
             .flat_map(|e| {
                 e.files
                     .iter()
-                    .filter(|f| !f.on_disk)
+                    .filter(|f| f.text_at == TextAt::Memory)
                     .map(move |f| (format!("{}/{}", e.name, f.path), f.text.as_str()))
             })
             .collect()
@@ -76,6 +77,16 @@ impl Compiled {
 
 /// Loads, resolves, renders and checks. `Err` means the input itself is wrong (exit code 2).
 pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
+    compile_staging(opts, None)
+}
+
+/// [`compile`] for a build: with [`CompileOptions::compare_with`] set, each environment's files
+/// that differ from the tree are written to `staging` as soon as the environment is compared
+/// (while nothing so far is an error), so no environment's text waits in memory for the others.
+pub fn compile_staging(
+    opts: &CompileOptions,
+    mut staging: Option<&mut Staging>,
+) -> Result<Compiled, Failure> {
     let t = std::time::Instant::now();
     let project = Project::load(&opts.paths, opts.limits.clone())?;
     crate::profile::mark("load+validate", t);
@@ -117,6 +128,7 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
     let mut dir_namespaces = Vec::new();
     let mut manifest_count = 0;
     let mut drifts = Vec::new();
+    let mut has_errors = false;
     for env in resolved {
         let t = std::time::Instant::now();
         let rendered = match render::render_environment(&templates, &env) {
@@ -155,6 +167,7 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             });
             findings.extend(schema_findings);
             findings.extend(lint_findings);
+            has_errors = has_errors || findings.iter().any(|d| d.severity == Severity::Error);
             crate::profile::mark("schema+lint", t);
         }
         dir_namespaces.push((
@@ -173,6 +186,12 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             let found = crate::diff::drift_without_text(out, &[&compiled.rendered]);
             keep_text_once(&mut compiled.rendered, &found);
             drifts.extend(found);
+            if let Some(staging) = staging
+                .as_deref_mut()
+                .filter(|_| !has_errors && problems.is_empty())
+            {
+                staging.stage_changed(&mut compiled.rendered);
+            }
             // Freed before the next environment allocates, so two environments never share
             // the peak: that is what comparing early is for.
             if let Some(freeing) = freeing {
@@ -200,6 +219,11 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
             let mut argocd = argocd;
             keep_text_once(&mut argocd, &found);
             drifts.extend(found);
+            if let Some(staging) =
+                staging.filter(|_| !findings.iter().any(|d| d.severity == Severity::Error))
+            {
+                staging.stage_changed(&mut argocd);
+            }
             argocd
         }
         None => argocd,
@@ -215,8 +239,8 @@ pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
 }
 
 /// After a comparison without text, each text is held once: files the output tree already
-/// holds as they are keep only their path (`on_disk`); files that differ keep their text in the
-/// file ([`Compiled::kept_texts`] finds it for a drift).
+/// holds as they are keep only their path ([`TextAt::Tree`]); files that differ keep their text
+/// in the file ([`Compiled::kept_texts`] finds it for a drift).
 fn keep_text_once(rendered: &mut RenderedEnvironment, found: &[crate::diff::Drift]) {
     let differing: std::collections::HashSet<&str> = found
         .iter()
@@ -226,7 +250,7 @@ fn keep_text_once(rendered: &mut RenderedEnvironment, found: &[crate::diff::Drif
     for file in &mut rendered.files {
         if !differing.contains(format!("{}/{}", rendered.name, file.path).as_str()) {
             file.text = String::new();
-            file.on_disk = true;
+            file.text_at = TextAt::Tree;
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::app::{self, Io, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::OutputArgs;
 use crate::pipeline::CompileOptions;
-use crate::render::write::{lock, write_tree_locked};
+use crate::render::write::{lock, Staging, WriteSummary};
 use std::path::PathBuf;
 
 pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
@@ -25,9 +25,12 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         compare_with: Some(out.clone()),
         ..opts.clone()
     };
-    let compiled = match app::compile_or_fail(&opts, output, io) {
+    // Each environment's changed files are staged as soon as it is compared, so their text
+    // does not wait in memory for the other environments; dropping the staging removes it.
+    let mut staging = Staging::new(&out);
+    let compiled = match crate::pipeline::compile_staging(&opts, Some(&mut staging)) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(f) => return app::fail(f, output, io),
     };
     app::emit(&compiled.findings, output, io);
     if compiled.has_errors() {
@@ -39,8 +42,15 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         );
         return EXIT_FINDINGS;
     }
-    let rendered = compiled.rendered();
-    match write_tree_locked(&out, &rendered, compiled.drifts.as_deref()) {
+    let written = match compiled.drifts.as_deref() {
+        // Nothing to change (the common pre-commit case): touch nothing, not even the directory.
+        Some([]) if staging.failure().is_none() => Ok(WriteSummary {
+            unchanged: compiled.rendered().iter().map(|e| e.files.len()).sum(),
+            ..WriteSummary::default()
+        }),
+        _ => staging.finish(&compiled.rendered()),
+    };
+    match written {
         Ok(summary) => {
             let manifests = compiled.manifest_count;
             let _ = writeln!(

@@ -16,11 +16,22 @@ pub use templates::Templates;
 pub struct RenderedFile {
     /// Path relative to the environment's output directory.
     pub path: String,
-    /// Empty when `on_disk`.
+    /// Empty unless `text_at` is [`TextAt::Memory`].
     pub text: String,
-    /// The output tree already holds exactly this file: its text was compared with the file there
-    /// and dropped to save memory (`CompileOptions::compare_with`); a write links or copies it.
-    pub on_disk: bool,
+    pub text_at: TextAt,
+}
+
+/// Where a rendered file's text is. Check and build compare each environment with the output
+/// tree as soon as it is linted (`CompileOptions::compare_with`) and let go of the text held
+/// elsewhere: at N = 10,000 services the text of three environments is a fifth of peak memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextAt {
+    /// In the file's `text`.
+    Memory,
+    /// Only in the output tree, which already holds exactly this file; a build links it.
+    Tree,
+    /// Only in the staging directory of the build under way ([`write::Staging`]).
+    Staging,
 }
 
 /// Everything one environment renders: one directory under the output directory.
@@ -104,7 +115,7 @@ pub fn render_environment(
             out.files.push(RenderedFile {
                 path: "kustomization.yaml".into(),
                 text,
-                on_disk: false,
+                text_at: TextAt::Memory,
             });
         }
         Err(d) => problems.push(d.in_environment(&env.name)),
@@ -240,7 +251,7 @@ fn push_file(
     out.files.push(RenderedFile {
         path: path.to_owned(),
         text,
-        on_disk: false,
+        text_at: TextAt::Memory,
     });
 }
 

@@ -7,7 +7,7 @@
 //! A lock beside the output directory keeps two runs from interleaving.
 
 use crate::diagnostic::{Diagnostic, Failure};
-use crate::render::{RenderedEnvironment, GENERATED_MARKER};
+use crate::render::{RenderedEnvironment, TextAt, GENERATED_MARKER};
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Read;
@@ -103,59 +103,220 @@ pub fn lock(out: &Path) -> Result<OutputLock, Diagnostic> {
     Ok(OutputLock { file })
 }
 
-/// Replaces the environments' directories under `out` with what was rendered; environments not
-/// in `envs` are carried over untouched. The caller holds the output lock ([`lock`]) and, with
-/// `compared`, has already compared the environments with the tree under that same lock
-/// (`CompileOptions::compare_with`): files marked `on_disk` are then linked or copied from the
-/// tree, not written.
-pub fn write_tree_locked(
-    out: &Path,
-    envs: &[&RenderedEnvironment],
-    compared: Option<&[crate::diff::Drift]>,
-) -> Result<WriteSummary, Failure> {
-    // The files whose text differs from what is on disk (`env/path`); `None` when there is no
-    // tree yet. Read once, so staging links the rest without reading them again.
-    let t = std::time::Instant::now();
-    let differing: Option<HashSet<String>> = if out.exists() {
-        let computed;
-        let drift = match compared {
-            Some(found) => found,
-            None => {
-                computed = crate::diff::drift(out, envs);
-                computed.as_slice()
-            }
-        };
-        crate::profile::mark("compare with disk", t);
-        // Nothing to change (the common pre-commit case): touch nothing, not even the directory.
-        if drift.is_empty() {
-            return Ok(WriteSummary {
-                unchanged: envs.iter().map(|e| e.files.len()).sum(),
-                ..WriteSummary::default()
-            });
+/// The test hooks, read once per build.
+struct TestHooks {
+    fail_after: Option<usize>,
+    fault_kind: String,
+    slow_ms: Option<u64>,
+}
+
+impl TestHooks {
+    fn from_env() -> TestHooks {
+        let fault = std::env::var(FAULT_AFTER_FILES_VAR)
+            .ok()
+            .unwrap_or_default();
+        let (n, kind) = fault.split_once(':').unwrap_or((&fault, "other"));
+        TestHooks {
+            fail_after: n.parse().ok(),
+            fault_kind: kind.to_owned(),
+            slow_ms: std::env::var(SLOW_WRITE_VAR)
+                .ok()
+                .and_then(|v| v.parse().ok()),
         }
-        Some(
-            drift
-                .iter()
-                .filter(|d| d.kind != crate::diff::DriftKind::Orphaned)
-                .map(|d| d.path.clone())
-                .collect(),
-        )
-    } else {
-        None
-    };
-    let staging = sibling(out, &format!("staging-{}", std::process::id()));
-    clean_stale_staging(out);
-    let t = std::time::Instant::now();
-    let result = stage(out, &staging, envs, differing.as_ref()).and_then(|summary| {
+    }
+
+    /// Called before the `n`th file (from 0) is staged.
+    fn before_file(&self, n: usize, target: &Path) -> Result<(), Diagnostic> {
+        if self.fail_after.is_some_and(|limit| n >= limit) {
+            // The errors the kernel gives, so the message is the one a user would see.
+            let e = match self.fault_kind.as_str() {
+                "disk-full" => std::io::Error::from_raw_os_error(28),
+                "permission-denied" => std::io::Error::from_raw_os_error(13),
+                _ => std::io::Error::other("injected fault"),
+            };
+            return Err(io_error("cannot write", target, &e));
+        }
+        Ok(())
+    }
+
+    fn after_file(&self) {
+        if let Some(ms) = self.slow_ms {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
+}
+
+/// The next output tree, assembled beside the current one and swapped in whole.
+///
+/// A build stages each environment's changed files as soon as the environment is compared with
+/// the tree ([`Staging::stage_changed`]), so their text need not stay in memory until every
+/// environment is rendered; [`Staging::finish`] then links the unchanged files from the current
+/// tree, carries over what shipshape did not generate, and swaps. The caller holds the output
+/// lock ([`lock`]) for the whole life of a `Staging`. Dropping one removes its directory: after a
+/// failure that is the half-built tree, after the swap the previous one.
+pub struct Staging {
+    out: PathBuf,
+    dir: PathBuf,
+    created: bool,
+    staged: usize,
+    summary: WriteSummary,
+    hooks: TestHooks,
+    failed: Option<Diagnostic>,
+}
+
+impl Staging {
+    /// Touches nothing yet: the directory is made when the first file is staged.
+    pub fn new(out: &Path) -> Staging {
+        Staging {
+            out: out.to_path_buf(),
+            dir: sibling(out, &format!("staging-{}", std::process::id())),
+            created: false,
+            staged: 0,
+            summary: WriteSummary::default(),
+            hooks: TestHooks::from_env(),
+            failed: None,
+        }
+    }
+
+    /// The first write that failed; once one has, nothing more is staged.
+    pub fn failure(&self) -> Option<&Diagnostic> {
+        self.failed.as_ref()
+    }
+
+    /// Writes the files of `env` whose text is still in memory ([`TextAt::Memory`]) to the
+    /// staging directory and lets go of their text. A failure is kept for [`Staging::failure`].
+    pub fn stage_changed(&mut self, env: &mut RenderedEnvironment) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Err(d) = self.write_held(env) {
+            self.failed = Some(d);
+        }
+    }
+
+    fn write_held(&mut self, env: &mut RenderedEnvironment) -> Result<(), Diagnostic> {
+        if !env.files.iter().any(|f| f.text_at == TextAt::Memory) {
+            return Ok(());
+        }
+        self.create()?;
+        let dir = self.dir.join(&env.name);
+        for file in env.files.iter_mut().filter(|f| f.text_at == TextAt::Memory) {
+            let target = dir.join(&file.path);
+            self.make_parent(&target)?;
+            self.hooks.before_file(self.staged, &target)?;
+            write_new(&target, &file.text)?;
+            self.hooks.after_file();
+            self.staged += 1;
+            self.summary.written += 1;
+            file.text = String::new();
+            file.text_at = TextAt::Staging;
+        }
+        Ok(())
+    }
+
+    fn create(&mut self) -> Result<(), Diagnostic> {
+        if !self.created {
+            clean_stale_staging(&self.out);
+            fs::create_dir_all(&self.dir).map_err(|e| io_error("cannot create", &self.dir, &e))?;
+            self.created = true;
+        }
+        Ok(())
+    }
+
+    fn make_parent(&self, target: &Path) -> Result<(), Diagnostic> {
+        match target.parent() {
+            Some(parent) if !parent.is_dir() => {
+                fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, &e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Completes the tree and swaps it in: `envs` are every directory rendered (environments
+    /// and `argocd/`); the files of each are either staged already, held by the current tree
+    /// as they are (linked, or copied where a link fails), or still in memory (written now).
+    /// Directories not rendered, and files shipshape did not generate, are carried over.
+    pub fn finish(mut self, envs: &[&RenderedEnvironment]) -> Result<WriteSummary, Failure> {
+        if let Some(d) = self.failed.take() {
+            return Err(d.into());
+        }
+        let t = std::time::Instant::now();
+        self.complete(envs)?;
         crate::profile::mark("stage", t);
-        swap_in(out, &staging)?;
-        Ok(summary)
-    });
-    // Whatever happened, the staging directory (after a swap: the old tree) is ours to remove.
-    let t = std::time::Instant::now();
-    let _ = fs::remove_dir_all(&staging);
-    crate::profile::mark("remove old tree", t);
-    result.map_err(Failure::from)
+        swap_in(&self.out, &self.dir)?;
+        let t = std::time::Instant::now();
+        // The staging path now holds the previous tree.
+        let _ = fs::remove_dir_all(&self.dir);
+        self.created = false;
+        crate::profile::mark("remove old tree", t);
+        Ok(std::mem::take(&mut self.summary))
+    }
+
+    fn complete(&mut self, envs: &[&RenderedEnvironment]) -> Result<(), Diagnostic> {
+        self.create()?;
+        if self.out.exists() {
+            let produced: Produced = envs
+                .iter()
+                .map(|e| {
+                    let paths = e.files.iter().map(|f| Path::new(f.path.as_str())).collect();
+                    (e.name.as_str(), paths)
+                })
+                .collect();
+            let (out, dir) = (self.out.clone(), self.dir.clone());
+            carry_over(&out, &dir, &out, envs, &produced, &mut self.summary)?;
+        }
+        for env in envs {
+            if env.files.is_empty() {
+                // Nothing rendered here (e.g. no environment uses Argo CD): create no directory.
+                continue;
+            }
+            let dir = self.dir.join(&env.name);
+            fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, &e))?;
+            for file in env.files.iter().filter(|f| f.text_at != TextAt::Staging) {
+                let target = dir.join(&file.path);
+                self.make_parent(&target)?;
+                self.hooks.before_file(self.staged, &target)?;
+                if file.text_at == TextAt::Tree {
+                    // Linked, not rewritten: a link is one metadata update where a write
+                    // allocates and fills blocks, and removing the old tree afterwards then
+                    // frees nothing. The old tree is never written through.
+                    let previous = self.out.join(&env.name).join(&file.path);
+                    if fs::hard_link(&previous, &target).is_err() {
+                        fs::copy(&previous, &target)
+                            .map_err(|e| io_error("cannot copy", &target, &e))?;
+                    }
+                    self.summary.unchanged += 1;
+                } else {
+                    write_new(&target, &file.text)?;
+                    self.summary.written += 1;
+                }
+                self.hooks.after_file();
+                self.staged += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if self.created {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Creates `target` and writes `text` to it; never opens an existing file, so nothing staged can
+/// write through a link into the current tree.
+fn write_new(target: &Path, text: &str) -> Result<(), Diagnostic> {
+    use std::io::Write;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(target)
+        .map_err(|e| io_error("cannot write", target, &e))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| io_error("cannot write", target, &e))
 }
 
 fn clean_stale_staging(out: &Path) {
@@ -171,98 +332,6 @@ fn clean_stale_staging(out: &Path) {
             }
         }
     }
-}
-
-fn stage(
-    out: &Path,
-    staging: &Path,
-    envs: &[&RenderedEnvironment],
-    differing: Option<&HashSet<String>>,
-) -> Result<WriteSummary, Diagnostic> {
-    let mut summary = WriteSummary::default();
-    let fault = std::env::var(FAULT_AFTER_FILES_VAR).ok();
-    let (fail_after, fault_kind): (Option<usize>, &str) = match fault.as_deref() {
-        Some(v) => {
-            let (n, kind) = v.split_once(':').unwrap_or((v, "other"));
-            (n.parse().ok(), kind)
-        }
-        None => (None, "other"),
-    };
-    let injected = || match fault_kind {
-        // The errors the kernel gives, so the message is the one a user would see.
-        "disk-full" => std::io::Error::from_raw_os_error(28),
-        "permission-denied" => std::io::Error::from_raw_os_error(13),
-        _ => std::io::Error::other("injected fault"),
-    };
-    let slow_ms: Option<u64> = std::env::var(SLOW_WRITE_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok());
-    fs::create_dir_all(staging).map_err(|e| io_error("cannot create", staging, &e))?;
-
-    // Carry over everything already there except the generated files of re-rendered environments.
-    if out.exists() {
-        let produced: Produced = envs
-            .iter()
-            .map(|e| {
-                let paths = e.files.iter().map(|f| Path::new(f.path.as_str())).collect();
-                (e.name.as_str(), paths)
-            })
-            .collect();
-        carry_over(out, staging, out, envs, &produced, &mut summary)?;
-    }
-    // Directories first, then the files one by one: file creations in one directory queue on
-    // its lock, and a second writer only spins there (perf: twice the kernel time, a slower build).
-    let mut tasks: Vec<(PathBuf, PathBuf, &str, bool)> = Vec::new();
-    for env in envs {
-        let dir = staging.join(&env.name);
-        if env.files.is_empty() {
-            // Nothing rendered here (e.g. no environment uses Argo CD): create no directory.
-            continue;
-        }
-        fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, &e))?;
-        for file in &env.files {
-            let target = dir.join(&file.path);
-            if let Some(parent) = target.parent() {
-                if parent != dir {
-                    fs::create_dir_all(parent)
-                        .map_err(|e| io_error("cannot create", parent, &e))?;
-                }
-            }
-            let unchanged = file.on_disk
-                || differing.is_some_and(|d| !d.contains(&format!("{}/{}", env.name, file.path)));
-            tasks.push((
-                target,
-                out.join(&env.name).join(&file.path),
-                file.text.as_str(),
-                unchanged,
-            ));
-        }
-    }
-    for (n, (target, previous_path, text, unchanged)) in tasks.iter().enumerate() {
-        if fail_after.is_some_and(|limit| n >= limit) {
-            return Err(io_error("cannot write", target, &injected()));
-        }
-        // An unchanged file is linked, not rewritten: a link is one metadata update where a
-        // write allocates and fills blocks, and removing the old tree afterwards then frees
-        // nothing. The old tree is never written through, so it stays intact until the swap.
-        if !(*unchanged && fs::hard_link(previous_path, target).is_ok()) {
-            if *unchanged && text.is_empty() {
-                // Its text was dropped after the comparison: the tree's copy is the text.
-                fs::copy(previous_path, target).map_err(|e| io_error("cannot copy", target, &e))?;
-            } else {
-                fs::write(target, text).map_err(|e| io_error("cannot write", target, &e))?;
-            }
-        }
-        if let Some(ms) = slow_ms {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
-        if *unchanged {
-            summary.unchanged += 1;
-        } else {
-            summary.written += 1;
-        }
-    }
-    Ok(summary)
 }
 
 /// The files each re-rendered environment produces, by environment name: looked up once per
@@ -289,25 +358,31 @@ fn carry_over(
         let ft = entry
             .file_type()
             .map_err(|e| io_error("cannot inspect", &path, &e))?;
+        let mut parts = rel.components();
+        let env_name = parts
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let rel_in_env = parts.as_path();
+        let rerendered = env_name
+            .as_deref()
+            .and_then(|n| envs.iter().find(|e| e.name == n));
+        let produced_here = rerendered.is_some_and(|env| {
+            produced
+                .get(env.name.as_str())
+                .is_some_and(|paths| paths.contains(rel_in_env))
+        });
+        let generated = ft.is_file() && is_generated(&path);
+        if produced_here && !generated {
+            return Err(in_the_way(&path));
+        }
         if ft.is_dir() {
             fs::create_dir_all(&target).map_err(|e| io_error("cannot create", &target, &e))?;
             carry_over(root, staging, &path, envs, produced, summary)?;
             continue;
         }
-        let env_name = rel
-            .components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned());
-        let rerendered = env_name
-            .as_deref()
-            .and_then(|n| envs.iter().find(|e| e.name == n));
         if let Some(env) = rerendered {
-            if ft.is_file() && is_generated(&path) {
-                let rel_in_env = rel.components().skip(1).collect::<PathBuf>();
-                let still_produced = produced
-                    .get(env.name.as_str())
-                    .is_some_and(|paths| paths.contains(rel_in_env.as_path()));
-                if still_produced {
+            if generated {
+                if produced_here {
                     continue;
                 }
                 if env.complete {
@@ -335,6 +410,19 @@ fn carry_over(
         }
     }
     Ok(())
+}
+
+/// A file shipshape did not generate (or a directory, or a link) sits where the catalogue now
+/// renders a file: shipshape never overwrites what it did not write.
+fn in_the_way(path: &Path) -> Diagnostic {
+    Diagnostic::error(
+        "output/not-generated",
+        format!(
+            "{} was not generated by shipshape (it does not start with the generated-file header), but the catalogue renders a file to this path",
+            path.display()
+        ),
+    )
+    .with_help("shipshape does not overwrite files it did not write: move or delete this one (or put your change into the catalogue), then build again; the previous output was left untouched")
 }
 
 fn swap_in(out: &Path, staging: &Path) -> Result<(), Diagnostic> {
