@@ -122,8 +122,9 @@ pub fn compile_staging(
         }
     };
     crate::profile::mark("render argocd", t);
-    // One environment at a time: render, check, lint, then (for build and check) let its
-    // manifests go, so peak memory is one environment's manifests plus everyone's text.
+    // One environment at a time: render, check, lint, then (unless asked to keep them) let its
+    // manifests go, so peak memory is one environment's manifests plus the text still held:
+    // everyone's for `diff`, only what differs from the tree for `check`, none for `build`.
     let mut findings = Vec::new();
     let mut dir_namespaces = Vec::new();
     let mut manifest_count = 0;
@@ -144,31 +145,8 @@ pub fn compile_staging(
             rendered,
         };
         if problems.is_empty() {
-            // Schema validation and linting read the same manifests and share nothing else;
-            // side by side they fill the gaps each leaves on two cores (the lint rules are few
-            // and unequal, and building the lint index is serial).
-            let t = std::time::Instant::now();
-            let (schema_findings, lint_findings) = std::thread::scope(|scope| {
-                let schema = scope.spawn(|| {
-                    let t = std::time::Instant::now();
-                    let found = check_schemas(&compiled);
-                    crate::profile::mark("  schema", t);
-                    found
-                });
-                let ctx =
-                    LintContext::for_rendered(&compiled.resolved, &compiled.rendered.manifests);
-                let linted = lint::run(&ctx, &compiled.resolved.rule_levels);
-                crate::profile::mark("  lint", t);
-                let validated = match schema.join() {
-                    Ok(v) => v,
-                    Err(e) => std::panic::resume_unwind(e),
-                };
-                (validated, linted)
-            });
-            findings.extend(schema_findings);
-            findings.extend(lint_findings);
+            findings.extend(check_environment(&compiled));
             has_errors = has_errors || findings.iter().any(|d| d.severity == Severity::Error);
-            crate::profile::mark("schema+lint", t);
         }
         dir_namespaces.push((
             compiled.rendered.name.clone(),
@@ -176,22 +154,17 @@ pub fn compile_staging(
         ));
         manifest_count += compiled.rendered.manifests.len();
         // Freeing an environment's manifests is hundreds of thousands of small frees: done on
-        // another thread while this one compares the text with the tree (check), or while the
-        // next environment renders (build and diff, whose peak is everyone's text anyway).
+        // another thread while this one compares the text with the tree (check, build), or
+        // while the next environment renders (diff, whose peak is everyone's text anyway).
         let freeing = (!opts.keep_manifests).then(|| {
             let manifests = std::mem::take(&mut compiled.rendered.manifests);
             std::thread::spawn(move || drop(manifests))
         });
         if let Some(out) = &opts.compare_with {
-            let found = crate::diff::drift_without_text(out, &[&compiled.rendered]);
-            keep_text_once(&mut compiled.rendered, &found);
-            drifts.extend(found);
-            if let Some(staging) = staging
+            let stage_into = staging
                 .as_deref_mut()
-                .filter(|_| !has_errors && problems.is_empty())
-            {
-                staging.stage_changed(&mut compiled.rendered);
-            }
+                .filter(|_| !has_errors && problems.is_empty());
+            drifts.extend(compare_and_stage(out, &mut compiled.rendered, stage_into));
             // Freed before the next environment allocates, so two environments never share
             // the peak: that is what comparing early is for.
             if let Some(freeing) = freeing {
@@ -213,21 +186,12 @@ pub fn compile_staging(
     findings.extend(lint_argocd(&argocd, &environments, dir_namespaces));
     manifest_count += argocd.manifests.len();
     crate::diagnostic::normalise(&mut findings);
-    let argocd = match opts.compare_with.as_ref() {
-        Some(out) => {
-            let found = crate::diff::drift_without_text(out, &[&argocd]);
-            let mut argocd = argocd;
-            keep_text_once(&mut argocd, &found);
-            drifts.extend(found);
-            if let Some(staging) =
-                staging.filter(|_| !findings.iter().any(|d| d.severity == Severity::Error))
-            {
-                staging.stage_changed(&mut argocd);
-            }
-            argocd
-        }
-        None => argocd,
-    };
+    let mut argocd = argocd;
+    if let Some(out) = &opts.compare_with {
+        let stage_into =
+            staging.filter(|_| !findings.iter().any(|d| d.severity == Severity::Error));
+        drifts.extend(compare_and_stage(out, &mut argocd, stage_into));
+    }
     let drifts = opts.compare_with.is_some().then_some(drifts);
     Ok(Compiled {
         environments,
@@ -236,6 +200,48 @@ pub fn compile_staging(
         manifest_count,
         drifts,
     })
+}
+
+/// Schema validation and lint of one environment. They read the same manifests and share
+/// nothing else; side by side they fill the gaps each leaves on two cores (the lint rules are few
+/// and unequal, and building the lint index is serial).
+fn check_environment(env: &CompiledEnvironment) -> Vec<Diagnostic> {
+    let t = std::time::Instant::now();
+    let (mut found, linted) = std::thread::scope(|scope| {
+        let schema = scope.spawn(|| {
+            let t = std::time::Instant::now();
+            let found = check_schemas(env);
+            crate::profile::mark("  schema", t);
+            found
+        });
+        let ctx = LintContext::for_rendered(&env.resolved, &env.rendered.manifests);
+        let linted = lint::run(&ctx, &env.resolved.rule_levels);
+        crate::profile::mark("  lint", t);
+        let validated = match schema.join() {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e),
+        };
+        (validated, linted)
+    });
+    found.extend(linted);
+    crate::profile::mark("schema+lint", t);
+    found
+}
+
+/// Compares one output directory with the tree at `out`, keeps each text once (see
+/// [`keep_text_once`]) and, for a build, writes the files that differ to its staging directory
+/// at once, so their text does not wait in memory for the other environments.
+fn compare_and_stage(
+    out: &std::path::Path,
+    rendered: &mut RenderedEnvironment,
+    staging: Option<&mut Staging>,
+) -> Vec<crate::diff::Drift> {
+    let found = crate::diff::drift_without_text(out, &[rendered]);
+    keep_text_once(rendered, &found);
+    if let Some(staging) = staging {
+        staging.stage_changed(rendered);
+    }
+    found
 }
 
 /// After a comparison without text, each text is held once: files the output tree already
