@@ -496,3 +496,30 @@ fn a_link_where_a_file_is_rendered_is_not_written_through() {
         .is_symlink());
     assert_no_staging_left(dir);
 }
+
+#[test]
+fn a_failed_write_is_one_json_report_with_the_findings() {
+    let p = project();
+    let dir = p.path();
+    let out = Command::cargo_bin("shipshape")
+        .unwrap()
+        .args(["build", "--format", "json"])
+        .env("SHIPSHAPE_TEST_FAIL_AFTER_FILES", "2")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    // The project's lint warning and the write failure, in one document.
+    assert!(codes.contains(&"output/io"), "{codes:?}");
+    assert!(codes.contains(&"unreachable-service"), "{codes:?}");
+    assert!(!dir.join("rendered").exists());
+}

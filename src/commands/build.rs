@@ -32,8 +32,8 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         Ok(c) => c,
         Err(f) => return app::fail(f, output, io),
     };
-    app::emit(&compiled.findings, output, io);
     if compiled.has_errors() {
+        app::emit(&compiled.findings, output, io);
         let _ = writeln!(
             io.stderr,
             "shipshape: {}; nothing was written to {}",
@@ -52,6 +52,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
     };
     match written {
         Ok(summary) => {
+            app::emit(&compiled.findings, output, io);
             let manifests = compiled.manifest_count;
             let _ = writeln!(
                 io.stderr,
@@ -67,7 +68,10 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
             EXIT_OK
         }
         Err(f) => {
-            app::emit(&f.diagnostics, output, io);
+            // One report: a machine format is one document on stdout, findings and all.
+            let mut report = compiled.findings.clone();
+            report.extend(f.diagnostics);
+            app::emit(&report, output, io);
             let _ = writeln!(
                 io.stderr,
                 "shipshape: writing failed; {} was left as it was",
