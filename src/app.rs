@@ -158,6 +158,17 @@ pub fn stderr_is_terminal() -> bool {
 /// Prints diagnostics in the chosen format. Human and short output go to stderr (they are
 /// messages); machine formats go to stdout (they are the result).
 pub fn emit(diagnostics: &[Diagnostic], output: &OutputArgs, io: &mut Io<'_>) {
+    emit_rendered(diagnostics, None, output, io);
+}
+
+/// [`emit`] after a compile: the JSON report also says how many manifests each output
+/// directory holds.
+pub fn emit_rendered(
+    diagnostics: &[Diagnostic],
+    manifests: Option<&[(String, usize)]>,
+    output: &OutputArgs,
+    io: &mut Io<'_>,
+) {
     match output.format {
         Format::Human => {
             let color = use_color(output.color, io.stderr_is_terminal);
@@ -173,7 +184,7 @@ pub fn emit(diagnostics: &[Diagnostic], output: &OutputArgs, io: &mut Io<'_>) {
         Format::Json => {
             let _ = io
                 .stdout
-                .write_all(report::json::render(diagnostics).as_bytes());
+                .write_all(report::json::render(diagnostics, manifests).as_bytes());
         }
         Format::Sarif => {
             let _ = io

@@ -38,8 +38,9 @@ pub struct Compiled {
     pub argocd: RenderedEnvironment,
     /// Schema violations and lint findings over everything rendered.
     pub findings: Vec<Diagnostic>,
-    /// How many manifests were rendered (counted before any were dropped).
-    pub manifest_count: usize,
+    /// How many manifests each output directory holds (environments, then `argocd/`), counted
+    /// before any were dropped.
+    pub manifest_counts: Vec<(String, usize)>,
     /// With [`CompileOptions::compare_with`]: how every output directory differs from the tree
     /// there. Files the tree already holds as they are keep only their path ([`TextAt::Tree`]),
     /// and the drifts leave `new` empty: the text is in the rendered file
@@ -48,6 +49,11 @@ pub struct Compiled {
 }
 
 impl Compiled {
+    /// Every manifest rendered, in all output directories.
+    pub fn manifest_count(&self) -> usize {
+        self.manifest_counts.iter().map(|(_, n)| n).sum()
+    }
+
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(|d| d.severity == Severity::Error)
     }
@@ -127,7 +133,7 @@ pub fn compile_staging(
     // everyone's for `diff`, only what differs from the tree for `check`, none for `build`.
     let mut findings = Vec::new();
     let mut dir_namespaces = Vec::new();
-    let mut manifest_count = 0;
+    let mut manifest_counts = Vec::new();
     let mut drifts = Vec::new();
     let mut has_errors = false;
     for env in resolved {
@@ -152,7 +158,10 @@ pub fn compile_staging(
             compiled.rendered.name.clone(),
             crate::lint::context::namespaces(compiled.rendered.manifests.iter()),
         ));
-        manifest_count += compiled.rendered.manifests.len();
+        manifest_counts.push((
+            compiled.rendered.name.clone(),
+            compiled.rendered.manifests.len(),
+        ));
         // Freeing an environment's manifests is hundreds of thousands of small frees: done on
         // another thread while this one compares the text with the tree (check, build), or
         // while the next environment renders (diff, whose peak is everyone's text anyway).
@@ -184,7 +193,9 @@ pub fn compile_staging(
         crate::lint::context::namespaces(argocd.manifests.iter()),
     ));
     findings.extend(lint_argocd(&argocd, &environments, dir_namespaces));
-    manifest_count += argocd.manifests.len();
+    if !argocd.files.is_empty() {
+        manifest_counts.push((argocd.name.clone(), argocd.manifests.len()));
+    }
     crate::diagnostic::normalise(&mut findings);
     let mut argocd = argocd;
     if let Some(out) = &opts.compare_with {
@@ -197,7 +208,7 @@ pub fn compile_staging(
         environments,
         argocd,
         findings,
-        manifest_count,
+        manifest_counts,
         drifts,
     })
 }

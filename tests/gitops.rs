@@ -329,6 +329,23 @@ fn exit_codes_and_machine_formats() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["summary"]["errors"], 0);
+    // The manifests of each output directory, counted from the files on disk (kustomization.yaml
+    // lists files, it is not a manifest).
+    let mut on_disk = serde_json::Map::new();
+    for (path, bytes) in tree(&dir.join("rendered")) {
+        let (env, file) = path.split_once('/').unwrap();
+        if file == "kustomization.yaml" {
+            continue;
+        }
+        let docs = String::from_utf8_lossy(&bytes).matches("\n---\n").count() + 1;
+        let n = on_disk.entry(env).or_insert(0.into());
+        *n = (n.as_u64().unwrap() + docs as u64).into();
+    }
+    assert_eq!(
+        v["summary"]["manifests"],
+        serde_json::Value::from(on_disk),
+        "{out}"
+    );
     // 1: a lint error blocks build and check, and build writes nothing.
     edit(
         &dir.join("catalogue.yaml"),

@@ -33,7 +33,12 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         Err(f) => return app::fail(f, output, io),
     };
     if compiled.has_errors() {
-        app::emit(&compiled.findings, output, io);
+        app::emit_rendered(
+            &compiled.findings,
+            Some(&compiled.manifest_counts),
+            output,
+            io,
+        );
         let _ = writeln!(
             io.stderr,
             "shipshape: {}; nothing was written to {}",
@@ -52,8 +57,13 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
     };
     match written {
         Ok(summary) => {
-            app::emit(&compiled.findings, output, io);
-            let manifests = compiled.manifest_count;
+            app::emit_rendered(
+                &compiled.findings,
+                Some(&compiled.manifest_counts),
+                output,
+                io,
+            );
+            let manifests = compiled.manifest_count();
             let _ = writeln!(
                 io.stderr,
                 "shipshape: rendered {} environment{} ({manifests} manifests) into {}: {} written, {} unchanged, {} removed; {}",
@@ -71,7 +81,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
             // One report: a machine format is one document on stdout, findings and all.
             let mut report = compiled.findings.clone();
             report.extend(f.diagnostics);
-            app::emit(&report, output, io);
+            app::emit_rendered(&report, Some(&compiled.manifest_counts), output, io);
             let _ = writeln!(
                 io.stderr,
                 "shipshape: writing failed; {} was left as it was",

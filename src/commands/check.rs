@@ -62,7 +62,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         diagnostics.push(diag);
     }
     crate::diagnostic::normalise(&mut diagnostics);
-    app::emit(&diagnostics, output, io);
+    app::emit_rendered(&diagnostics, Some(&compiled.manifest_counts), output, io);
     if matches!(output.format, Format::Human | Format::Short) {
         let color = app::use_color(output.color, io.stderr_is_terminal);
         for d in &drifts {

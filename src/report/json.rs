@@ -38,18 +38,29 @@ pub fn diagnostic_json(d: &Diagnostic) -> Value {
     })
 }
 
-pub fn render(diagnostics: &[Diagnostic]) -> String {
+/// The report. `manifests` (build and check: how many manifests each output directory holds)
+/// adds `summary.manifests`, so a CI dashboard can tell a platform that rendered nothing from
+/// one that rendered clean.
+pub fn render(diagnostics: &[Diagnostic], manifests: Option<&[(String, usize)]>) -> String {
     let count =
         |s: crate::diagnostic::Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+    let mut summary = json!({
+        "errors": count(crate::diagnostic::Severity::Error),
+        "warnings": count(crate::diagnostic::Severity::Warning),
+        "infos": count(crate::diagnostic::Severity::Info),
+    });
+    if let Some(counts) = manifests {
+        summary["manifests"] = counts
+            .iter()
+            .map(|(dir, n)| (dir.clone(), Value::from(*n)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
     let doc = json!({
         "version": SCHEMA_VERSION,
         "tool": "shipshape",
         "toolVersion": env!("CARGO_PKG_VERSION"),
-        "summary": {
-            "errors": count(crate::diagnostic::Severity::Error),
-            "warnings": count(crate::diagnostic::Severity::Warning),
-            "infos": count(crate::diagnostic::Severity::Info),
-        },
+        "summary": summary,
         "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
