@@ -315,3 +315,46 @@ impl<'a> Requirement<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::ManifestOrigin;
+
+    fn deployment(name: &str, namespace: Option<&str>) -> Manifest {
+        let mut metadata = serde_json::json!({ "name": name });
+        if let Some(ns) = namespace {
+            metadata["namespace"] = ns.into();
+        }
+        Manifest {
+            value: serde_json::json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": metadata,
+                "spec": { "template": { "metadata": { "labels": { "app": "x" } }, "spec": {} } },
+            }),
+            origin: ManifestOrigin::Rendered {
+                service: None,
+                file: "test.yaml".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn an_empty_namespace_is_unset_for_every_lookup() {
+        let manifests = [
+            deployment("empty", Some("")),
+            deployment("unset", None),
+            deployment("a", Some("a")),
+            deployment("b", Some("b")),
+        ];
+        let ix = Index::build(&manifests);
+        assert_eq!(ix.namespace(0), None);
+        // Both ways of asking agree: what may share namespace `a`.
+        assert_eq!(ix.workloads_in(Some("a")), vec![0, 1, 2]);
+        let selector: Map<String, Value> =
+            [("app".to_owned(), Value::from("x"))].into_iter().collect();
+        assert_eq!(ix.select_in(&selector, Some("a")), vec![0, 1, 2]);
+        assert!(ix.has_workloads_in(Some("c")));
+    }
+}

@@ -54,8 +54,11 @@ impl Manifest {
             .unwrap_or("")
     }
 
+    /// `metadata.namespace`; an empty one is unset, as the API server and kubectl read it.
     pub fn namespace(&self) -> Option<&str> {
-        at(&self.value, &["metadata", "namespace"]).and_then(Value::as_str)
+        at(&self.value, &["metadata", "namespace"])
+            .and_then(Value::as_str)
+            .filter(|ns| !ns.is_empty())
     }
 
     pub fn annotations(&self) -> Option<&Map<String, Value>> {
