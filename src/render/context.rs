@@ -5,6 +5,7 @@ use crate::catalogue::model::{ProbeKind, Protocol, Workload};
 use crate::catalogue::{ResolvedEnvironment, ResolvedService};
 use minijinja::Value as TV;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 
 pub const MANAGED_BY: &str = "shipshape";
 pub const ANNOTATION_DEPENDS_ON: &str = "shipshape.dev/depends-on";
@@ -58,63 +59,82 @@ pub fn callers<'a>(env: &'a ResolvedEnvironment, name: &str) -> Vec<&'a Resolved
     env.callers(name)
 }
 
+/// One weighted destination of a canary split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route<'a> {
+    pub subset: &'a str,
+    pub weight: u32,
+}
+
 /// Canary routing: the stable subset gets what the canary subsets leave. Empty without a canary.
-fn routes(svc: &ResolvedService) -> Vec<TV> {
-    let canaries: Vec<(&String, u32)> = svc
+pub fn routes(svc: &ResolvedService) -> Vec<Route<'_>> {
+    let canaries: Vec<Route<'_>> = svc
         .canary
         .iter()
         .filter(|(subset, _)| subset.as_str() != STABLE_SUBSET)
-        .map(|(subset, weight)| (subset, *weight))
+        .map(|(subset, weight)| Route {
+            subset,
+            weight: *weight,
+        })
         .collect();
     if canaries.is_empty() {
         return Vec::new();
     }
-    let canary_total: u32 = canaries.iter().map(|(_, w)| *w).sum();
-    let route = |subset: &str, weight: u32| {
-        TV::from_pairs([("subset", TV::from(subset)), ("weight", TV::from(weight))])
-    };
-    let mut out = vec![route(STABLE_SUBSET, 100u32.saturating_sub(canary_total))];
-    out.extend(
-        canaries
-            .into_iter()
-            .map(|(subset, weight)| route(subset, weight)),
-    );
+    // Resolution refuses weights above 100 in total; saturating keeps a bad input from panicking.
+    let canary_total = canaries
+        .iter()
+        .fold(0u32, |total, r| total.saturating_add(r.weight));
+    let mut out = vec![Route {
+        subset: STABLE_SUBSET,
+        weight: 100u32.saturating_sub(canary_total),
+    }];
+    out.extend(canaries);
     out
 }
 
 /// DestinationRule traffic policy: connection pool limits and outlier detection (circuit
 /// breaking). HTTP settings only where the proxy speaks HTTP to the service.
-fn traffic_policy(protocol: Protocol) -> TV {
-    let mut pool = vec![(
-        "tcp",
-        TV::from_pairs([
-            ("maxConnections", TV::from(100)),
-            ("connectTimeout", TV::from("5s")),
+pub fn traffic_policy(protocol: Protocol) -> Value {
+    let mut pool = Map::with_capacity(2);
+    pool.insert(
+        "tcp".into(),
+        object([
+            ("maxConnections", Value::from(100)),
+            ("connectTimeout", Value::from("5s")),
         ]),
-    )];
+    );
     if protocol != Protocol::Tcp {
-        pool.push((
-            "http",
-            TV::from_pairs([
-                ("http1MaxPendingRequests", TV::from(100)),
-                ("http2MaxRequests", TV::from(1000)),
-                ("maxRetries", TV::from(3)),
+        pool.insert(
+            "http".into(),
+            object([
+                ("http1MaxPendingRequests", Value::from(100)),
+                ("http2MaxRequests", Value::from(1000)),
+                ("maxRetries", Value::from(3)),
             ]),
-        ));
+        );
     }
-    TV::from_pairs([
-        ("connectionPool", TV::from_pairs(pool)),
+    object([
+        ("connectionPool", Value::Object(pool)),
         // Over opaque TCP, connect failures and timeouts count as 5xx errors.
         (
             "outlierDetection",
-            TV::from_pairs([
-                ("consecutive5xxErrors", TV::from(5)),
-                ("interval", TV::from("30s")),
-                ("baseEjectionTime", TV::from("30s")),
-                ("maxEjectionPercent", TV::from(50)),
+            object([
+                ("consecutive5xxErrors", Value::from(5)),
+                ("interval", Value::from("30s")),
+                ("baseEjectionTime", Value::from("30s")),
+                ("maxEjectionPercent", Value::from(50)),
             ]),
         ),
     ])
+}
+
+/// A JSON object with these entries, in this order (the order manifests are written in).
+pub fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    let mut map = Map::with_capacity(N);
+    for (key, value) in entries {
+        map.insert(key.to_owned(), value);
+    }
+    Value::Object(map)
 }
 
 pub fn port_name(protocol: Protocol) -> &'static str {
@@ -125,12 +145,13 @@ pub fn port_name(protocol: Protocol) -> &'static str {
     }
 }
 
-/// The labels a Service and the workload's selector match pods by.
-fn selector_labels(name: &str) -> Vec<(TV, TV)> {
-    vec![
-        (TV::from("app.kubernetes.io/name"), TV::from(name)),
-        (TV::from("app.kubernetes.io/instance"), TV::from(name)),
-    ]
+/// A Service port's `appProtocol`; empty for plain TCP, which Kubernetes needs no hint for.
+pub fn app_protocol(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Http => "http",
+        Protocol::Grpc => "grpc",
+        Protocol::Tcp => "",
+    }
 }
 
 fn image_version(image: &str) -> String {
@@ -143,6 +164,161 @@ fn image_version(image: &str) -> String {
         .unwrap_or_else(|| "latest".into())
 }
 
+/// The autoscaling range of a service whose replicas may vary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hpa {
+    pub min: u32,
+    pub max: u32,
+    pub cpu_target: u32,
+}
+
+/// What the service templates are given about one service, computed once as plain Rust data.
+/// The template context ([`service_context_from`]) and the native renderer
+/// (`render::native`) both read it, so labels, annotations, routes, callers and the rest are
+/// derived in one place and the two renderings cannot drift apart.
+pub struct ServiceFacts<'a> {
+    pub env: &'a ResolvedEnvironment,
+    pub svc: &'a ResolvedService,
+    pub phase: &'a str,
+    /// The `app.kubernetes.io/version` label: image tag or digest, made a valid label value.
+    pub version: String,
+    pub annotations: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub host: String,
+    pub callers: Vec<&'a ResolvedService>,
+    /// Declared dependencies that resolve; one that does not is reported by the catalogue checks.
+    pub dependencies: Vec<&'a ResolvedService>,
+    pub routes: Vec<Route<'a>>,
+}
+
+impl<'a> ServiceFacts<'a> {
+    pub fn new(env: &'a ResolvedEnvironment, svc: &'a ResolvedService) -> ServiceFacts<'a> {
+        let phase = env.phases.get(svc.phase).map_or("", |p| p.name.as_str());
+        let mut annotations = Vec::with_capacity(3 + svc.suppress.len());
+        annotations.push((
+            Cow::Borrowed(ANNOTATION_SYNC_WAVE),
+            Cow::Owned(svc.wave.to_string()),
+        ));
+        annotations.push((Cow::Borrowed(ANNOTATION_PHASE), Cow::Borrowed(phase)));
+        if !svc.depends_on.is_empty() {
+            annotations.push((
+                Cow::Borrowed(ANNOTATION_DEPENDS_ON),
+                Cow::Owned(svc.depends_on.join(",")),
+            ));
+        }
+        for (rule, reason) in &svc.suppress {
+            annotations.push((
+                Cow::Owned(format!("{ANNOTATION_SUPPRESS_PREFIX}{rule}")),
+                Cow::Borrowed(reason.as_str()),
+            ));
+        }
+        ServiceFacts {
+            env,
+            svc,
+            phase,
+            version: sanitize_label_value(&image_version(&svc.image)),
+            annotations,
+            host: service_host(&env.namespace, &svc.name),
+            callers: callers(env, &svc.name),
+            dependencies: svc
+                .depends_on
+                .iter()
+                .filter_map(|d| env.service(d))
+                .collect(),
+            routes: routes(svc),
+        }
+    }
+
+    pub fn stateful(&self) -> bool {
+        self.svc.workload == Workload::StatefulSet
+    }
+
+    pub fn kind(&self) -> &'static str {
+        if self.stateful() {
+            "StatefulSet"
+        } else {
+            "Deployment"
+        }
+    }
+
+    /// The labels a Service and the workload's selector match pods by.
+    pub fn selector(&self) -> [(&'static str, &'a str); 2] {
+        let name = self.svc.name.as_str();
+        [
+            ("app.kubernetes.io/name", name),
+            ("app.kubernetes.io/instance", name),
+        ]
+    }
+
+    /// The labels of every manifest of the service.
+    pub fn labels(&self) -> [(&'static str, &str); 6] {
+        let [name, instance] = self.selector();
+        [
+            name,
+            instance,
+            ("app.kubernetes.io/component", self.phase),
+            ("app.kubernetes.io/part-of", self.env.platform.as_str()),
+            ("app.kubernetes.io/version", self.version.as_str()),
+            ("app.kubernetes.io/managed-by", MANAGED_BY),
+        ]
+    }
+
+    /// The pods' labels: the service's, plus the track Istio routes canary traffic by (the
+    /// stable track is v1).
+    pub fn pod_labels(&self) -> [(&'static str, &str); 7] {
+        let [a, b, c, d, e, f] = self.labels();
+        [a, b, c, d, e, f, ("version", STABLE_SUBSET)]
+    }
+
+    /// `requests` and `limits` that name a CPU or memory quantity, as written in the catalogue.
+    pub fn resources(&self) -> Vec<(&'static str, Vec<(&'static str, &'a str)>)> {
+        let mut out = Vec::with_capacity(2);
+        for (key, (cpu, memory)) in [
+            ("requests", &self.svc.requests_text),
+            ("limits", &self.svc.limits_text),
+        ] {
+            let mut m = Vec::with_capacity(2);
+            if let Some(c) = cpu {
+                m.push(("cpu", c.as_str()));
+            }
+            if let Some(mem) = memory {
+                m.push(("memory", mem.as_str()));
+            }
+            if !m.is_empty() {
+                out.push((key, m));
+            }
+        }
+        out
+    }
+
+    /// The autoscaling range, when the service has one (a maximum above its minimum).
+    pub fn hpa(&self) -> Option<Hpa> {
+        match self.svc.replicas_max {
+            Some(max) if max > self.svc.replicas_min => Some(Hpa {
+                min: self.svc.replicas_min,
+                max,
+                cpu_target: self.svc.cpu_target,
+            }),
+            _ => None,
+        }
+    }
+
+    /// DestinationRule subsets: the stable one, then each canary.
+    pub fn subsets(&self) -> impl Iterator<Item = &'a str> {
+        std::iter::once(STABLE_SUBSET).chain(
+            self.svc
+                .canary
+                .keys()
+                .map(String::as_str)
+                .filter(|k| *k != STABLE_SUBSET),
+        )
+    }
+
+    /// The mTLS identity of a caller.
+    pub fn principal(&self, caller: &ResolvedService) -> String {
+        principal(&self.env.namespace, &caller.name)
+    }
+}
+
 fn strings(items: &[String]) -> TV {
     items.iter().map(|s| TV::from(s.as_str())).collect()
 }
@@ -151,75 +327,15 @@ fn optional<T: Into<TV>>(value: Option<T>) -> TV {
     value.map_or_else(|| TV::from(()), Into::into)
 }
 
-/// What a service template sees as `svc`. Built as template values directly: a detour through
-/// JSON values and a conversion cost a sixth of rendering.
-pub fn service_context(env: &ResolvedEnvironment, svc: &ResolvedService) -> TV {
-    let phase = env.phases.get(svc.phase).map_or("", |p| p.name.as_str());
-    let mut labels = selector_labels(&svc.name);
-    labels.extend([
-        (TV::from("app.kubernetes.io/component"), TV::from(phase)),
-        (
-            TV::from("app.kubernetes.io/part-of"),
-            TV::from(env.platform.as_str()),
-        ),
-        (
-            TV::from("app.kubernetes.io/version"),
-            TV::from(sanitize_label_value(&image_version(&svc.image))),
-        ),
-        (
-            TV::from("app.kubernetes.io/managed-by"),
-            TV::from(MANAGED_BY),
-        ),
-    ]);
-    let mut pod_labels = labels.clone();
-    // Istio routes canary traffic by this label; the stable track is v1.
-    pod_labels.push((TV::from("version"), TV::from(STABLE_SUBSET)));
+fn string_pairs<'x>(pairs: impl IntoIterator<Item = (&'x str, &'x str)>) -> TV {
+    TV::from_pairs(pairs.into_iter().map(|(k, v)| (TV::from(k), TV::from(v))))
+}
 
-    let mut annotations = vec![
-        (
-            TV::from(ANNOTATION_SYNC_WAVE),
-            TV::from(svc.wave.to_string()),
-        ),
-        (TV::from(ANNOTATION_PHASE), TV::from(phase)),
-    ];
-    if !svc.depends_on.is_empty() {
-        annotations.push((
-            TV::from(ANNOTATION_DEPENDS_ON),
-            TV::from(svc.depends_on.join(",")),
-        ));
-    }
-    for (rule, reason) in &svc.suppress {
-        annotations.push((
-            TV::from(format!("{ANNOTATION_SUPPRESS_PREFIX}{rule}")),
-            TV::from(reason.as_str()),
-        ));
-    }
-
-    let mut resources = Vec::new();
-    for (key, (cpu, memory)) in [
-        ("requests", &svc.requests_text),
-        ("limits", &svc.limits_text),
-    ] {
-        let mut m = Vec::new();
-        if let Some(c) = cpu {
-            m.push(("cpu", TV::from(c.as_str())));
-        }
-        if let Some(mem) = memory {
-            m.push(("memory", TV::from(mem.as_str())));
-        }
-        if !m.is_empty() {
-            resources.push((key, TV::from_pairs(m)));
-        }
-    }
-
-    let hpa = match svc.replicas_max {
-        Some(max) if max > svc.replicas_min => TV::from_pairs([
-            ("min", TV::from(svc.replicas_min)),
-            ("max", TV::from(max)),
-            ("cpuTarget", TV::from(svc.cpu_target)),
-        ]),
-        _ => TV::from(()),
-    };
+/// What a service template sees as `svc`, from the service's facts. Built as template values directly: a
+/// detour through JSON values and a conversion cost a sixth of rendering.
+pub fn service_context_from(facts: &ServiceFacts<'_>) -> TV {
+    let svc = facts.svc;
+    let resources = facts.resources();
     let env_list: TV = svc
         .env
         .iter()
@@ -230,21 +346,19 @@ pub fn service_context(env: &ResolvedEnvironment, svc: &ResolvedService) -> TV {
             ])
         })
         .collect();
-    let stateful = svc.workload == Workload::StatefulSet;
-    let callers: TV = callers(env, &svc.name)
-        .into_iter()
+    let callers: TV = facts
+        .callers
+        .iter()
         .map(|c| {
             TV::from_pairs([
                 ("name", TV::from(c.name.as_str())),
-                ("principal", TV::from(principal(&env.namespace, &c.name))),
+                ("principal", TV::from(facts.principal(c))),
             ])
         })
         .collect();
-    // A dependency that does not resolve is reported by the catalogue checks; skip it here.
-    let dependencies: TV = svc
-        .depends_on
+    let dependencies: TV = facts
+        .dependencies
         .iter()
-        .filter_map(|d| env.service(d))
         .map(|d| {
             TV::from_pairs([
                 ("name", TV::from(d.name.as_str())),
@@ -252,35 +366,24 @@ pub fn service_context(env: &ResolvedEnvironment, svc: &ResolvedService) -> TV {
             ])
         })
         .collect();
-    let mut subsets = vec![TV::from(STABLE_SUBSET)];
-    subsets.extend(
-        svc.canary
-            .keys()
-            .filter(|k| k.as_str() != STABLE_SUBSET)
-            .map(|k| TV::from(k.as_str())),
-    );
+    let routes: TV = facts
+        .routes
+        .iter()
+        .map(|r| {
+            TV::from_pairs([
+                ("subset", TV::from(r.subset)),
+                ("weight", TV::from(r.weight)),
+            ])
+        })
+        .collect();
     let canary = TV::from_pairs(svc.canary.iter().map(|(k, w)| (k.as_str(), TV::from(*w))));
     TV::from_pairs([
         ("name", TV::from(svc.name.as_str())),
-        (
-            "kind",
-            TV::from(if stateful {
-                "StatefulSet"
-            } else {
-                "Deployment"
-            }),
-        ),
+        ("kind", TV::from(facts.kind())),
         ("image", TV::from(svc.image.as_str())),
         ("port", TV::from(svc.port)),
         ("portName", TV::from(port_name(svc.protocol))),
-        (
-            "appProtocol",
-            TV::from(match svc.protocol {
-                Protocol::Http => "http",
-                Protocol::Grpc => "grpc",
-                Protocol::Tcp => "",
-            }),
-        ),
+        ("appProtocol", TV::from(app_protocol(svc.protocol))),
         (
             "probe",
             TV::from(match svc.probe {
@@ -291,35 +394,62 @@ pub fn service_context(env: &ResolvedEnvironment, svc: &ResolvedService) -> TV {
         ),
         ("healthPath", TV::from(svc.health_path.as_str())),
         ("replicas", TV::from(svc.replicas_min)),
-        ("hpa", hpa),
+        (
+            "hpa",
+            facts.hpa().map_or_else(
+                || TV::from(()),
+                |h| {
+                    TV::from_pairs([
+                        ("min", TV::from(h.min)),
+                        ("max", TV::from(h.max)),
+                        ("cpuTarget", TV::from(h.cpu_target)),
+                    ])
+                },
+            ),
+        ),
         (
             "resources",
             if resources.is_empty() {
                 TV::from(())
             } else {
-                TV::from_pairs(resources)
+                TV::from_pairs(
+                    resources
+                        .into_iter()
+                        .map(|(key, amounts)| (key, string_pairs(amounts))),
+                )
             },
         ),
         ("env", env_list),
-        ("labels", TV::from_pairs(labels)),
-        ("podLabels", TV::from_pairs(pod_labels)),
-        ("selector", TV::from_pairs(selector_labels(&svc.name))),
-        ("annotations", TV::from_pairs(annotations)),
+        ("labels", string_pairs(facts.labels())),
+        ("podLabels", string_pairs(facts.pod_labels())),
+        ("selector", string_pairs(facts.selector())),
+        (
+            "annotations",
+            string_pairs(
+                facts
+                    .annotations
+                    .iter()
+                    .map(|(k, v)| (k.as_ref(), v.as_ref())),
+            ),
+        ),
         ("dependsOn", strings(&svc.depends_on)),
         ("wave", TV::from(svc.wave)),
         ("storage", optional(svc.storage_size.as_deref())),
-        ("runAsNonRoot", TV::from(!stateful)),
+        ("runAsNonRoot", TV::from(!facts.stateful())),
         ("ingressNamespaces", strings(&svc.ingress_namespaces)),
         ("canary", canary),
         ("timeout", optional(svc.mesh_timeout.as_deref())),
         ("retries", optional(svc.mesh_retries)),
         ("protocol", TV::from(port_name(svc.protocol))),
-        ("host", TV::from(service_host(&env.namespace, &svc.name))),
+        ("host", TV::from(facts.host.as_str())),
         ("callers", callers),
         ("dependencies", dependencies),
-        ("subsets", subsets.into_iter().collect()),
-        ("routes", routes(svc).into_iter().collect()),
-        ("trafficPolicy", traffic_policy(svc.protocol)),
+        ("subsets", facts.subsets().map(TV::from).collect()),
+        ("routes", routes),
+        (
+            "trafficPolicy",
+            template_value(&traffic_policy(svc.protocol)),
+        ),
     ])
 }
 

@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod emit;
+pub mod native;
 pub mod templates;
 pub mod write;
 
@@ -86,10 +87,11 @@ pub fn render_environment(
     );
 
     // Services render independently; spread them over the cores and keep catalogue order.
-    // Converted once: every service's context shares it.
-    let env_value = context::template_value(&env_ctx);
+    let steps = service_steps(templates);
+    // Converted once, and only if some template needs it: every service's context shares it.
+    let env_value = std::sync::OnceLock::new();
     let results = crate::parallel::map(&env.services, 16, |svc| {
-        render_service(templates, env, &env_value, svc)
+        render_service(templates, env, &steps, (&env_ctx, &env_value), svc)
     });
     for result in results {
         match result {
@@ -129,25 +131,67 @@ pub fn render_environment(
 
 type ServiceOutput = Result<(RenderedFile, Vec<Manifest>), Vec<Diagnostic>>;
 
-/// Renders one service's file: every service template, parsed back and emitted canonically.
+/// How one service template is rendered in this run.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Built-in and not overridden: built directly ([`native`]).
+    Native(native::NativeFn),
+    /// Through minijinja and the YAML read-back.
+    Template(&'static str),
+}
+
+/// Each service template's path, in [`templates::SERVICE_TEMPLATES`] order.
+fn service_steps(templates: &Templates) -> Vec<Step> {
+    templates::SERVICE_TEMPLATES
+        .iter()
+        .map(
+            |&name| match native::renderer(name).filter(|_| templates.native_allowed(name)) {
+                Some(f) => Step::Native(f),
+                None => Step::Template(name),
+            },
+        )
+        .collect()
+}
+
+/// Renders one service's file: every service template, natively or through minijinja, emitted
+/// canonically.
+///
+/// `env_value` is the environment's context and its template value, converted on first use.
 fn render_service(
     templates: &Templates,
     env: &ResolvedEnvironment,
-    env_value: &minijinja::Value,
+    steps: &[Step],
+    env_value: (&Value, &std::sync::OnceLock<minijinja::Value>),
     svc: &crate::catalogue::ResolvedService,
 ) -> ServiceOutput {
     let t = std::time::Instant::now();
-    let ctx = minijinja::context! {
-        env => env_value.clone(),
-        svc => context::service_context(env, svc),
-    };
+    let facts = context::ServiceFacts::new(env, svc);
     crate::profile::add(crate::profile::Counter::Context, t);
+    let mut ctx: Option<minijinja::Value> = None;
     let mut docs = Vec::new();
     let mut problems = Vec::new();
-    for name in templates::SERVICE_TEMPLATES {
-        match render_docs(templates, name, &ctx, Some(&svc.name)) {
-            Ok(d) => docs.extend(d),
-            Err(d) => problems.push(d.in_environment(&env.name)),
+    for step in steps {
+        match *step {
+            Step::Native(build) => {
+                let t = std::time::Instant::now();
+                docs.extend(build(&facts));
+                crate::profile::add(crate::profile::Counter::Native, t);
+            }
+            Step::Template(name) => {
+                let ctx = ctx.get_or_insert_with(|| {
+                    let t = std::time::Instant::now();
+                    let ctx = minijinja::context! {
+                        env => env_value.1.get_or_init(|| context::template_value(env_value.0)).clone(),
+                        svc => context::service_context_from(&facts),
+                    };
+                    crate::profile::add(crate::profile::Counter::Context, t);
+                    ctx
+                });
+                match render_docs(templates, name, ctx, Some(&svc.name)) {
+                    Ok(d) => docs.extend(d),
+                    Err(d) => problems.push(d.in_environment(&env.name)),
+                }
+            }
         }
     }
     if !problems.is_empty() {

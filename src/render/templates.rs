@@ -23,13 +23,15 @@ pub const SERVICE_TEMPLATES: &[&str] = &[
     "destinationrule.yaml.j2",
     "authorizationpolicy.yaml.j2",
 ];
+/// Included by every service template: its metadata block.
+pub const METADATA_TEMPLATE: &str = "_metadata.yaml.j2";
 pub const KUSTOMIZATION_TEMPLATE: &str = "kustomization.yaml.j2";
 /// An Argo CD Application (per environment, and the root app-of-apps) under `rendered/argocd/`.
 pub const APPLICATION_TEMPLATE: &str = "application.yaml.j2";
 
 const EMBEDDED: &[(&str, &str)] = &[
     (
-        "_metadata.yaml.j2",
+        METADATA_TEMPLATE,
         include_str!("../../templates/_metadata.yaml.j2"),
     ),
     (
@@ -91,6 +93,10 @@ pub fn known_names() -> impl Iterator<Item = &'static str> {
 
 pub struct Templates {
     env: Environment<'static>,
+    /// Names whose text came from the override directory.
+    overridden: Vec<String>,
+    /// Whether built-in service templates may take the native path (`render::native`).
+    native: bool,
 }
 
 impl Templates {
@@ -113,9 +119,10 @@ impl Templates {
             .iter()
             .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
             .collect();
-        if let Some(dir) = overrides {
-            read_overrides(dir, &mut sources)?;
-        }
+        let overridden = match overrides {
+            Some(dir) => read_overrides(dir, &mut sources)?,
+            None => Vec::new(),
+        };
         let mut problems = Vec::new();
         for (name, text) in sources {
             if let Err(e) = env.add_template_owned(name.clone(), text) {
@@ -125,7 +132,31 @@ impl Templates {
         if !problems.is_empty() {
             return Err(problems.into());
         }
-        Ok(Templates { env })
+        Ok(Templates {
+            env,
+            overridden,
+            native: true,
+        })
+    }
+
+    /// Whether `name` is a built-in template that no override replaced: its output is exactly
+    /// what the embedded text produces.
+    pub fn is_embedded(&self, name: &str) -> bool {
+        EMBEDDED.iter().any(|(n, _)| *n == name) && !self.overridden.iter().any(|n| n == name)
+    }
+
+    /// The same set, rendered through minijinja only. The native renderer promises the
+    /// templates' output; differential tests and benchmarks hold it to that with this.
+    #[must_use]
+    pub fn without_native(mut self) -> Templates {
+        self.native = false;
+        self
+    }
+
+    /// Whether the built-in service template `name` may be rendered natively: it and the
+    /// metadata block it includes are the embedded ones, and native rendering is on.
+    pub fn native_allowed(&self, name: &str) -> bool {
+        self.native && self.is_embedded(name) && self.is_embedded(METADATA_TEMPLATE)
     }
 
     pub fn render(&self, name: &str, ctx: &minijinja::Value) -> Result<String, Diagnostic> {
@@ -137,7 +168,8 @@ impl Templates {
     }
 }
 
-fn read_overrides(dir: &Path, sources: &mut [(String, String)]) -> Result<(), Failure> {
+/// Replaces the text of every template `dir` holds a file for; returns their names.
+fn read_overrides(dir: &Path, sources: &mut [(String, String)]) -> Result<Vec<String>, Failure> {
     let shown = crate::catalogue::load::display_path(dir);
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Diagnostic::error(
@@ -147,6 +179,7 @@ fn read_overrides(dir: &Path, sources: &mut [(String, String)]) -> Result<(), Fa
         .with_help("pass a directory that holds *.yaml.j2 files")
     })?;
     let mut problems = Vec::new();
+    let mut replaced = Vec::new();
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
@@ -182,7 +215,10 @@ fn read_overrides(dir: &Path, sources: &mut [(String, String)]) -> Result<(), Fa
             continue;
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => slot.1 = text,
+            Ok(text) => {
+                slot.1 = text;
+                replaced.push(name);
+            }
             Err(e) => problems.push(Diagnostic::error(
                 "usage/templates",
                 format!("cannot read template {shown}/{name}: {e}"),
@@ -190,7 +226,7 @@ fn read_overrides(dir: &Path, sources: &mut [(String, String)]) -> Result<(), Fa
         }
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(replaced)
     } else {
         Err(problems.into())
     }
