@@ -13,6 +13,37 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+// The binary's allocator and memory settings (see src/main.rs), so in-process stages cost
+// what they cost in a run: with the system allocator and huge pages the render stage at
+// N = 10,000 took several times longer here than inside `shipshape check`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn no_huge_pages() {
+    // SAFETY: prctl with integer arguments only; failure leaves huge pages on.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+/// A fixed CPU workload (integer hashing, no memory traffic), best of 5. The shared host's
+/// speed drifts by half from one hour to the next; this figure, printed with the tables, says
+/// how fast the host was during the run, so two runs can be compared.
+fn reference_loop() -> Duration {
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+            for i in 0..50_000_000u64 {
+                x = (x ^ i).wrapping_mul(0xBF58_476D_1CE4_E5B9).rotate_left(17);
+            }
+            std::hint::black_box(x);
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -267,6 +298,7 @@ fn bench(n: usize, dir: &Path, whole: &WholeRuns) -> String {
 }
 
 fn main() {
+    no_huge_pages();
     // `cargo bench` passes `--bench`; anything numeric is a platform size.
     let mut sizes: Vec<usize> = std::env::args()
         .skip(1)
@@ -276,7 +308,8 @@ fn main() {
         sizes = vec![100, 1000, 10_000];
     }
     println!(
-        "Milliseconds. Stages: median of in-process runs. Whole runs: median (best) of 7 runs at N <= 1000, 2 above. N services x 3 environments, Istio on."
+        "Milliseconds. Stages: median of in-process runs. Whole runs: median (best) of 7 runs at N <= 1000, 2 above. N services x 3 environments, Istio on. Reference loop (host speed, see `reference_loop`): {} ms.",
+        ms(reference_loop()),
     );
     println!();
     println!("| N | manifests | load+validate | resolve | render | schema | lint | check (peak RSS) | build, empty dir (peak RSS) | same files, bare writes | build, one service changed | build, nothing changed | findings |");
@@ -313,4 +346,6 @@ fn main() {
     for row in splits {
         println!("{row}");
     }
+    println!();
+    println!("Reference loop at the end: {} ms.", ms(reference_loop()));
 }
