@@ -184,8 +184,12 @@ impl Loader {
         let (main, service_docs) = if path.is_dir() {
             self.read_split_catalogue(path, &mut problems)?
         } else {
+            let t = std::time::Instant::now();
             let doc = read_yaml_file(path, &self.limits)?;
+            crate::profile::mark("  read catalogue", t);
+            let t = std::time::Instant::now();
             problems.extend(self.catalogue_schema.validate(&doc));
+            crate::profile::mark("  validate catalogue", t);
             (doc, Vec::new())
         };
         let mut services: IndexMap<String, DeclaredService> = IndexMap::new();
