@@ -242,43 +242,47 @@ fn bench(n: usize, dir: &Path, whole: &WholeRuns) -> String {
     });
     let (resolve, resolved) = time(runs, || project.resolve(&[]).expect("resolve"));
     let templates = Templates::load(None).expect("templates");
+    // Environment by environment, as the pipeline runs: render, validate, lint, let go. Holding
+    // all three environments' manifests at once would time the first touch of gigabytes of fresh
+    // memory at N = 10,000, not the stages.
     shipshape::profile::take_counters();
-    let (render_t, rendered) = time(runs, || {
-        resolved
-            .iter()
-            .map(|env| render::render_environment(&templates, env).expect("render"))
-            .collect::<Vec<_>>()
-    });
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    let (mut manifests, mut findings, mut violations) = (0, 0, 0);
+    for _ in 0..runs {
+        let mut sums = [Duration::ZERO; 3];
+        (manifests, findings, violations) = (0, 0, 0);
+        for env in &resolved {
+            let t = Instant::now();
+            let rendered = render::render_environment(&templates, env).expect("render");
+            sums[0] += t.elapsed();
+            let t = Instant::now();
+            // On both cores, as the pipeline validates.
+            violations += shipshape::parallel::map(&rendered.manifests, 64, |m| {
+                schema::validate(&m.value).map_or(0, |v| v.len())
+            })
+            .into_iter()
+            .sum::<usize>();
+            sums[1] += t.elapsed();
+            let t = Instant::now();
+            findings += lint::run(
+                &LintContext::for_rendered(env, &rendered.manifests),
+                &env.rule_levels,
+            )
+            .len();
+            sums[2] += t.elapsed();
+            manifests += rendered.manifests.len();
+        }
+        for (all, sum) in samples.iter_mut().zip(sums) {
+            all.push(sum);
+        }
+    }
+    assert_eq!(violations, 0, "synthetic output must validate");
     // CPU time of the render's parts, summed over both threads, per run.
     let split: Vec<String> = shipshape::profile::take_counters()
         .into_iter()
         .map(|(_, d)| ms(d / u32::try_from(runs).unwrap_or(1)))
         .collect();
-    let manifests: usize = rendered.iter().map(|r| r.manifests.len()).sum();
-    let all: Vec<&shipshape::manifest::Manifest> =
-        rendered.iter().flat_map(|r| r.manifests.iter()).collect();
-    // On both cores, as the pipeline validates.
-    let (schema_t, violations) = time(runs, || {
-        shipshape::parallel::map(&all, 64, |m| {
-            schema::validate(&m.value).map_or(0, |v| v.len())
-        })
-        .into_iter()
-        .sum::<usize>()
-    });
-    assert_eq!(violations, 0, "synthetic output must validate");
-    let (lint_t, findings) = time(runs, || {
-        resolved
-            .iter()
-            .zip(&rendered)
-            .map(|(env, r)| {
-                lint::run(
-                    &LintContext::for_rendered(env, &r.manifests),
-                    &env.rule_levels,
-                )
-                .len()
-            })
-            .sum::<usize>()
-    });
+    let [render_t, schema_t, lint_t] = samples.map(median);
     println!(
         "| {n} | {manifests} | {} | {} | {} | {} | {} | {} ({check_rss:.0} MiB) | {} ({fresh_rss:.0} MiB) | {} | {} | {} | {findings} |",
         ms(load),
