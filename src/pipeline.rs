@@ -136,7 +136,8 @@ pub fn compile_staging(
     let mut manifest_counts = Vec::new();
     let mut drifts = Vec::new();
     let mut has_errors = false;
-    for env in resolved {
+    let last = resolved.len().saturating_sub(1);
+    for (position, env) in resolved.into_iter().enumerate() {
         let t = std::time::Instant::now();
         let rendered = match render::render_environment(&templates, &env) {
             Ok(r) => r,
@@ -175,8 +176,9 @@ pub fn compile_staging(
             drifts.extend(compare_and_stage(out, &mut compiled.rendered, stage_into));
             crate::profile::mark("compare (and stage)", t);
             // Freed before the next environment allocates, so two environments never share
-            // the peak: that is what comparing early is for.
-            if let Some(freeing) = freeing {
+            // the peak: that is what comparing early is for. Nothing as large follows the last
+            // environment, so its free runs on while the run finishes (or ends with it).
+            if let Some(freeing) = freeing.filter(|_| position != last) {
                 let t = std::time::Instant::now();
                 for half in freeing {
                     let _ = half.join();
