@@ -8,7 +8,7 @@
 
 use crate::diagnostic::{Diagnostic, Failure};
 use crate::render::{RenderedEnvironment, TextAt, GENERATED_MARKER};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -200,9 +200,10 @@ impl Staging {
         }
         self.create()?;
         let dir = self.dir.join(&env.name);
+        fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, &e))?;
         for file in env.files.iter_mut().filter(|f| f.text_at == TextAt::Memory) {
             let target = dir.join(&file.path);
-            self.make_parent(&target)?;
+            self.make_parent(&target, &dir)?;
             self.hooks.before_file(self.staged, &target)?;
             write_new(&target, &file.text)?;
             self.hooks.after_file();
@@ -223,9 +224,10 @@ impl Staging {
         Ok(())
     }
 
-    fn make_parent(&self, target: &Path) -> Result<(), Diagnostic> {
+    /// Creates the directory `target` goes in unless it is `dir`, made already.
+    fn make_parent(&self, target: &Path, dir: &Path) -> Result<(), Diagnostic> {
         match target.parent() {
-            Some(parent) if !parent.is_dir() => {
+            Some(parent) if parent != dir && !parent.is_dir() => {
                 fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, &e))
             }
             _ => Ok(()),
@@ -258,7 +260,11 @@ impl Staging {
             let produced: Produced = envs
                 .iter()
                 .map(|e| {
-                    let paths = e.files.iter().map(|f| Path::new(f.path.as_str())).collect();
+                    let paths = e
+                        .files
+                        .iter()
+                        .map(|f| (Path::new(f.path.as_str()), f.text_at == TextAt::Tree))
+                        .collect();
                     (e.name.as_str(), paths)
                 })
                 .collect();
@@ -274,7 +280,7 @@ impl Staging {
             fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, &e))?;
             for file in env.files.iter().filter(|f| f.text_at != TextAt::Staging) {
                 let target = dir.join(&file.path);
-                self.make_parent(&target)?;
+                self.make_parent(&target, &dir)?;
                 self.hooks.before_file(self.staged, &target)?;
                 if file.text_at == TextAt::Tree {
                     // Linked, not rewritten: a link is one metadata update where a write
@@ -334,9 +340,10 @@ fn clean_stale_staging(out: &Path) {
     }
 }
 
-/// The files each re-rendered environment produces, by environment name: looked up once per
-/// file on disk, so a set rather than a scan.
-type Produced<'a> = HashMap<&'a str, HashSet<&'a Path>>;
+/// The files each re-rendered environment produces, by environment name, each with whether the
+/// comparison found the file on disk identical to it ([`TextAt::Tree`]): looked up once per file
+/// on disk, so a map rather than a scan.
+type Produced<'a> = HashMap<&'a str, HashMap<&'a Path, bool>>;
 
 /// Copies (hard-links where possible) `dir` into `staging`, skipping generated files of the
 /// environments being re-rendered: those are replaced, or removed when no longer produced.
@@ -366,12 +373,17 @@ fn carry_over(
         let rerendered = env_name
             .as_deref()
             .and_then(|n| envs.iter().find(|e| e.name == n));
-        let produced_here = rerendered.is_some_and(|env| {
+        let produced_as = rerendered.and_then(|env| {
             produced
                 .get(env.name.as_str())
-                .is_some_and(|paths| paths.contains(rel_in_env))
+                .and_then(|paths| paths.get(rel_in_env))
         });
-        let generated = ft.is_file() && is_generated(&path);
+        let produced_here = produced_as.is_some();
+        // Only files of re-rendered directories need the header read; one the comparison found
+        // identical to its rendered text has it (at N = 10,000, 30,000 opens saved).
+        let generated = rerendered.is_some()
+            && ft.is_file()
+            && (produced_as == Some(&true) || is_generated(&path));
         if produced_here && !generated {
             return Err(in_the_way(&path));
         }
