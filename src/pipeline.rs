@@ -9,6 +9,7 @@ use crate::render::write::Staging;
 use crate::render::{self, RenderedEnvironment, Templates, TextAt};
 use crate::yaml::Limits;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug, Clone)]
 pub struct CompileOptions {
@@ -137,6 +138,7 @@ pub fn compile_staging(
     let mut drifts = Vec::new();
     let mut has_errors = false;
     let last = resolved.len().saturating_sub(1);
+    let mut unfreed = 0;
     for (position, env) in resolved.into_iter().enumerate() {
         let t = std::time::Instant::now();
         let rendered = match render::render_environment(&templates, &env) {
@@ -166,8 +168,18 @@ pub fn compile_staging(
         // Freeing an environment's manifests is hundreds of thousands of small frees: done on
         // other threads while this one compares the text with the tree (check, build), or
         // while the next environment renders (diff, whose peak is everyone's text anyway).
-        let freeing = (!opts.keep_manifests)
-            .then(|| free_in_background(std::mem::take(&mut compiled.rendered.manifests)));
+        let count = compiled.rendered.manifests.len();
+        let freeing = if opts.keep_manifests {
+            None
+        } else if unfreed + count <= UNFREED_BUDGET.load(Ordering::Relaxed) {
+            unfreed += count;
+            std::mem::forget(std::mem::take(&mut compiled.rendered.manifests));
+            None
+        } else {
+            Some(free_in_background(std::mem::take(
+                &mut compiled.rendered.manifests,
+            )))
+        };
         if let Some(out) = &opts.compare_with {
             let stage_into = staging
                 .as_deref_mut()
@@ -217,6 +229,19 @@ pub fn compile_staging(
         manifest_counts,
         drifts,
     })
+}
+
+/// How many manifests of finished environments a run may let go of without freeing them.
+static UNFREED_BUDGET: AtomicUsize = AtomicUsize::new(0);
+
+/// Lets a run leave up to `manifests` manifests of finished environments unfreed, for a process
+/// that exits right after the command (the binary; library callers keep the default, 0). The
+/// renderer's threads allocate the manifests and have exited by the time they are freed, so every
+/// free takes the allocator's slow cross-thread path: at N = 1,000 freeing was a quarter of a
+/// `check`'s CPU for memory the process was about to return whole. Above the budget (large
+/// platforms, where peak memory is the limit) environments are freed as before.
+pub fn allow_unfreed_manifests(manifests: usize) {
+    UNFREED_BUDGET.store(manifests, Ordering::Relaxed);
 }
 
 /// Drops `manifests` on two threads, half each: a free walks every node of every tree, and
