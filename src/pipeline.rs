@@ -165,20 +165,10 @@ pub fn compile_staging(
             compiled.rendered.name.clone(),
             compiled.rendered.manifests.len(),
         ));
-        // Freeing an environment's manifests is hundreds of thousands of small frees: done on
-        // other threads while this one compares the text with the tree (check, build), or
-        // while the next environment renders (diff, whose peak is everyone's text anyway).
-        let count = compiled.rendered.manifests.len();
         let freeing = if opts.keep_manifests {
             None
-        } else if unfreed + count <= UNFREED_BUDGET.load(Ordering::Relaxed) {
-            unfreed += count;
-            std::mem::forget(std::mem::take(&mut compiled.rendered.manifests));
-            None
         } else {
-            Some(free_in_background(std::mem::take(
-                &mut compiled.rendered.manifests,
-            )))
+            let_go(&mut compiled.rendered.manifests, &mut unfreed)
         };
         if let Some(out) = &opts.compare_with {
             let stage_into = staging
@@ -242,6 +232,24 @@ static UNFREED_BUDGET: AtomicUsize = AtomicUsize::new(0);
 /// platforms, where peak memory is the limit) environments are freed as before.
 pub fn allow_unfreed_manifests(manifests: usize) {
     UNFREED_BUDGET.store(manifests, Ordering::Relaxed);
+}
+
+/// Takes an environment's manifests away once they are checked: left unfreed while the run's
+/// budget allows ([`allow_unfreed_manifests`]), otherwise freed on other threads, which the
+/// caller joins. Freeing is hundreds of thousands of small frees: done while this thread compares
+/// the text with the tree (check, build), or while the next environment renders (diff, whose
+/// peak is everyone's text anyway).
+fn let_go(
+    manifests: &mut Vec<crate::manifest::Manifest>,
+    unfreed: &mut usize,
+) -> Option<[std::thread::JoinHandle<()>; 2]> {
+    let taken = std::mem::take(manifests);
+    if *unfreed + taken.len() <= UNFREED_BUDGET.load(Ordering::Relaxed) {
+        *unfreed += taken.len();
+        std::mem::forget(taken);
+        return None;
+    }
+    Some(free_in_background(taken))
 }
 
 /// Drops `manifests` on two threads, half each: a free walks every node of every tree, and
