@@ -4,8 +4,7 @@
 
 use jsonschema::Validator;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 struct KnownKind {
     api_version: &'static str,
@@ -92,34 +91,33 @@ pub struct SchemaViolation {
 
 type Compiled = Result<&'static Validator, String>;
 
-fn cache() -> &'static Mutex<HashMap<usize, Compiled>> {
-    static CACHE: OnceLock<Mutex<HashMap<usize, Compiled>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+/// One slot per known kind. Read on every manifest by both validating threads, so a lookup is
+/// an atomic load, not a lock.
+fn cache() -> &'static [OnceLock<Compiled>] {
+    static CACHE: OnceLock<Vec<OnceLock<Compiled>>> = OnceLock::new();
+    CACHE.get_or_init(|| KINDS.iter().map(|_| OnceLock::new()).collect())
 }
 
 fn validator(index: usize) -> Compiled {
-    let mut guard = match cache().lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
+    let Some(slot) = cache().get(index) else {
+        return Err("unknown schema".to_owned());
     };
-    if let Some(v) = guard.get(&index) {
-        return v.clone();
-    }
-    let compiled = KINDS
-        .get(index)
-        .ok_or_else(|| "unknown schema".to_owned())
-        .and_then(|k| serde_json::from_str::<Value>(k.schema).map_err(|e| e.to_string()))
-        .and_then(|schema| {
-            jsonschema::options()
-                .should_validate_formats(false)
-                .build(&schema)
-                .map_err(|e| e.to_string())
-        })
-        // Validators live for the whole run and are shared across threads; leaking one per kind
-        // is a bounded, deliberate cost that keeps the cache free of lifetimes.
-        .map(|v| &*Box::leak(Box::new(v)));
-    guard.insert(index, compiled.clone());
-    compiled
+    slot.get_or_init(|| {
+        KINDS
+            .get(index)
+            .ok_or_else(|| "unknown schema".to_owned())
+            .and_then(|k| serde_json::from_str::<Value>(k.schema).map_err(|e| e.to_string()))
+            .and_then(|schema| {
+                jsonschema::options()
+                    .should_validate_formats(false)
+                    .build(&schema)
+                    .map_err(|e| e.to_string())
+            })
+            // Validators live for the whole run and are shared across threads; leaking one per
+            // kind is a bounded, deliberate cost that keeps the cache free of lifetimes.
+            .map(|v| &*Box::leak(Box::new(v)))
+    })
+    .clone()
 }
 
 /// Whether shipshape has a schema for this apiVersion and kind.
