@@ -5,6 +5,9 @@ use assert_cmd::Command;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The test hook that makes a build fail after this many staged files.
+const FAIL_AFTER: &str = "SHIPSHAPE_TEST_FAIL_AFTER_FILES";
+
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/valid")
 }
@@ -28,10 +31,16 @@ fn project() -> tempfile::TempDir {
 }
 
 fn shipshape(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    shipshape_with(dir, args, &[])
+}
+
+/// [`shipshape`] with environment variables set (the test hooks).
+fn shipshape_with(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::cargo_bin("shipshape")
         .unwrap()
         .args(args)
         .args(["--color", "never"])
+        .envs(vars.iter().copied())
         .current_dir(dir)
         .output()
         .unwrap();
@@ -171,27 +180,14 @@ fn an_injected_write_fault_leaves_the_previous_tree_untouched() {
     assert_eq!(shipshape(dir, &["build"]).0, 0);
     let before = tree(&dir.join("rendered"));
     edit(&dir.join("catalogue.yaml"), "port: 8080", "port: 8090");
-    let out = Command::cargo_bin("shipshape")
-        .unwrap()
-        .args(["build", "--color", "never"])
-        .env("SHIPSHAPE_TEST_FAIL_AFTER_FILES", "2")
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, _, err) = shipshape_with(dir, &["build"], &[(FAIL_AFTER, "2")]);
+    assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("injected fault") && err.contains("left as it was"),
         "{err}"
     );
     assert_eq!(before, tree(&dir.join("rendered")));
-    // No staging directory is left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().contains("staging"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_staging_left(dir);
 }
 
 #[test]
@@ -205,15 +201,9 @@ fn disk_full_and_permission_denied_leave_the_previous_tree_untouched() {
         assert_eq!(shipshape(dir, &["build"]).0, 0);
         let before = tree(&dir.join("rendered"));
         edit(&dir.join("catalogue.yaml"), "port: 8080", "port: 8090");
-        let out = Command::cargo_bin("shipshape")
-            .unwrap()
-            .args(["build", "--color", "never"])
-            .env("SHIPSHAPE_TEST_FAIL_AFTER_FILES", format!("3:{kind}"))
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{kind}: {err}");
+        let fault = format!("3:{kind}");
+        let (code, _, err) = shipshape_with(dir, &["build"], &[(FAIL_AFTER, &fault)]);
+        assert_eq!(code, 2, "{kind}: {err}");
         assert!(
             err.contains(says) && err.contains("left as it was"),
             "{kind}: {err}"
@@ -518,15 +508,9 @@ fn a_link_where_a_file_is_rendered_is_not_written_through() {
 fn a_failed_write_is_one_json_report_with_the_findings() {
     let p = project();
     let dir = p.path();
-    let out = Command::cargo_bin("shipshape")
-        .unwrap()
-        .args(["build", "--format", "json"])
-        .env("SHIPSHAPE_TEST_FAIL_AFTER_FILES", "2")
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (code, stdout, _) =
+        shipshape_with(dir, &["build", "--format", "json"], &[(FAIL_AFTER, "2")]);
+    assert_eq!(code, 2);
     let report: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));
     let codes: Vec<&str> = report["diagnostics"]
