@@ -524,3 +524,65 @@ fn a_failed_write_is_one_json_report_with_the_findings() {
     assert!(codes.contains(&"unreachable-service"), "{codes:?}");
     assert!(!dir.join("rendered").exists());
 }
+
+/// A scratch copy of the repository's own catalogue: three environments with Argo CD.
+fn platform() -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("catalogue.yaml"),
+        dir.path().join("catalogue.yaml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
+    for entry in std::fs::read_dir(root.join("environments")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            dir.path().join("environments").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_build_of_one_environment_leaves_the_others_and_their_applications_alone() {
+    let p = platform();
+    let dir = p.path();
+    let (code, _, err) = shipshape(dir, &["build"]);
+    assert_eq!(code, 0, "{err}");
+    let before = tree(&dir.join("rendered"));
+    edit(
+        &dir.join("catalogue.yaml"),
+        "image: scraper-service\n",
+        "image: scraper-service:v2\n",
+    );
+    let (code, _, err) = shipshape(dir, &["build", "--env", "dev"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("rendered 1 environment"), "{err}");
+    let after = tree(&dir.join("rendered"));
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "no file appeared or went"
+    );
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(path, text)| before.get(*path) != Some(*text))
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(changed, ["dev/scraper-service.yaml"]);
+    // The other environments are now behind the catalogue, and check says so for them only.
+    let (code, _, err) = shipshape(dir, &["check", "--format", "short"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("prod/scraper-service.yaml is out of date"),
+        "{err}"
+    );
+    assert!(
+        err.contains("staging/scraper-service.yaml is out of date"),
+        "{err}"
+    );
+    assert!(!err.contains("rendered/dev/"), "{err}");
+}
