@@ -7,11 +7,12 @@
 //! A lock beside the output directory keeps two runs from interleaving.
 
 use crate::diagnostic::{Diagnostic, Failure};
-use crate::render::{RenderedEnvironment, TextAt, GENERATED_MARKER};
+use crate::render::{RenderedEnvironment, RenderedFile, TextAt, GENERATED_MARKER};
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Test hook: fail with an I/O error after this many files were written to staging. The value is
 /// `N` or `N:kind`, kind one of `disk-full`, `permission-denied` or `other`.
@@ -201,14 +202,12 @@ impl Staging {
         self.create()?;
         let dir = self.dir.join(&env.name);
         fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, &e))?;
+        let held = [(
+            env.name.as_str(),
+            env.files.iter().filter(|f| f.text_at == TextAt::Memory),
+        )];
+        self.stage_batches(&batches(held))?;
         for file in env.files.iter_mut().filter(|f| f.text_at == TextAt::Memory) {
-            let target = dir.join(&file.path);
-            self.make_parent(&target, &dir)?;
-            self.hooks.before_file(self.staged, &target)?;
-            write_new(&target, &file.text)?;
-            self.hooks.after_file();
-            self.staged += 1;
-            self.summary.written += 1;
             file.text = String::new();
             file.text_at = TextAt::Staging;
         }
@@ -248,7 +247,7 @@ impl Staging {
         swap_in(&self.out, &self.dir)?;
         let t = std::time::Instant::now();
         // The staging path now holds the previous tree.
-        let _ = fs::remove_dir_all(&self.dir);
+        remove_tree(&self.dir);
         self.created = false;
         crate::profile::mark("remove old tree", t);
         Ok(std::mem::take(&mut self.summary))
@@ -271,6 +270,7 @@ impl Staging {
             let (out, dir) = (self.out.clone(), self.dir.clone());
             carry_over(&out, &dir, &out, envs, &produced, &mut self.summary)?;
         }
+        let mut rest = Vec::new();
         for env in envs {
             if env.files.is_empty() {
                 // Nothing rendered here (e.g. no environment uses Argo CD): create no directory.
@@ -278,30 +278,142 @@ impl Staging {
             }
             let dir = self.dir.join(&env.name);
             fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, &e))?;
-            for file in env.files.iter().filter(|f| f.text_at != TextAt::Staging) {
-                let target = dir.join(&file.path);
-                self.make_parent(&target, &dir)?;
-                self.hooks.before_file(self.staged, &target)?;
-                if file.text_at == TextAt::Tree {
-                    // Linked, not rewritten: a link is one metadata update where a write
-                    // allocates and fills blocks, and removing the old tree afterwards then
-                    // frees nothing. The old tree is never written through.
-                    let previous = self.out.join(&env.name).join(&file.path);
-                    if fs::hard_link(&previous, &target).is_err() {
-                        fs::copy(&previous, &target)
-                            .map_err(|e| io_error("cannot copy", &target, &e))?;
-                    }
-                    self.summary.unchanged += 1;
-                } else {
-                    write_new(&target, &file.text)?;
-                    self.summary.written += 1;
+            let unstaged = env.files.iter().filter(|f| f.text_at != TextAt::Staging);
+            rest.push((env.name.as_str(), unstaged));
+        }
+        self.stage_batches(&batches(rest))
+    }
+
+    /// Stages `batches` on both cores: each file is linked from the current tree when the
+    /// tree holds it as it is ([`TextAt::Tree`]), otherwise written from memory. The first
+    /// failure in batch order is returned and stops the other thread at its next file.
+    fn stage_batches(&mut self, batches: &[Vec<(&str, &RenderedFile)>]) -> Result<(), Diagnostic> {
+        let next = AtomicUsize::new(self.staged);
+        let stop = AtomicBool::new(false);
+        let this = &*self;
+        let results = crate::parallel::map(batches, 2, |batch| {
+            let mut done = WriteSummary::default();
+            for &(name, file) in batch {
+                if stop.load(Ordering::Relaxed) {
+                    break;
                 }
-                self.hooks.after_file();
-                self.staged += 1;
+                let dir = this.dir.join(name);
+                match this.stage_one(&dir, name, file, next.fetch_add(1, Ordering::Relaxed)) {
+                    Ok(true) => done.unchanged += 1,
+                    Ok(false) => done.written += 1,
+                    Err(d) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(d);
+                    }
+                }
             }
+            Ok(done)
+        });
+        self.staged = next.into_inner();
+        for done in results {
+            let done = done?;
+            self.summary.written += done.written;
+            self.summary.unchanged += done.unchanged;
         }
         Ok(())
     }
+
+    /// Stages one file of the directory `name` (staged at `dir`); the `n`th file of the build.
+    /// Returns whether it was linked (unchanged) rather than written.
+    fn stage_one(
+        &self,
+        dir: &Path,
+        name: &str,
+        file: &RenderedFile,
+        n: usize,
+    ) -> Result<bool, Diagnostic> {
+        let target = dir.join(&file.path);
+        self.make_parent(&target, dir)?;
+        self.hooks.before_file(n, &target)?;
+        let linked = file.text_at == TextAt::Tree;
+        if linked {
+            // Linked, not rewritten: a link is one metadata update where a write allocates and
+            // fills blocks, and removing the old tree afterwards then frees nothing. The old
+            // tree is never written through.
+            let previous = self.out.join(name).join(&file.path);
+            if fs::hard_link(&previous, &target).is_err() {
+                fs::copy(&previous, &target).map_err(|e| io_error("cannot copy", &target, &e))?;
+            }
+        } else {
+            write_new(&target, &file.text)?;
+        }
+        self.hooks.after_file();
+        Ok(linked)
+    }
+}
+
+/// Files in a row for one thread: enough that taking the next batch costs nothing, few enough
+/// that two threads share a directory of a thousand files evenly.
+const BATCH_FILES: usize = 128;
+
+/// Cuts each directory's files into batches and deals them out one directory after another,
+/// so that the two threads mostly change different directories: adding or removing an entry
+/// locks its directory, and threads in the same one wait for each other.
+fn deal<T: Clone>(dirs: Vec<Vec<T>>) -> Vec<Vec<T>> {
+    let mut per_dir: Vec<std::collections::VecDeque<Vec<T>>> = dirs
+        .iter()
+        .map(|files| files.chunks(BATCH_FILES).map(<[T]>::to_vec).collect())
+        .collect();
+    let mut dealt = Vec::new();
+    while per_dir.iter().any(|d| !d.is_empty()) {
+        for dir in &mut per_dir {
+            dealt.extend(dir.pop_front());
+        }
+    }
+    dealt
+}
+
+/// The files of each output directory, paired with its name, dealt into batches.
+fn batches<'a>(
+    dirs: impl IntoIterator<Item = (&'a str, impl Iterator<Item = &'a RenderedFile>)>,
+) -> Vec<Vec<(&'a str, &'a RenderedFile)>> {
+    deal(
+        dirs.into_iter()
+            .map(|(dir, files)| files.map(|f| (dir, f)).collect())
+            .collect(),
+    )
+}
+
+/// Removes the tree at `root` (the previous output after a swap), its files on both cores.
+/// Best effort, like `remove_dir_all`: the new tree is in place whatever is left here, and the
+/// next build removes a leftover staging directory.
+fn remove_tree(root: &Path) {
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    list_tree(root, &mut files, &mut dirs);
+    crate::parallel::map(&deal(files), 2, |batch| {
+        for file in batch {
+            let _ = fs::remove_file(file);
+        }
+    });
+    for dir in dirs.iter().rev() {
+        let _ = fs::remove_dir(dir);
+    }
+    let _ = fs::remove_dir_all(root);
+}
+
+/// Everything under `dir`: what is not a directory, grouped by directory, and the directories
+/// parents first.
+fn list_tree(dir: &Path, files: &mut Vec<Vec<PathBuf>>, dirs: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    dirs.push(dir.to_path_buf());
+    let mut here = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        // A symlink to a directory is removed as a link, never followed.
+        match entry.file_type() {
+            Ok(ft) if ft.is_dir() => list_tree(&path, files, dirs),
+            _ => here.push(path),
+        }
+    }
+    files.push(here);
 }
 
 impl Drop for Staging {
