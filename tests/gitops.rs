@@ -1,33 +1,18 @@
 //! The GitOps gate under real use: check and diff on a small project, exit codes and formats,
 //! atomic writes under injected faults and kills, the build lock, and files shipshape must keep.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{assert_no_staging_left, tree};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The test hook that makes a build fail after this many staged files.
 const FAIL_AFTER: &str = "SHIPSHAPE_TEST_FAIL_AFTER_FILES";
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/valid")
-}
-
 /// A scratch copy of the small valid project.
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in walkdir::WalkDir::new(fixture())
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let rel = entry.path().strip_prefix(fixture()).unwrap();
-        let target = dir.path().join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-    dir
+    common::scratch_copy(&common::fixture("bad/valid"))
 }
 
 fn shipshape(dir: &Path, args: &[&str]) -> (i32, String, String) {
@@ -36,37 +21,8 @@ fn shipshape(dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 /// [`shipshape`] with environment variables set (the test hooks).
 fn shipshape_with(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::cargo_bin("shipshape")
-        .unwrap()
-        .args(args)
-        .args(["--color", "never"])
-        .envs(vars.iter().copied())
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Every file under `root` with its bytes.
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            (rel, std::fs::read(e.path()).unwrap())
-        })
-        .collect()
+    let out = common::run_shipshape(dir, args, vars);
+    (out.code.unwrap_or(-1), out.stdout, out.stderr)
 }
 
 fn edit(path: &Path, from: &str, to: &str) {
@@ -254,12 +210,7 @@ fn a_build_killed_mid_write_leaves_the_previous_tree_intact() {
     // The next build cleans up the abandoned staging directory and succeeds.
     let (code, _, err) = shipshape(dir, &["build"]);
     assert_eq!(code, 0, "{err}");
-    let staging: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().contains("staging"))
-        .collect();
-    assert!(staging.is_empty(), "{staging:?}");
+    assert_no_staging_left(dir);
     assert!(std::fs::read_to_string(dir.join("rendered/dev/api.yaml"))
         .unwrap()
         .contains("8090"));
@@ -442,16 +393,6 @@ fn a_rebuild_rewrites_only_the_files_that_changed() {
     );
 }
 
-/// No staging directory is left beside the output.
-fn assert_no_staging_left(dir: &Path) {
-    let leftovers: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().contains("staging"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
-}
-
 #[test]
 fn a_file_shipshape_did_not_write_is_never_overwritten() {
     let p = project();
@@ -527,22 +468,14 @@ fn a_failed_write_is_one_json_report_with_the_findings() {
 
 /// A scratch copy of the repository's own catalogue: three environments with Argo CD.
 fn platform() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::crate_root();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         root.join("catalogue.yaml"),
         dir.path().join("catalogue.yaml"),
     )
     .unwrap();
-    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
-    for entry in std::fs::read_dir(root.join("environments")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(
-            entry.path(),
-            dir.path().join("environments").join(entry.file_name()),
-        )
-        .unwrap();
-    }
+    common::copy_dir(&root.join("environments"), &dir.path().join("environments"));
     dir
 }
 

@@ -1,24 +1,17 @@
 //! The repository's own catalogue: the committed rendered/ tree is exactly what shipshape renders,
 //! rendering is deterministic, and every manifest passes its schema and every rule.
 
-use assert_cmd::Command;
-use std::path::Path;
+mod common;
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{crate_root, run_shipshape, tree};
+use std::path::Path;
 
 #[test]
 fn committed_rendered_tree_is_up_to_date() {
-    let out = Command::cargo_bin("shipshape")
-        .unwrap()
-        .args(["check", "--color", "never"])
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run_shipshape(crate_root(), &["check"], &[]);
+    let stderr = out.stderr;
     assert_eq!(
-        out.status.code(),
+        out.code,
         Some(0),
         "rendered/ is stale or the catalogue has findings; run `cargo run -- build` and commit:\n{stderr}"
     );
@@ -31,38 +24,17 @@ fn committed_rendered_tree_is_up_to_date() {
 fn two_builds_are_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let render = |out: &Path| {
-        let status = Command::cargo_bin("shipshape")
-            .unwrap()
-            .args(["build", "--color", "never", "--out"])
-            .arg(out)
-            .current_dir(repo())
-            .output()
-            .unwrap();
-        assert_eq!(
-            status.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        let out = out
+            .to_str()
+            .expect("the temporary directory's path is UTF-8");
+        let built = run_shipshape(crate_root(), &["build", "--out", out], &[]);
+        assert_eq!(built.code, Some(0), "{}", built.stderr);
     };
     let a = dir.path().join("a");
     let b = dir.path().join("b");
     render(&a);
     render(&b);
-    let list = |root: &Path| {
-        let mut files: Vec<_> = walkdir::WalkDir::new(root)
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .map(|e| {
-                let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
-                (rel, std::fs::read(e.path()).unwrap())
-            })
-            .collect();
-        files.sort();
-        files
-    };
-    let (la, lb) = (list(&a), list(&b));
+    let (la, lb) = (tree(&a), tree(&b));
     assert!(
         la.len() > 80,
         "expected the whole platform, got {} files",
@@ -70,13 +42,13 @@ fn two_builds_are_byte_identical() {
     );
     assert_eq!(la, lb);
     // And both equal the committed tree.
-    assert_eq!(la, list(&repo().join("rendered")));
+    assert_eq!(la, tree(&crate_root().join("rendered")));
 }
 
 #[test]
 fn every_rendered_manifest_validates_against_its_schema() {
     let mut checked = 0;
-    for entry in walkdir::WalkDir::new(repo().join("rendered"))
+    for entry in walkdir::WalkDir::new(crate_root().join("rendered"))
         .into_iter()
         .filter_map(Result::ok)
     {

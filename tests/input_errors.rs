@@ -5,7 +5,9 @@
 //! The fixtures are copied into a temporary directory first, so running the tests never writes
 //! into the repository. The temporary path is replaced by `<root>` in the snapshots.
 
-use assert_cmd::Command;
+mod common;
+
+use common::Outcome;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,75 +17,21 @@ use tempfile::TempDir;
 const EXIT_BAD_INPUT: i32 = 2;
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    common::fixture("bad")
 }
 
 /// A fixture copied into a fresh temporary directory.
 fn project(case: &str) -> TempDir {
-    let source = fixtures_dir().join(case);
-    assert!(source.is_dir(), "no fixture {}", source.display());
-    let tmp = tempfile::Builder::new()
-        .prefix("shipshape-")
-        .tempdir()
-        .unwrap();
-    copy_dir(&source, tmp.path());
-    tmp
+    common::scratch_copy(&fixtures_dir().join(case))
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `shipshape build --root <root> --color never <extra>` with a clean environment.
+/// Runs `shipshape build --root <root> <extra>`, with the temporary root shown as `<root>`.
 fn build(root: &Path, extra: &[&str]) -> Outcome {
-    let output = Command::cargo_bin("shipshape")
-        .unwrap()
-        .arg("build")
-        .arg("--root")
-        .arg(root)
-        .args(["--color", "never"])
-        .args(extra)
-        .env_remove("NO_COLOR")
-        .env_remove("SHIPSHAPE_MAX_FILE_BYTES")
-        .env_remove("SHIPSHAPE_MAX_NODES")
-        .env_remove("SHIPSHAPE_MAX_DEPTH")
-        .env_remove("SHIPSHAPE_MAX_SCALAR_BYTES")
-        .output()
-        .unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: normalise(&String::from_utf8_lossy(&output.stdout), root),
-        stderr: normalise(&String::from_utf8_lossy(&output.stderr), root),
-    }
-}
-
-/// Replaces the temporary root (as given and as the OS resolves it) with `<root>`.
-fn normalise(text: &str, root: &Path) -> String {
-    let mut roots = vec![root.to_string_lossy().into_owned()];
-    if let Ok(canonical) = root.canonicalize() {
-        roots.push(canonical.to_string_lossy().into_owned());
-    }
-    roots.sort_by_key(|r| std::cmp::Reverse(r.len()));
-    let mut text = text.replace("\r\n", "\n");
-    for r in roots {
-        text = text.replace(&r, "<root>");
-    }
-    text
+    let root_arg = root
+        .to_str()
+        .expect("the temporary directory's path is UTF-8");
+    let args = [&["build", "--root", root_arg], extra].concat();
+    common::run_shipshape(common::crate_root(), &args, &[]).normalised(root, "<root>")
 }
 
 /// Runs the build on a fixture and checks the contract of a bad-input failure.
@@ -281,8 +229,9 @@ fn short_format_is_one_line_per_problem() {
 // ---------------------------------------------------------------------------------------------
 // Nothing is written, and an existing output tree is left alone.
 
-/// Every file under `dir` (relative path, bytes), and every directory (with `None`).
-fn tree(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+/// Every file under `dir` (relative path, bytes), and every directory (with `None`): unlike
+/// [`common::tree`], a directory that appears or goes counts as a change.
+fn tree_with_dirs(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Option<Vec<u8>>>) {
         for entry in fs::read_dir(dir).unwrap() {
             let entry = entry.unwrap();
@@ -305,29 +254,29 @@ fn tree(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
     out
 }
 
+/// Modification times, now, of the files (not the directories) of a listing of `dir`.
+fn mtimes(dir: &Path, listing: &BTreeMap<String, Option<Vec<u8>>>) -> Vec<std::time::SystemTime> {
+    listing
+        .keys()
+        .filter(|k| !k.ends_with('/'))
+        .map(|k| fs::metadata(dir.join(k)).unwrap().modified().unwrap())
+        .collect()
+}
+
 #[test]
 fn failed_build_leaves_existing_output_byte_for_byte_unchanged() {
     let tmp = project("valid");
     let root = tmp.path();
     let first = build(root, &[]);
     assert_eq!(first.code, Some(0), "base build failed:\n{}", first.stderr);
-    let before = tree(&root.join("rendered"));
+    let before = tree_with_dirs(&root.join("rendered"));
     assert!(
         before.keys().any(|k| k.ends_with(".yaml")),
         "base build wrote no manifests: {:?}",
         before.keys()
     );
     let top_before = top_level(root);
-    let mtimes_before: Vec<_> = before
-        .keys()
-        .filter(|k| !k.ends_with('/'))
-        .map(|k| {
-            fs::metadata(root.join("rendered").join(k))
-                .unwrap()
-                .modified()
-                .unwrap()
-        })
-        .collect();
+    let mtimes_before = mtimes(&root.join("rendered"), &before);
 
     // Break the catalogue in two different ways (a parse error and a semantic error) and in
     // the environment file; none of them may touch rendered/.
@@ -346,7 +295,7 @@ fn failed_build_leaves_existing_output_byte_for_byte_unchanged() {
             "{broken}:\n{}",
             out.stderr
         );
-        let after = tree(&root.join("rendered"));
+        let after = tree_with_dirs(&root.join("rendered"));
         assert_eq!(
             before.keys().collect::<Vec<_>>(),
             after.keys().collect::<Vec<_>>(),
@@ -355,16 +304,7 @@ fn failed_build_leaves_existing_output_byte_for_byte_unchanged() {
         for (path, bytes) in &before {
             assert!(after[path] == *bytes, "{broken}: {path} changed");
         }
-        let mtimes_after: Vec<_> = before
-            .keys()
-            .filter(|k| !k.ends_with('/'))
-            .map(|k| {
-                fs::metadata(root.join("rendered").join(k))
-                    .unwrap()
-                    .modified()
-                    .unwrap()
-            })
-            .collect();
+        let mtimes_after = mtimes(&root.join("rendered"), &before);
         assert_eq!(
             mtimes_before, mtimes_after,
             "{broken}: a file was rewritten"
@@ -415,10 +355,9 @@ fn injected_yaml_stays_one_scalar() {
     let health_path = "/healthz\"\n---\nkind: Secret";
     let mut documents = Vec::new();
     let rendered = root.join("rendered");
-    let files: Vec<PathBuf> = tree(&rendered)
-        .into_iter()
-        .filter(|(_, bytes)| bytes.is_some())
-        .map(|(rel, _)| rendered.join(rel))
+    let files: Vec<PathBuf> = common::tree(&rendered)
+        .into_keys()
+        .map(|rel| rendered.join(rel))
         .collect();
     for file in &files {
         let text = fs::read_to_string(file).unwrap();
@@ -471,8 +410,7 @@ fn injected_yaml_stays_one_scalar() {
 /// `file: Kind/name` for every document under a rendered tree.
 fn objects(rendered: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    for (path, bytes) in tree(rendered) {
-        let Some(bytes) = bytes else { continue };
+    for (path, bytes) in common::tree(rendered) {
         let text = String::from_utf8(bytes).unwrap();
         let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
             .unwrap_or_else(|e| panic!("{path} does not parse: {e}"));

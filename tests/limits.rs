@@ -6,30 +6,15 @@
 //! environment variable that raises it, or (secrets) reported as a finding with exit code 1.
 //! Nothing panics. Peak memory of the large cases is measured by hand: docs/hostile-input.md.
 
-use assert_cmd::Command;
+mod common;
+
+use common::Outcome;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
-const LIMIT_VARS: [&str; 4] = [
-    "SHIPSHAPE_MAX_FILE_BYTES",
-    "SHIPSHAPE_MAX_NODES",
-    "SHIPSHAPE_MAX_DEPTH",
-    "SHIPSHAPE_MAX_SCALAR_BYTES",
-];
-
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 impl Outcome {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
     /// Exit code 2, no panic, and every one of `needles` somewhere in the output.
     fn refused(&self, needles: &[&str]) {
         self.no_panic();
@@ -47,69 +32,25 @@ impl Outcome {
             );
         }
     }
-
-    fn no_panic(&self) {
-        assert!(
-            !self.stderr.contains("panicked"),
-            "shipshape panicked:\n{}",
-            self.stderr
-        );
-        assert!(self.code.is_some(), "killed by a signal:\n{}", self.stderr);
-    }
-}
-
-fn shipshape(args: &[&str], root: &Path, env: &[(&str, &str)]) -> Outcome {
-    let mut cmd = Command::cargo_bin("shipshape").unwrap();
-    cmd.current_dir(root)
-        .args(args)
-        .args(["--color", "never"])
-        .env_remove("NO_COLOR");
-    for var in LIMIT_VARS {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 fn build(root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Outcome {
     let mut args = vec!["build", "--root", "."];
     args.extend_from_slice(extra);
-    shipshape(&args, root, env)
+    common::run_shipshape(root, &args, env)
 }
 
 fn lint(root: &Path, file: &str, env: &[(&str, &str)]) -> Outcome {
-    shipshape(&["lint", file], root, env)
+    common::run_shipshape(root, &["lint", file], env)
 }
 
 fn valid_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/valid")
+    common::fixture("bad/valid")
 }
 
 /// A copy of the small valid project (`tests/fixtures/bad/valid`) in a temporary directory.
 fn project() -> TempDir {
-    let tmp = tempfile::Builder::new()
-        .prefix("shipshape-limits-")
-        .tempdir()
-        .unwrap();
-    fs::create_dir(tmp.path().join("environments")).unwrap();
-    fs::copy(
-        valid_dir().join("catalogue.yaml"),
-        tmp.path().join("catalogue.yaml"),
-    )
-    .unwrap();
-    fs::copy(
-        valid_dir().join("environments/dev.yaml"),
-        tmp.path().join("environments/dev.yaml"),
-    )
-    .unwrap();
-    tmp
+    common::scratch_copy(&valid_dir())
 }
 
 fn valid_catalogue() -> String {

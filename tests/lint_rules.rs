@@ -22,7 +22,9 @@
 //! fixed, the test says so and the marker must be deleted. Snapshots of such fixtures pin the
 //! current (wrong) output and carry the marker's text in their description.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{crate_root, Outcome};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,12 +34,8 @@ const EXTRA_CODES: &[&str] = &["suppression"];
 
 const SARIF_SCHEMA: &str = "schemas/sarif/sarif-schema-2.1.0.json";
 
-fn crate_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn fixtures_root() -> PathBuf {
-    crate_root().join("tests/fixtures/lint")
+    common::fixture("lint")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,39 +185,13 @@ fn all_fixtures() -> Vec<Fixture> {
         .collect()
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn normalise(text: &str) -> String {
-    let root = crate_root().to_string_lossy().into_owned();
-    text.replace(&format!("{root}/"), "<repo>/")
-}
-
+/// Lints a fixture from the crate root, with the crate root (should it appear) shown as `<repo>`.
 fn lint(f: &Fixture, format: &str) -> Outcome {
-    let output = Command::cargo_bin("shipshape")
-        .unwrap()
-        .current_dir(crate_root())
-        .arg("lint")
-        .arg(&f.rel)
-        .args(["--color", "never"])
-        .args(["--format", format])
-        .args(&f.args)
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("SHIPSHAPE_MAX_FILE_BYTES")
-        .env_remove("SHIPSHAPE_MAX_NODES")
-        .env_remove("SHIPSHAPE_MAX_DEPTH")
-        .env_remove("SHIPSHAPE_MAX_SCALAR_BYTES")
-        .output()
-        .unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: normalise(&String::from_utf8_lossy(&output.stdout)),
-        stderr: normalise(&String::from_utf8_lossy(&output.stderr)),
-    }
+    let args: Vec<&str> = ["lint", f.rel.as_str(), "--format", format]
+        .into_iter()
+        .chain(f.args.iter().map(String::as_str))
+        .collect();
+    common::run_shipshape(crate_root(), &args, &[]).normalised(crate_root(), "<repo>")
 }
 
 fn snapshot_text(o: &Outcome) -> String {
@@ -697,19 +669,24 @@ fn every_rule_has_fixtures_and_every_fixture_a_rule() {
     }
 }
 
+/// The SARIF 2.1.0 schema, compiled, with format checks on.
+fn sarif_validator() -> jsonschema::Validator {
+    let schema: Value =
+        serde_json::from_str(&fs::read_to_string(crate_root().join(SARIF_SCHEMA)).unwrap())
+            .unwrap();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the SARIF schema compiles")
+}
+
 /// The SARIF report of a firing fixture of every rule validates against the SARIF 2.1.0 schema,
 /// and every result is located the way GitHub code scanning requires. A clean run's report is
 /// valid SARIF too.
 #[test]
 fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
-    let schema: Value =
-        serde_json::from_str(&fs::read_to_string(crate_root().join(SARIF_SCHEMA)).unwrap())
-            .unwrap();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("the SARIF schema compiles");
+    let validator = sarif_validator();
     let mut failures = Vec::new();
     let mut located_per_rule: Vec<String> = Vec::new();
     let fixtures = all_fixtures();
@@ -792,14 +769,7 @@ const KNOWN_WRONG_SARIF_URIS: Option<&str> = None;
 /// File names that need percent-encoding still give valid SARIF.
 #[test]
 fn sarif_uris_are_percent_encoded() {
-    let schema: Value =
-        serde_json::from_str(&fs::read_to_string(crate_root().join(SARIF_SCHEMA)).unwrap())
-            .unwrap();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
+    let validator = sarif_validator();
     let tmp = tempfile::tempdir().unwrap();
     fs::create_dir(tmp.path().join("my manifests")).unwrap();
     fs::copy(
@@ -807,13 +777,12 @@ fn sarif_uris_are_percent_encoded() {
         tmp.path().join("my manifests/pod #1.yaml"),
     )
     .unwrap();
-    let output = Command::cargo_bin("shipshape")
-        .unwrap()
-        .current_dir(tmp.path())
-        .args(["lint", "my manifests/pod #1.yaml", "--format", "sarif"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let output = common::run_shipshape(
+        tmp.path(),
+        &["lint", "my manifests/pod #1.yaml", "--format", "sarif"],
+        &[],
+    );
+    let doc: Value = serde_json::from_str(&output.stdout).unwrap();
     let mut wrong: Vec<String> = validator
         .iter_errors(&doc)
         .map(|e| format!("{e} at {}", e.instance_path()))

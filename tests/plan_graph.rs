@@ -6,7 +6,10 @@
 //! a quantity parser of this file's own, and the arithmetic of document 002 (see
 //! docs/seed-plan-audit.md).
 
+mod common;
+
 use assert_cmd::Command;
+use common::Outcome;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,13 +25,9 @@ fn seed_plan() -> PathBuf {
     repo().join("tests/fixtures/seed-plan")
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs shipshape with NO_COLOR, so diagnostics are plain whatever the terminal.
+/// Runs shipshape with NO_COLOR, so diagnostics are plain whatever the terminal. Not
+/// [`common::run_shipshape`]: `plan` and `graph` take no `--color`, and their output must be
+/// UTF-8, not read lossily.
 fn run(root: &Path, args: &[&str]) -> Outcome {
     let output = Command::cargo_bin("shipshape")
         .unwrap()

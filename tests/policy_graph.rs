@@ -6,23 +6,21 @@
 //! and AuthorizationPolicies shipshape renders for the repository's own catalogue. The Argo CD
 //! Applications must point at rendered directories and at the namespace of their manifests.
 
+mod common;
+
+use common::{crate_root, read_yaml};
 use serde_json::Value;
 use shipshape::catalogue::ProjectPaths;
 use shipshape::manifest::Manifest;
 use shipshape::pipeline::{compile, CompileOptions, Compiled, OUTPUT_SCHEMA_CODE};
 use shipshape::yaml::Limits;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn compile_repo() -> Compiled {
     let opts = CompileOptions {
         keep_manifests: true,
         compare_with: None,
-        paths: ProjectPaths::in_root(&root()),
+        paths: ProjectPaths::in_root(crate_root()),
         envs: Vec::new(),
         templates: None,
         limits: Limits::default(),
@@ -36,11 +34,6 @@ fn compile_repo() -> Compiled {
     }
 }
 
-fn read_yaml(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// The raw inputs of one environment, and the effective value of a service setting by the
 /// documented precedence: environment override, catalogue service, environment defaults,
 /// catalogue defaults (maps merge key by key, so the deepest layer that sets the leaf wins).
@@ -50,6 +43,18 @@ struct Raw {
 }
 
 impl Raw {
+    /// The repository's environment file `name` beside the already read catalogue.
+    fn read(catalogue: &Value, name: &str) -> Raw {
+        Raw {
+            catalogue: catalogue.clone(),
+            env: read_yaml(
+                &crate_root()
+                    .join("environments")
+                    .join(format!("{name}.yaml")),
+            ),
+        }
+    }
+
     fn services(&self) -> Vec<String> {
         self.catalogue["services"]
             .as_object()
@@ -206,16 +211,13 @@ fn rendered_policies_admit_exactly_the_declared_callers() {
         .filter(|d| d.code == OUTPUT_SCHEMA_CODE)
         .collect();
     assert!(schema_errors.is_empty(), "{schema_errors:#?}");
-    let catalogue = read_yaml(&root().join("catalogue.yaml"));
+    let catalogue = read_yaml(&crate_root().join("catalogue.yaml"));
     assert!(!compiled.environments.is_empty());
     let mut istio_envs = 0;
 
     for env in &compiled.environments {
         let name = &env.resolved.name;
-        let raw = Raw {
-            catalogue: catalogue.clone(),
-            env: read_yaml(&root().join("environments").join(format!("{name}.yaml"))),
-        };
+        let raw = Raw::read(&catalogue, name);
         let ns = raw.namespace();
         let manifests = &env.rendered.manifests;
 
@@ -372,14 +374,11 @@ fn rendered_policies_admit_exactly_the_declared_callers() {
 #[test]
 fn canary_weights_split_between_stable_and_canary_subsets() {
     let compiled = compile_repo();
-    let catalogue = read_yaml(&root().join("catalogue.yaml"));
+    let catalogue = read_yaml(&crate_root().join("catalogue.yaml"));
     let mut checked = 0;
     for env in &compiled.environments {
         let name = &env.resolved.name;
-        let raw = Raw {
-            catalogue: catalogue.clone(),
-            env: read_yaml(&root().join("environments").join(format!("{name}.yaml"))),
-        };
+        let raw = Raw::read(&catalogue, name);
         if !raw.istio() {
             continue;
         }
@@ -466,7 +465,7 @@ fn applications_point_at_rendered_directories_and_their_namespaces() {
             .get(dir)
             .unwrap_or_else(|| panic!("{}: {path} is not a rendered directory", app.name()));
         assert!(
-            root().join(path).is_dir(),
+            crate_root().join(path).is_dir(),
             "{}: {path} is not committed",
             app.name()
         );

@@ -5,6 +5,8 @@
 //! Needs `pre-commit` on PATH (`.ci/run` installs it in a virtual environment). Without it the
 //! test says so and stops, unless SHIPSHAPE_REQUIRE_PRECOMMIT=1, which CI sets, makes that a failure.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -51,21 +53,6 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let rel = entry.path().strip_prefix(from).unwrap();
-        let target = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn hook_blocks_stale_output_and_lint_errors_and_passes_a_fresh_tree() {
     if !have("pre-commit") || !have("git") {
@@ -83,7 +70,7 @@ fn hook_blocks_stale_output_and_lint_errors_and_passes_a_fresh_tree() {
 
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
-    copy_dir(&repo().join("tests/fixtures/bad/valid"), dir);
+    common::copy_dir(&common::fixture("bad/valid"), dir);
     let shipshape = assert_cmd::cargo::cargo_bin("shipshape");
     let built = Command::new(&shipshape)
         .args(["build", "--color", "never"])

@@ -1,33 +1,27 @@
 //! The planned deployment exactly as the platform's own document (seeds 002) wrote it: shipshape
 //! must find its real defects, and say where they are.
 
-use assert_cmd::Command;
+mod common;
 
+/// The build's stderr in `format`, with its temporary output directory shown as `<out>`.
 fn build_report(format: &str) -> (i32, String) {
     let out = tempfile::tempdir().unwrap();
-    let output = Command::cargo_bin("shipshape")
-        .unwrap()
-        .args([
-            "build",
-            "--root",
-            "tests/fixtures/seed-plan",
-            "--color",
-            "never",
-            "--format",
-            format,
-            "--out",
-        ])
-        .arg(out.path().join("rendered"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        !out.path().join("rendered").exists(),
-        "a plan with errors must not be written"
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let text = stderr.replace(&out.path().display().to_string(), "<out>");
-    (output.status.code().unwrap_or(-1), text)
+    let rendered = out.path().join("rendered");
+    let args = [
+        "build",
+        "--root",
+        "tests/fixtures/seed-plan",
+        "--format",
+        format,
+        "--out",
+        rendered
+            .to_str()
+            .expect("the temporary directory's path is UTF-8"),
+    ];
+    let outcome = common::run_shipshape(common::crate_root(), &args, &[]);
+    assert!(!rendered.exists(), "a plan with errors must not be written");
+    let text = common::normalise_path(&outcome.stderr, out.path(), "<out>");
+    (outcome.code.unwrap_or(-1), text)
 }
 
 #[test]
