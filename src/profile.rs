@@ -2,11 +2,34 @@
 
 use std::time::Instant;
 
-/// Prints how long the stage that started at `since` took, when profiling is on.
+/// Prints how long the stage that started at `since` took, when profiling is on, and the CPU
+/// time the process has used so far: between two marks, CPU over wall time says how well the
+/// stage used the cores.
 pub fn mark(stage: &str, since: Instant) {
     if std::env::var_os("SHIPSHAPE_PROFILE").is_some() {
-        eprintln!("profile: {stage:<20} {:>10.2?}", since.elapsed());
+        eprintln!(
+            "profile: {stage:<20} {:>10.2?}   (cpu so far {:.2?})",
+            since.elapsed(),
+            process_cpu()
+        );
     }
+}
+
+/// User plus system time of the whole process.
+fn process_cpu() -> std::time::Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        std::time::Duration::new(
+            u64::try_from(t.tv_sec).unwrap_or(0),
+            u32::try_from(t.tv_usec).unwrap_or(0) * 1000,
+        )
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 use std::sync::atomic::{AtomicU64, Ordering};
