@@ -147,14 +147,12 @@ fn is_plain_safe(text: &str) -> bool {
     };
     // Indicators (`-`, `?`, `:`, `!`, `&`, `*`, `#`, quotes, brackets, `@`, `` ` ``, `%`, `|`,
     // `>`) are excluded by not being in either character class below.
-    if !(first.is_ascii_alphanumeric() || matches!(first, b'_' | b'.' | b'/')) {
+    if CLASS[usize::from(first)] & PLAIN_FIRST == 0 {
         return false;
     }
     // No whitespace, `#` or `,` is allowed at all, which rules out `: `, ` #` and flow
     // ambiguities without looking at neighbours.
-    if !bytes.iter().all(|&b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b':' | b'@' | b'+' | b'-')
-    }) {
+    if !bytes.iter().all(|&b| CLASS[usize::from(b)] & PLAIN != 0) {
         return false;
     }
     // A trailing `:` would be read as a mapping indicator (`key: value:`).
@@ -209,10 +207,34 @@ fn looks_numeric_or_timestamp(bytes: &[u8]) -> bool {
     if !(first.is_ascii_digit() || first == b'.') {
         return false;
     }
-    bytes.iter().all(|&b| {
-        b.is_ascii_hexdigit()
+    bytes.iter().all(|&b| CLASS[usize::from(b)] & NUMERIC != 0)
+}
+
+/// May start a plain scalar: ASCII letters and digits, `_`, `.`, `/`.
+const PLAIN_FIRST: u8 = 1;
+/// May appear in a plain scalar: the above and `:`, `@`, `+`, `-`.
+const PLAIN: u8 = 2;
+/// May appear in an int, float or timestamp literal: hex digits, `x`, `o`, `t`, `z` (either
+/// case), `_`, `.`, `:`, `+`, `-`.
+const NUMERIC: u8 = 4;
+
+/// The classes of every byte, looked up once per byte: every string of every manifest is
+/// classified before it is written.
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let first = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/');
+        if first {
+            table[b] |= PLAIN_FIRST | PLAIN;
+        }
+        if matches!(c, b':' | b'@' | b'+' | b'-') {
+            table[b] |= PLAIN;
+        }
+        if c.is_ascii_hexdigit()
             || matches!(
-                b,
+                c,
                 b'x' | b'X'
                     | b'o'
                     | b'O'
@@ -226,8 +248,13 @@ fn looks_numeric_or_timestamp(bytes: &[u8]) -> bool {
                     | b'+'
                     | b'-'
             )
-    })
-}
+        {
+            table[b] |= NUMERIC;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// Writes `text` as a YAML double-quoted scalar.
 ///
@@ -292,6 +319,18 @@ fn push_unicode_escape(out: &mut String, ch: char) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn byte_classes_are_the_documented_sets() {
+        for c in 0..=255u8 {
+            let class = CLASS[usize::from(c)];
+            let first = c.is_ascii_alphanumeric() || b"_./".contains(&c);
+            assert_eq!(class & PLAIN_FIRST != 0, first, "{c}");
+            assert_eq!(class & PLAIN != 0, first || b":@+-".contains(&c), "{c}");
+            let numeric = c.is_ascii_hexdigit() || b"xXoOtTzZ_.:+-".contains(&c);
+            assert_eq!(class & NUMERIC != 0, numeric, "{c}");
+        }
+    }
 
     fn round_trip(value: &Value) {
         let text = to_yaml(value);
