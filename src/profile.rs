@@ -2,17 +2,29 @@
 
 use std::time::Instant;
 
-/// Prints how long the stage that started at `since` took, when profiling is on, and the CPU
-/// time the process has used so far: between two marks, CPU over wall time says how well the
-/// stage used the cores.
+/// Prints how long the stage that started at `since` took, when profiling is on, the CPU time
+/// the process has used so far (between two marks, CPU over wall time says how well the stage
+/// used the cores) and its resident memory.
 pub fn mark(stage: &str, since: Instant) {
     if std::env::var_os("SHIPSHAPE_PROFILE").is_some() {
         eprintln!(
-            "profile: {stage:<20} {:>10.2?}   (cpu so far {:.2?})",
+            "profile: {stage:<20} {:>10.2?}   (cpu so far {:.2?}, resident {} MiB)",
             since.elapsed(),
-            process_cpu()
+            process_cpu(),
+            resident_mib()
         );
     }
+}
+
+/// Resident memory now (not the peak), from `/proc/self/statm`; 0 where that is not readable.
+fn resident_mib() -> u64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf with a valid name has no preconditions.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    pages * page / (1024 * 1024)
 }
 
 /// User plus system time of the whole process.
