@@ -288,10 +288,16 @@ impl Staging {
     /// tree holds it as it is ([`TextAt::Tree`]), otherwise written from memory. The first
     /// failure in batch order is returned and stops the other thread at its next file.
     fn stage_batches(&mut self, batches: &[Vec<(&str, &RenderedFile)>]) -> Result<(), Diagnostic> {
+        // Two threads in one directory queue on its lock and spin there (kernel time doubled
+        // when a fresh build wrote each environment on two threads); in different directories
+        // they work side by side.
+        let directories: std::collections::HashSet<&str> =
+            batches.iter().flatten().map(|(dir, _)| *dir).collect();
+        let min_batches = if directories.len() > 1 { 2 } else { usize::MAX };
         let next = AtomicUsize::new(self.staged);
         let stop = AtomicBool::new(false);
         let this = &*self;
-        let results = crate::parallel::map(batches, 2, |batch| {
+        let results = crate::parallel::map(batches, min_batches, |batch| {
             let mut done = WriteSummary::default();
             for &(name, file) in batch {
                 if stop.load(Ordering::Relaxed) {
