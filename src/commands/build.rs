@@ -4,6 +4,7 @@ use crate::app::{self, Io, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::OutputArgs;
 use crate::pipeline::CompileOptions;
 use crate::render::write::{lock, Staging, WriteSummary};
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
@@ -32,62 +33,63 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         Ok(c) => c,
         Err(f) => return app::fail(f, output, io),
     };
-    if compiled.has_errors() {
-        app::emit_rendered(
-            &compiled.findings,
-            Some(&compiled.manifest_counts),
-            output,
-            io,
-        );
-        let _ = writeln!(
-            io.stderr,
-            "shipshape: {}; nothing was written to {}",
-            app::tally(&compiled.findings),
-            out.display()
-        );
-        return EXIT_FINDINGS;
-    }
-    let written = match compiled.drifts.as_deref() {
-        // Nothing to change (the common pre-commit case): touch nothing, not even the directory.
+    // One report whatever happens: a machine format is one document on stdout, findings and all.
+    let (report, outcome, code) = if compiled.has_errors() {
+        (
+            Cow::Borrowed(&compiled.findings[..]),
+            format!(
+                "{}; nothing was written to {}",
+                app::tally(&compiled.findings),
+                out.display()
+            ),
+            EXIT_FINDINGS,
+        )
+    } else {
+        match write(&compiled, staging) {
+            Ok(summary) => {
+                let envs = compiled.environments.len();
+                (
+                    Cow::Borrowed(&compiled.findings[..]),
+                    format!(
+                        "rendered {envs} environment{} ({} manifests) into {}: {} written, {} unchanged, {} removed; {}",
+                        if envs == 1 { "" } else { "s" },
+                        compiled.manifest_count(),
+                        out.display(),
+                        summary.written,
+                        summary.unchanged,
+                        summary.removed,
+                        app::tally(&compiled.findings),
+                    ),
+                    EXIT_OK,
+                )
+            }
+            Err(f) => {
+                let mut report = compiled.findings.clone();
+                report.extend(f.diagnostics);
+                (
+                    Cow::Owned(report),
+                    format!("writing failed; {} was left as it was", out.display()),
+                    EXIT_BAD_INPUT,
+                )
+            }
+        }
+    };
+    app::emit_rendered(&report, Some(&compiled.manifest_counts), output, io);
+    let _ = writeln!(io.stderr, "shipshape: {outcome}");
+    code
+}
+
+/// Swaps the staged tree in, unless nothing differs from the tree on disk (the common
+/// pre-commit case), when nothing is touched, not even the directory.
+fn write(
+    compiled: &crate::pipeline::Compiled,
+    staging: Staging,
+) -> Result<WriteSummary, crate::diagnostic::Failure> {
+    match compiled.drifts.as_deref() {
         Some([]) if staging.failure().is_none() => Ok(WriteSummary {
             unchanged: compiled.rendered().iter().map(|e| e.files.len()).sum(),
             ..WriteSummary::default()
         }),
         _ => staging.finish(&compiled.rendered()),
-    };
-    match written {
-        Ok(summary) => {
-            app::emit_rendered(
-                &compiled.findings,
-                Some(&compiled.manifest_counts),
-                output,
-                io,
-            );
-            let manifests = compiled.manifest_count();
-            let _ = writeln!(
-                io.stderr,
-                "shipshape: rendered {} environment{} ({manifests} manifests) into {}: {} written, {} unchanged, {} removed; {}",
-                compiled.environments.len(),
-                if compiled.environments.len() == 1 { "" } else { "s" },
-                out.display(),
-                summary.written,
-                summary.unchanged,
-                summary.removed,
-                app::tally(&compiled.findings),
-            );
-            EXIT_OK
-        }
-        Err(f) => {
-            // One report: a machine format is one document on stdout, findings and all.
-            let mut report = compiled.findings.clone();
-            report.extend(f.diagnostics);
-            app::emit_rendered(&report, Some(&compiled.manifest_counts), output, io);
-            let _ = writeln!(
-                io.stderr,
-                "shipshape: writing failed; {} was left as it was",
-                out.display()
-            );
-            EXIT_BAD_INPUT
-        }
     }
 }
