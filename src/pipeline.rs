@@ -101,7 +101,8 @@ pub fn compile_staging(
     let resolved = project.resolve(&opts.envs)?;
     crate::profile::mark("resolve", t);
     let t = std::time::Instant::now();
-    let templates = Templates::load(opts.templates.as_deref())?;
+    let templates =
+        Templates::load(opts.templates.as_deref())?.reading_back_within(opts.limits.clone());
     let mut environments = Vec::new();
     let mut problems = Vec::new();
     for env in &resolved {

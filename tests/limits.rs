@@ -321,6 +321,36 @@ fn templates_dir(p: &TempDir, name: &str, text: &str) -> PathBuf {
     dir
 }
 
+/// What a custom template makes of the catalogue is read back within the run's limits: a raised
+/// limit lets its output through, and going over one says which variable raises it.
+#[test]
+fn a_templates_output_is_read_within_the_limits_of_the_run() {
+    let p = project();
+    // A block scalar of 2.4 MB: the fast reader hands block scalars to the full parser, which
+    // applies the limits.
+    templates_dir(
+        &p,
+        "serviceaccount.yaml.j2",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:{% include \"_metadata.yaml.j2\" %}\nsecrets:\n  - name: |\n      {% for i in range(300) %}{% for j in range(1000) %}abcdefgh{% endfor %}{% endfor %}\n",
+    );
+    let args = ["--templates", "templates"];
+    build(p.path(), &args, &[]).refused(&[
+        "serviceaccount.yaml.j2",
+        "above the limit of 1048576 bytes",
+        "SHIPSHAPE_MAX_SCALAR_BYTES",
+    ]);
+    assert_nothing_written(p.path());
+    let o = build(
+        p.path(),
+        &args,
+        &[("SHIPSHAPE_MAX_SCALAR_BYTES", "4000000")],
+    );
+    o.no_panic();
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    let text = fs::read_to_string(p.path().join("rendered/dev/api.yaml")).unwrap();
+    assert!(text.contains(&"abcdefgh".repeat(1000)));
+}
+
 #[test]
 fn template_includes_cannot_reach_other_files() {
     for target in [

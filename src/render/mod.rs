@@ -313,15 +313,17 @@ fn render_docs(
         return Ok(Vec::new());
     }
     let t = std::time::Instant::now();
-    let parsed = crate::yaml::parse_values(&text, &crate::yaml::Limits::default());
+    let parsed = crate::yaml::parse_values(&text, &templates.limits);
     crate::profile::add(crate::profile::Counter::Parse, t);
     let docs: Vec<Value> = parsed.map_err(|e| {
         let whom = service.map(|s| format!(" for service `{s}`")).unwrap_or_default();
+        // A budget the text went over has its own advice (which variable raises it).
+        let help = e.help.clone().unwrap_or_else(|| "a custom template must produce YAML; values are inserted JSON-quoted, so write `key: {{ value }}` without quotes around it".into());
         Diagnostic::error(
             "render/invalid-yaml",
             format!("template {name}{whom} produced text that is not YAML: {e}"),
         )
-        .with_help("a custom template must produce YAML; values are inserted JSON-quoted, so write `key: {{ value }}` without quotes around it")
+        .with_help(help)
     })?;
     let mut out = Vec::new();
     for doc in docs {

@@ -1,6 +1,7 @@
 //! The template set: embedded in the binary, replaceable file by file with `--templates DIR`.
 
 use crate::diagnostic::{Diagnostic, Failure};
+use crate::yaml::Limits;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use std::path::Path;
 
@@ -97,6 +98,9 @@ pub struct Templates {
     overridden: Vec<String>,
     /// Whether built-in service templates may take the native path (`render::native`).
     native: bool,
+    /// Budgets for reading rendered text back: the run's, so a limit raised for a large
+    /// catalogue is raised for what the templates make of it too.
+    pub(crate) limits: Limits,
 }
 
 impl Templates {
@@ -136,7 +140,14 @@ impl Templates {
             env,
             overridden,
             native: true,
+            limits: Limits::default(),
         })
+    }
+
+    /// The same set, reading rendered text back within `limits` (the defaults otherwise).
+    #[must_use]
+    pub fn reading_back_within(self, limits: Limits) -> Templates {
+        Templates { limits, ..self }
     }
 
     /// Whether `name` is a built-in template that no override replaced: its output is exactly
