@@ -2,9 +2,10 @@
 //! `shipshape.dev/depends-on` annotation gives edges, the ArgoCD sync wave gives rollout order.
 //! Shared by the phase-order rule and `shipshape graph`, so both agree on what is wrong.
 
-use crate::manifest::Manifest;
+use crate::lint::fxhash::{map_with_capacity, FxHashMap};
+use crate::manifest::{Field, Manifest};
 use crate::render::context::{ANNOTATION_DEPENDS_ON, ANNOTATION_PHASE, ANNOTATION_SYNC_WAVE};
-use std::collections::HashMap;
+use serde_json::Value;
 
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -20,7 +21,7 @@ pub struct Node {
 #[derive(Debug, Default)]
 pub struct DepGraph {
     pub nodes: Vec<Node>,
-    by_name: HashMap<String, usize>,
+    by_name: FxHashMap<String, usize>,
 }
 
 /// An edge that breaks the rollout order.
@@ -38,7 +39,7 @@ impl DepGraph {
     pub fn build(manifests: &[Manifest], workloads: &[usize]) -> DepGraph {
         let mut g = DepGraph {
             nodes: Vec::with_capacity(workloads.len()),
-            by_name: HashMap::with_capacity(workloads.len()),
+            by_name: map_with_capacity(workloads.len()),
         };
         for &i in workloads {
             let m = &manifests[i];
@@ -46,12 +47,17 @@ impl DepGraph {
             if g.by_name.contains_key(name) {
                 continue;
             }
-            let wave = m
-                .annotation(ANNOTATION_SYNC_WAVE)
+            // As `Manifest::annotation`, finding the annotations once for the three.
+            let annotations = m.annotations();
+            let annotation = |key: &str| {
+                annotations
+                    .and_then(|a| a.field(key))
+                    .and_then(Value::as_str)
+            };
+            let wave = annotation(ANNOTATION_SYNC_WAVE)
                 .and_then(|w| w.trim().parse::<i64>().ok())
                 .unwrap_or(0);
-            let depends_on = m
-                .annotation(ANNOTATION_DEPENDS_ON)
+            let depends_on = annotation(ANNOTATION_DEPENDS_ON)
                 .map(|d| {
                     d.split(',')
                         .map(str::trim)
@@ -65,7 +71,7 @@ impl DepGraph {
                 name: name.to_owned(),
                 manifest: i,
                 wave,
-                phase: m.annotation(ANNOTATION_PHASE).map(str::to_owned),
+                phase: annotation(ANNOTATION_PHASE).map(str::to_owned),
                 depends_on,
             });
         }

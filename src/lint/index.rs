@@ -1,8 +1,9 @@
 //! Indexes over one environment's manifests, built once so every rule stays linear.
 
-use crate::manifest::{at, Field, Manifest};
+use crate::lint::fxhash::{map_with_capacity, FxHashMap};
+use crate::manifest::{at, pod_template, Field, Manifest};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// What rules ask of a manifest again and again, read once. Manifests are large trees spread
 /// over the heap, so each walk down to a field costs a hash and a few cache misses per level;
@@ -14,19 +15,28 @@ pub struct Facts<'m> {
     pub namespace: Option<&'m str>,
     /// As [`Manifest::pod_spec`]: `Some` exactly for workloads.
     pub pod_spec: Option<(&'m Value, &'static str)>,
-    /// As [`Manifest::pod_labels`], for workloads only.
+    /// As [`Manifest::pod`]'s labels, for workloads only.
     pub pod_labels: Option<&'m Map<String, Value>>,
 }
 
 impl<'m> Facts<'m> {
+    /// As the [`Manifest`] accessors answer, with `kind` and `metadata` read once for all.
     fn of(m: &'m Manifest) -> Facts<'m> {
-        let pod_spec = m.pod_spec();
+        let v = &m.value;
+        let kind = v.field("kind").and_then(Value::as_str).unwrap_or("");
+        let metadata = v.field("metadata");
+        let meta = |key: &str| {
+            metadata
+                .and_then(|md| md.field(key))
+                .and_then(Value::as_str)
+        };
+        let pod = pod_template(v, kind);
         Facts {
-            kind: m.kind(),
-            name: m.name(),
-            namespace: m.namespace(),
-            pod_spec,
-            pod_labels: pod_spec.and_then(|_| m.pod_labels()),
+            kind,
+            name: meta("name").unwrap_or(""),
+            namespace: meta("namespace").filter(|ns| !ns.is_empty()),
+            pod_spec: pod.map(|p| (p.spec, p.pointer)),
+            pod_labels: pod.and_then(|p| p.labels),
         }
     }
 }
@@ -36,16 +46,20 @@ impl<'m> Facts<'m> {
 pub struct Index<'m> {
     /// Per manifest, in manifest order.
     facts: Vec<Facts<'m>>,
-    by_kind: HashMap<&'m str, Vec<usize>>,
-    by_kind_name: HashMap<(&'m str, &'m str), usize>,
+    by_kind: FxHashMap<&'m str, Vec<usize>>,
+    by_kind_name: FxHashMap<(&'m str, &'m str), usize>,
     /// Workloads (anything with a pod template), in manifest order.
     pub workloads: Vec<usize>,
     /// Namespace ("" when unset) -> its workloads, in manifest order.
-    workloads_by_namespace: HashMap<&'m str, Vec<usize>>,
+    workloads_by_namespace: FxHashMap<&'m str, Vec<usize>>,
     /// (label key, value) -> workloads whose pods carry that label.
-    pod_label: HashMap<(&'m str, &'m str), Vec<usize>>,
+    pod_label: FxHashMap<(&'m str, &'m str), Vec<usize>>,
     /// (target kind, target name) -> HorizontalPodAutoscaler.
-    hpa_for: HashMap<(&'m str, &'m str), usize>,
+    hpa_for: FxHashMap<(&'m str, &'m str), usize>,
+    /// Per manifest, the workloads its own selector picks, once a rule asked (see
+    /// [`Index::service_pods`], [`Index::policy_pods`]).
+    selections: Vec<OnceLock<Option<Vec<usize>>>>,
+    manifests: &'m [Manifest],
 }
 
 impl<'m> Index<'m> {
@@ -53,7 +67,9 @@ impl<'m> Index<'m> {
         // Sized up front: growing a map of every manifest rehashes all its keys each time.
         let mut ix = Index {
             facts: Vec::with_capacity(manifests.len()),
-            by_kind_name: HashMap::with_capacity(manifests.len()),
+            selections: (0..manifests.len()).map(|_| OnceLock::new()).collect(),
+            by_kind_name: map_with_capacity(manifests.len()),
+            manifests,
             ..Index::default()
         };
         for (i, m) in manifests.iter().enumerate() {
@@ -99,7 +115,7 @@ impl<'m> Index<'m> {
         self.facts[i].pod_spec
     }
 
-    /// The labels of workload `i`'s pods, as [`Manifest::pod_labels`].
+    /// The labels of workload `i`'s pods, as [`Manifest::pod`] reads them.
     pub fn pod_labels(&self, i: usize) -> Option<&'m Map<String, Value>> {
         self.facts[i].pod_labels
     }
@@ -201,6 +217,49 @@ impl<'m> Index<'m> {
         let mut pods = self.select(selector);
         self.keep_in(&mut pods, namespace);
         pods
+    }
+
+    /// The workloads Service `i` selects (`spec.selector`, [`Index::select`]), worked out once
+    /// for all the rules that ask.
+    pub fn service_pods(&self, i: usize) -> &[usize] {
+        self.remembered(i, || {
+            let selector =
+                at(&self.manifests[i].value, &["spec", "selector"]).and_then(Value::as_object)?;
+            Some(self.select(selector))
+        })
+        .unwrap_or(&[])
+    }
+
+    /// The workloads policy `i` applies to in its namespace ([`Index::select_pods`] of a
+    /// NetworkPolicy's `spec.podSelector`, of anything else's `spec.selector`; without one, every
+    /// workload there), worked out once for all the rules that ask. `None` for a selector
+    /// shipshape cannot evaluate.
+    pub fn policy_pods(&self, i: usize) -> Option<&[usize]> {
+        self.remembered(i, || {
+            let field = match self.facts[i].kind {
+                "NetworkPolicy" => "podSelector",
+                _ => "selector",
+            };
+            let selector = at(&self.manifests[i].value, &["spec", field]).unwrap_or(&Value::Null);
+            self.select_pods(selector, self.namespace(i))
+        })
+    }
+
+    /// What `select` answers for manifest `i`. Rules run side by side and several select the pods
+    /// of the same Services and policies; the selector is read from the manifest here, not passed
+    /// in, so every rule gets the answer for the same question.
+    fn remembered(
+        &self,
+        i: usize,
+        select: impl FnOnce() -> Option<Vec<usize>>,
+    ) -> Option<&[usize]> {
+        let cell = &self.selections[i];
+        if cell.get().is_none() {
+            // Not `get_or_init`: a rule that meets another on the same manifest works out the same
+            // answer rather than wait for it.
+            let _ = cell.set(select());
+        }
+        cell.get().and_then(Option::as_deref)
     }
 
     /// Drops the workloads that cannot share `namespace`.
@@ -337,6 +396,45 @@ mod tests {
                 service: None,
                 file: "test.yaml".into(),
             },
+        }
+    }
+
+    #[test]
+    fn facts_agree_with_the_manifest_accessors() {
+        let pod = |kind: &str, spec: Value| Manifest {
+            value: serde_json::json!({
+                "kind": kind,
+                "metadata": { "name": "n", "namespace": "ns", "labels": { "own": "1" } },
+                "spec": spec,
+            }),
+            origin: ManifestOrigin::Rendered {
+                service: None,
+                file: "test.yaml".into(),
+            },
+        };
+        let template = serde_json::json!({ "metadata": { "labels": { "app": "x" } }, "spec": {} });
+        let manifests = [
+            pod("Pod", serde_json::json!({ "containers": [] })),
+            pod("Deployment", serde_json::json!({ "template": template })),
+            pod("Job", serde_json::json!({ "template": { "spec": {} } })),
+            pod(
+                "StatefulSet",
+                serde_json::json!({ "template": { "metadata": {} } }),
+            ),
+            pod(
+                "CronJob",
+                serde_json::json!({ "jobTemplate": { "spec": { "template": template } } }),
+            ),
+            pod("Service", serde_json::json!({ "template": template })),
+            deployment("unset", None),
+        ];
+        for m in &manifests {
+            let f = Facts::of(m);
+            assert_eq!(f.kind, m.kind());
+            assert_eq!(f.name, m.name());
+            assert_eq!(f.namespace, m.namespace());
+            assert_eq!(f.pod_spec, m.pod_spec());
+            assert_eq!(f.pod_labels, m.pod().and_then(|p| p.labels));
         }
     }
 

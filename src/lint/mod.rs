@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod depgraph;
+mod fxhash;
 pub mod index;
 pub mod rules;
 

@@ -107,36 +107,61 @@ impl Manifest {
         }
     }
 
-    /// The pod template of a workload, or the pod itself.
+    /// The pod template of a workload, or the pod itself: its spec and that spec's pointer.
     pub fn pod_spec(&self) -> Option<(&Value, &'static str)> {
-        let v = &self.value;
-        match self.kind() {
-            "Pod" => v.field("spec").map(|s| (s, "/spec")),
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-                at(v, &["spec", "template", "spec"]).map(|s| (s, "/spec/template/spec"))
-            }
-            "CronJob" => at(v, &["spec", "jobTemplate", "spec", "template", "spec"])
-                .map(|s| (s, "/spec/jobTemplate/spec/template/spec")),
-            _ => None,
-        }
+        self.pod().map(|p| (p.spec, p.pointer))
     }
 
-    /// Labels of the pods this workload creates.
-    pub fn pod_labels(&self) -> Option<&Map<String, Value>> {
-        let v = &self.value;
-        let template = match self.kind() {
-            "Pod" => return self.labels(),
-            "CronJob" => at(v, &["spec", "jobTemplate", "spec", "template"]),
-            _ => at(v, &["spec", "template"]),
-        };
-        template
-            .and_then(|t| at(t, &["metadata", "labels"]))
-            .and_then(Value::as_object)
+    /// What a workload (or a Pod) says about its pods; `None` for every other kind.
+    pub fn pod(&self) -> Option<PodTemplate<'_>> {
+        pod_template(&self.value, self.kind())
     }
 
     pub fn is_workload(&self) -> bool {
         self.pod_spec().is_some()
     }
+}
+
+/// The pods a workload creates, as its manifest describes them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PodTemplate<'a> {
+    pub spec: &'a Value,
+    /// Pointer of `spec` in the manifest.
+    pub pointer: &'static str,
+    /// The pods' labels.
+    pub labels: Option<&'a Map<String, Value>>,
+}
+
+/// [`Manifest::pod`] for a manifest whose `kind` the caller has read already (the lint index
+/// reads each manifest once).
+pub fn pod_template<'a>(v: &'a Value, kind: &str) -> Option<PodTemplate<'a>> {
+    let labels = |meta: Option<&'a Value>| {
+        meta.and_then(|m| m.field("labels"))
+            .and_then(Value::as_object)
+    };
+    let (template, pointer) = match kind {
+        "Pod" => {
+            return Some(PodTemplate {
+                spec: v.field("spec")?,
+                pointer: "/spec",
+                labels: labels(v.field("metadata")),
+            })
+        }
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            (at(v, &["spec", "template"]), "/spec/template/spec")
+        }
+        "CronJob" => (
+            at(v, &["spec", "jobTemplate", "spec", "template"]),
+            "/spec/jobTemplate/spec/template/spec",
+        ),
+        _ => return None,
+    };
+    let template = template?;
+    Some(PodTemplate {
+        spec: template.field("spec")?,
+        pointer,
+        labels: labels(template.field("metadata")),
+    })
 }
 
 /// The value at `path`, one object key per segment: what `Value::pointer` finds for

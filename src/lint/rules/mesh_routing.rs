@@ -1,11 +1,11 @@
 //! `mesh-routing`: every VirtualService route leads to a subset that exists and to pods that run.
 
 use crate::diagnostic::Severity;
+use crate::lint::fxhash::{map_with_capacity, FxHashMap, FxHashSet};
 use crate::lint::index::same_namespace;
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
 
 pub const RULE: Rule = Rule {
     id: "mesh-routing",
@@ -191,13 +191,13 @@ fn first_label<'a>(host: Host<'a>) -> Option<&'a str> {
 /// DestinationRules by the first label of their host; wildcard rules apart, since they may
 /// apply to any host.
 struct RuleIndex<'a> {
-    by_label: HashMap<&'a str, Vec<usize>>,
+    by_label: FxHashMap<&'a str, Vec<usize>>,
     wildcards: Vec<usize>,
 }
 
 impl<'a> RuleIndex<'a> {
     fn build(rules: &[DestinationRule<'a>]) -> RuleIndex<'a> {
-        let mut by_label: HashMap<&'a str, Vec<usize>> = HashMap::with_capacity(rules.len());
+        let mut by_label: FxHashMap<&'a str, Vec<usize>> = map_with_capacity(rules.len());
         let mut wildcards = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             match first_label(r.host) {
@@ -218,33 +218,48 @@ fn rules_for<'r, 'a>(
     index: &RuleIndex<'_>,
     dest: Host<'_>,
 ) -> Vec<&'r DestinationRule<'a>> {
-    let mut candidates: Vec<usize> = first_label(dest)
+    let exact = first_label(dest)
         .and_then(|l| index.by_label.get(l))
-        .cloned()
-        .unwrap_or_default();
-    candidates.extend(&index.wildcards);
-    candidates.sort_unstable();
-    let scored: Vec<(Match, &DestinationRule<'a>)> = candidates
-        .into_iter()
-        .map(|i| &rules[i])
-        .filter_map(|r| host_match(dest, r.host).map(|m| (m, r)))
-        .collect();
-    let best = scored.iter().map(|(m, _)| *m).max();
-    scored
-        .into_iter()
-        .filter(|(m, _)| Some(*m) == best)
-        .map(|(_, r)| r)
-        .collect()
+        .map_or(&[][..], Vec::as_slice);
+    let merged: Vec<usize>;
+    let candidates = if index.wildcards.is_empty() {
+        exact
+    } else {
+        let mut all = exact.to_vec();
+        all.extend(&index.wildcards);
+        all.sort_unstable();
+        merged = all;
+        &merged
+    };
+    // The rules of the closest match, in manifest order.
+    let mut best: Option<Match> = None;
+    let mut out = Vec::new();
+    for r in candidates.iter().map(|&i| &rules[i]) {
+        let Some(m) = host_match(dest, r.host) else {
+            continue;
+        };
+        if best.is_some_and(|b| m < b) {
+            continue;
+        }
+        if best.is_some_and(|b| m > b) {
+            out.clear();
+        }
+        best = Some(m);
+        out.push(r);
+    }
+    out
 }
 
 fn check(ctx: &LintContext, out: &mut Sink) {
     let rules = destination_rules(ctx);
     let rule_index = RuleIndex::build(&rules);
-    let mut reported_empty: HashSet<(usize, usize)> = HashSet::new();
+    let mut reported_empty: FxHashSet<(usize, usize)> = FxHashSet::default();
     for &vi in ctx.index.of_kind("VirtualService") {
-        let vs = &ctx.manifests[vi];
+        let Some(spec) = ctx.manifests[vi].value.field("spec") else {
+            continue;
+        };
         for &section in SECTIONS {
-            let Some(routes) = at(&vs.value, &["spec", section]).and_then(Value::as_array) else {
+            let Some(routes) = spec.field(section).and_then(Value::as_array) else {
                 continue;
             };
             for (ri, route) in routes.iter().enumerate() {
@@ -473,7 +488,8 @@ fn empty_subset(
         return;
     };
     let svc_ns = ctx.index.namespace(svc_i).or(namespace);
-    if ctx.index.select_in(selector, svc_ns).is_empty() {
+    let in_namespace = |w: &usize| same_namespace(ctx.index.namespace(*w), svc_ns);
+    if !ctx.index.service_pods(svc_i).iter().any(in_namespace) {
         // The Service's pods are not among the linted manifests: nothing to compare with.
         return;
     }

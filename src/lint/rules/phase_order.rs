@@ -2,8 +2,8 @@
 
 use crate::diagnostic::Severity;
 use crate::lint::depgraph::{DepGraph, EdgeProblem};
+use crate::lint::fxhash::FxHashSet;
 use crate::lint::{LintContext, Rule, Sink};
-use std::collections::HashSet;
 
 pub const RULE: Rule = Rule {
     id: "phase-order",
@@ -56,7 +56,7 @@ fn describe(node: &crate::lint::depgraph::Node) -> String {
 fn check(ctx: &LintContext, out: &mut Sink) {
     let graph = DepGraph::build(ctx.manifests, &ctx.index.workloads);
     let cycles = graph.cycles();
-    let in_cycle_together: HashSet<(usize, usize)> = cycles
+    let in_cycle_together: FxHashSet<(usize, usize)> = cycles
         .iter()
         .flat_map(|c| c.iter().flat_map(move |&a| c.iter().map(move |&b| (a, b))))
         .collect();

@@ -80,7 +80,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             if !ctx.index.has_workloads_in(ns) {
                 continue;
             }
-            let Some(selected) = ctx.index.select_pods(selector, ns) else {
+            let Some(selected) = ctx.index.policy_pods(pi) else {
                 continue;
             };
             if !selected.is_empty() {

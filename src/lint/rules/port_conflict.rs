@@ -1,10 +1,10 @@
 //! `port-conflict`: one port, one owner; and every port a Service or probe aims at exists.
 
 use crate::diagnostic::Severity;
+use crate::lint::fxhash::{map_with_capacity, FxHashMap};
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{at, Field, Manifest};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
 pub const RULE: Rule = Rule {
     id: "port-conflict",
@@ -51,31 +51,29 @@ fn port_key(v: &Value) -> Option<String> {
     }
 }
 
+#[derive(Clone, Copy)]
 struct ContainerPort<'a> {
     name: Option<&'a str>,
     number: Option<i64>,
 }
 
-fn container_ports(container: &Value) -> Vec<ContainerPort<'_>> {
+fn container_ports(container: &Value) -> impl Iterator<Item = ContainerPort<'_>> + Clone {
     container
         .field("ports")
         .and_then(Value::as_array)
-        .map(|ports| {
-            ports
-                .iter()
-                .map(|p| ContainerPort {
-                    name: p.field("name").and_then(Value::as_str),
-                    number: p.field("containerPort").and_then(Value::as_i64),
-                })
-                .collect()
+        .into_iter()
+        .flatten()
+        .map(|p| ContainerPort {
+            name: p.field("name").and_then(Value::as_str),
+            number: p.field("containerPort").and_then(Value::as_i64),
         })
-        .unwrap_or_default()
 }
 
-fn exposes(ports: &[ContainerPort<'_>], target: &Value) -> bool {
+fn exposes<'a>(ports: impl IntoIterator<Item = ContainerPort<'a>>, target: &Value) -> bool {
+    let mut ports = ports.into_iter();
     match target {
-        Value::String(name) => ports.iter().any(|p| p.name == Some(name.as_str())),
-        Value::Number(n) => ports.iter().any(|p| p.number == n.as_i64()),
+        Value::String(name) => ports.any(|p| p.name == Some(name.as_str())),
+        Value::Number(n) => ports.any(|p| p.number == n.as_i64()),
         _ => true,
     }
 }
@@ -108,12 +106,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
 /// The scope within which the one-port-per-service convention holds: one namespace of one
 /// platform (`app.kubernetes.io/part-of`). Manifests from elsewhere without that label are not held
 /// to the convention, since unrelated charts commonly all listen on port 80.
-fn convention_scope(m: &Manifest) -> Option<(&str, &str)> {
+fn convention_scope<'m>(m: &'m Manifest, namespace: Option<&'m str>) -> Option<(&'m str, &'m str)> {
     let part_of = m
         .labels()
         .and_then(|l| l.field("app.kubernetes.io/part-of"))
         .and_then(Value::as_str)?;
-    Some((m.namespace().unwrap_or(""), part_of))
+    Some((namespace.unwrap_or(""), part_of))
 }
 
 fn service_selector(m: &Manifest) -> Option<&Map<String, Value>> {
@@ -123,8 +121,8 @@ fn service_selector(m: &Manifest) -> Option<&Map<String, Value>> {
 /// Two Services over the same pods (a headless one for a StatefulSet and a client one, say) are
 /// one service with two front doors, not two services on one port.
 fn same_backends(ctx: &LintContext, a: usize, b: usize) -> bool {
-    let selector = |i: usize| service_selector(&ctx.manifests[i]).map(|s| ctx.index.select(s));
-    match (selector(a), selector(b)) {
+    let pods = |i: usize| service_selector(&ctx.manifests[i]).map(|_| ctx.index.service_pods(i));
+    match (pods(a), pods(b)) {
         (Some(x), Some(y)) => !x.is_empty() && x == y,
         _ => false,
     }
@@ -132,14 +130,11 @@ fn same_backends(ctx: &LintContext, a: usize, b: usize) -> bool {
 
 /// The workloads a Service selects, each with the ports its containers expose: what every
 /// `targetPort` of the Service is checked against.
-fn backends<'m>(
-    ctx: &LintContext<'m>,
-    selector: &Map<String, Value>,
-) -> Vec<(usize, Vec<ContainerPort<'m>>)> {
+fn backends<'m>(ctx: &LintContext<'m>, si: usize) -> Vec<(usize, Vec<ContainerPort<'m>>)> {
     ctx.index
-        .select(selector)
-        .into_iter()
-        .filter_map(|wi| {
+        .service_pods(si)
+        .iter()
+        .filter_map(|&wi| {
             let (pod, _) = ctx.index.pod_spec(wi)?;
             let containers = pod
                 .field("containers")
@@ -155,19 +150,22 @@ fn services(ctx: &LintContext, out: &mut Sink) {
     type Claim<'m> = ((&'m str, &'m str), i64, &'m str);
     let services = ctx.index.of_kind("Service");
     // Sized for a port per Service, the common case, so the map does not regrow.
-    let mut claimed: HashMap<Claim, (usize, usize)> = HashMap::with_capacity(services.len());
-    let mut node_ports: HashMap<(i64, &str), (usize, usize)> = HashMap::new();
+    let mut claimed: FxHashMap<Claim, (usize, usize)> = map_with_capacity(services.len());
+    let mut node_ports: FxHashMap<(i64, &str), (usize, usize)> = FxHashMap::default();
+    // Per Service, emptied for each: reusing them spares two tables per Service.
+    let mut seen_numbers: FxHashMap<(i64, &str), usize> = FxHashMap::default();
+    let mut seen_names: FxHashMap<&str, usize> = FxHashMap::default();
     for &si in services {
         let svc = &ctx.manifests[si];
-        let scope = convention_scope(svc);
+        let scope = convention_scope(svc, ctx.index.namespace(si));
         let Some(ports) = at(&svc.value, &["spec", "ports"]).and_then(Value::as_array) else {
             continue;
         };
-        let selector = service_selector(svc);
+        let has_selector = service_selector(svc).is_some();
         // Read on the first port that needs them, then shared by the others.
         let mut selected: Option<Vec<(usize, Vec<ContainerPort<'_>>)>> = None;
-        let mut seen_numbers: HashMap<(i64, &str), usize> = HashMap::new();
-        let mut seen_names: HashMap<&str, usize> = HashMap::new();
+        seen_numbers.clear();
+        seen_names.clear();
         for (pi, p) in ports.iter().enumerate() {
             let number = p.field("port").and_then(Value::as_i64);
             let protocol = p.field("protocol").and_then(Value::as_str).unwrap_or("TCP");
@@ -262,24 +260,29 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                 }
             }
             // The target must be a port the selected pods expose.
-            let Some(selector) = selector else {
+            if !has_selector {
                 continue;
+            }
+            let number_target;
+            let target = match (p.field("targetPort"), number) {
+                (Some(t), _) => t,
+                (None, Some(n)) => {
+                    number_target = Value::from(n);
+                    &number_target
+                }
+                (None, None) => continue,
             };
-            let target = p
-                .field("targetPort")
-                .cloned()
-                .or_else(|| number.map(Value::from));
-            let Some(target) = target else { continue };
-            let pods = &*selected.get_or_insert_with(|| backends(ctx, selector));
-            for &(wi, ref exposed) in pods {
-                if !exposes(exposed, &target) {
+            let pods = &*selected.get_or_insert_with(|| backends(ctx, si));
+            for (wi, exposed) in pods {
+                let wi = *wi;
+                if !exposes(exposed.iter().copied(), target) {
                     out.report(
                         Some(si),
                         format!(
                             "Service `{}` sends port {} to target `{}`, which no container of `{}` exposes",
                             svc.name(),
                             number.map_or_else(|| "?".into(), |n| n.to_string()),
-                            port_key(&target).unwrap_or_default(),
+                            port_key(target).unwrap_or_default(),
                             ctx.manifests[wi].name()
                         ),
                     )
@@ -305,7 +308,10 @@ fn port_pointer(base: &str, ci: usize, pi: usize) -> String {
 fn pods(ctx: &LintContext, out: &mut Sink) {
     // (hostPort, protocol) -> the first workload with it, and where: (base, container, port).
     type Place = (usize, &'static str, usize, usize);
-    let mut host_ports: HashMap<(i64, &str), Place> = HashMap::new();
+    let mut host_ports: FxHashMap<(i64, &str), Place> = FxHashMap::default();
+    // Per pod, emptied for each: reusing them spares two tables per workload.
+    let mut numbers: FxHashMap<(i64, &str), (usize, usize)> = FxHashMap::default();
+    let mut names: FxHashMap<&str, (usize, usize)> = FxHashMap::default();
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
         let Some((pod, base)) = ctx.index.pod_spec(wi) else {
@@ -316,8 +322,8 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let mut numbers: HashMap<(i64, &str), (usize, usize)> = HashMap::new();
-        let mut names: HashMap<&str, (usize, usize)> = HashMap::new();
+        numbers.clear();
+        names.clear();
         for (ci, c) in containers.iter().enumerate() {
             let Some(ports) = c.field("ports").and_then(Value::as_array) else {
                 continue;
@@ -382,7 +388,7 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                     let Some(port) = p.field(handler).and_then(|h| h.field("port")) else {
                         continue;
                     };
-                    if exposes(&ports, port) {
+                    if exposes(ports.clone(), port) {
                         continue;
                     }
                     let pointer = format!("{base}/containers/{ci}/{probe}/{handler}/port");

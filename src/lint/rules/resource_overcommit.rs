@@ -113,9 +113,10 @@ fn container_usage(
     let mut usage = Usage::default();
     let mut missing_requests = Vec::new();
     let mut missing_limits = Vec::new();
+    let resources = c.field("resources");
     for key in ["cpu", "memory"] {
         let get = |kind: &str| {
-            c.field("resources")
+            resources
                 .and_then(|r| r.field(kind))
                 .and_then(|r| r.field(key))
         };

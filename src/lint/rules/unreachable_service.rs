@@ -1,11 +1,11 @@
 //! `unreachable-service`: a Service whose pods the policies let nobody reach.
 
 use crate::diagnostic::Severity;
-use crate::lint::index::selects_everything;
+use crate::lint::fxhash::{map_with_capacity, FxHashMap};
+use crate::lint::index::{same_namespace, selects_everything};
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
-use serde_json::{json, Value};
-use std::collections::HashMap;
+use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "unreachable-service",
@@ -49,23 +49,23 @@ A worker that serves only its probes can say so: `suppress: { unreachable-servic
     check,
 };
 
-struct NetworkPolicy {
+struct NetworkPolicy<'a> {
     manifest: usize,
     /// Workloads it selects; `None` for a selector that cannot be evaluated.
-    selects: Option<Vec<usize>>,
+    selects: Option<&'a [usize]>,
     /// Whether it has an ingress rule at all.
     admits: bool,
     default_deny: bool,
 }
 
-struct AllowPolicy {
+struct AllowPolicy<'a> {
     manifest: usize,
     /// Workloads it applies to; `None` for a selector that cannot be evaluated.
-    selects: Option<Vec<usize>>,
+    selects: Option<&'a [usize]>,
     has_rules: bool,
 }
 
-fn network_policies(ctx: &LintContext) -> Vec<NetworkPolicy> {
+fn network_policies<'a>(ctx: &'a LintContext) -> Vec<NetworkPolicy<'a>> {
     let mut out = Vec::new();
     for &i in ctx.index.of_kind("NetworkPolicy") {
         let m = &ctx.manifests[i];
@@ -85,14 +85,9 @@ fn network_policies(ctx: &LintContext) -> Vec<NetworkPolicy> {
         let selector = spec.field("podSelector").unwrap_or(&Value::Null);
         let admits = ingress_rules.is_some_and(|r| !r.is_empty());
         let everything = selector.is_null() || selects_everything(selector);
-        let namespace = ctx.index.namespace(i);
         out.push(NetworkPolicy {
             manifest: i,
-            selects: if everything {
-                ctx.index.select_pods(&json!({}), namespace)
-            } else {
-                ctx.index.select_pods(selector, namespace)
-            },
+            selects: ctx.index.policy_pods(i),
             admits,
             default_deny: everything && !admits,
         });
@@ -100,7 +95,7 @@ fn network_policies(ctx: &LintContext) -> Vec<NetworkPolicy> {
     out
 }
 
-fn allow_policies(ctx: &LintContext) -> Vec<AllowPolicy> {
+fn allow_policies<'a>(ctx: &'a LintContext) -> Vec<AllowPolicy<'a>> {
     let mut out = Vec::new();
     for &i in ctx.index.of_kind("AuthorizationPolicy") {
         let m = &ctx.manifests[i];
@@ -116,14 +111,8 @@ fn allow_policies(ctx: &LintContext) -> Vec<AllowPolicy> {
         {
             continue;
         }
-        // Without a selector the policy covers the whole namespace.
-        let selector = spec.field("selector").unwrap_or(&Value::Null);
-        let namespace = ctx.index.namespace(i);
-        let selects = if selector.is_null() || selects_everything(selector) {
-            ctx.index.select_pods(&json!({}), namespace)
-        } else {
-            ctx.index.select_pods(selector, namespace)
-        };
+        // Without a selector the policy covers the whole namespace (as `policy_pods` reads it).
+        let selects = ctx.index.policy_pods(i);
         out.push(AllowPolicy {
             manifest: i,
             selects,
@@ -155,8 +144,8 @@ fn shuts_out<'p, P: 'p>(
 /// holds only workloads of its namespace, so nothing is left to check per workload.
 fn policies_by_workload<'s>(
     selections: impl Iterator<Item = Option<&'s [usize]>>,
-) -> HashMap<usize, Vec<usize>> {
-    let mut by_workload: HashMap<usize, Vec<usize>> = HashMap::new();
+) -> FxHashMap<usize, Vec<usize>> {
+    let mut by_workload: FxHashMap<usize, Vec<usize>> = map_with_capacity(selections.size_hint().0);
     for (k, selects) in selections.enumerate() {
         for &w in selects.unwrap_or(&[]) {
             by_workload.entry(w).or_default().push(k);
@@ -176,19 +165,26 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         return;
     }
     // Built once so each Service costs only its pods.
-    let np_for = policies_by_workload(nps.iter().map(|p| p.selects.as_deref()));
-    let ap_for = policies_by_workload(aps.iter().map(|p| p.selects.as_deref()));
+    let np_for = policies_by_workload(nps.iter().map(|p| p.selects));
+    let ap_for = policies_by_workload(aps.iter().map(|p| p.selects));
     let nps_of = |w: usize| np_for.get(&w).into_iter().flatten().map(|&k| &nps[k]);
     let aps_of = |w: usize| ap_for.get(&w).into_iter().flatten().map(|&k| &aps[k]);
     for &si in ctx.index.of_kind("Service") {
         let svc = &ctx.manifests[si];
-        let Some(selector) = at(&svc.value, &["spec", "selector"])
+        let selects_pods = at(&svc.value, &["spec", "selector"])
             .and_then(Value::as_object)
-            .filter(|s| !s.is_empty())
-        else {
+            .is_some_and(|s| !s.is_empty());
+        if !selects_pods {
             continue;
-        };
-        let pods = ctx.index.select_in(selector, ctx.index.namespace(si));
+        }
+        let namespace = ctx.index.namespace(si);
+        let pods: Vec<usize> = ctx
+            .index
+            .service_pods(si)
+            .iter()
+            .copied()
+            .filter(|&w| same_namespace(ctx.index.namespace(w), namespace))
+            .collect();
         let Some(&first) = pods.first() else {
             continue;
         };
