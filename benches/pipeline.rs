@@ -4,6 +4,10 @@
 //! Stages are timed in-process (median of several runs for small N); whole runs execute the
 //! release binary as a user would, and report wall time and peak resident memory.
 
+// The integration tests' helpers: the same tree walk reads the rendered files here.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use shipshape::catalogue::{Project, ProjectPaths};
 use shipshape::lint::{self, LintContext};
 use shipshape::manifest::schema;
@@ -49,6 +53,23 @@ fn reference_loop() -> Duration {
 /// through the shared caches), and a run of shipshape is mostly walking and allocating small
 /// nodes, so the two together say more about the host than either.
 fn reference_memory() -> Duration {
+    // In a child process of its own: a child's peak RSS on Linux starts from its parent's peak
+    // at fork, so 128 MiB walked here would show in every `shipshape` run measured afterwards.
+    let out = Command::new(std::env::current_exe().expect("the benchmark's own path"))
+        .arg(MEMORY_WALK_ARG)
+        .output()
+        .expect("run the memory walk");
+    let micros: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("the memory walk prints microseconds");
+    Duration::from_micros(micros)
+}
+
+/// Given this argument, the benchmark only times [`memory_walk`] and prints it.
+const MEMORY_WALK_ARG: &str = "--memory-walk";
+
+fn memory_walk() -> Duration {
     const SLOTS: usize = 32 << 20;
     // One cycle through every slot (Sattolo's shuffle with a fixed xorshift), so each read
     // depends on the one before and the prefetcher cannot guess the next.
@@ -198,19 +219,7 @@ fn toggle_one_service(dir: &Path) {
 /// Times writing the files under `rendered` again into `copy` with nothing but
 /// `std::fs::write`, one after the other: the file system's share of a fresh build.
 fn file_system_floor(rendered: &Path, copy: &Path) -> Duration {
-    let files: Vec<(std::path::PathBuf, Vec<u8>)> = walkdir::WalkDir::new(rendered)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(rendered)
-                .expect("under root")
-                .to_path_buf();
-            (rel, std::fs::read(e.path()).expect("read rendered file"))
-        })
-        .collect();
+    let files = common::tree(rendered);
     let t = Instant::now();
     for (rel, bytes) in &files {
         let target = copy.join(rel);
@@ -343,6 +352,10 @@ fn bench(n: usize, dir: &Path, whole: &WholeRuns) -> String {
 
 fn main() {
     no_huge_pages();
+    if std::env::args().any(|a| a == MEMORY_WALK_ARG) {
+        println!("{}", memory_walk().as_micros());
+        return;
+    }
     // `cargo bench` passes `--bench`; anything numeric is a platform size.
     let mut sizes: Vec<usize> = std::env::args()
         .skip(1)
