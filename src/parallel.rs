@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// shared counter, so unequal items (lint rules) balance as well as equal ones (services).
 /// Below `min_items` it runs on the calling thread, where spawning would cost more than it saves.
 pub fn map<T: Sync, R: Send>(items: &[T], min_items: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let threads = cores().min(items.len());
     if threads < 2 || items.len() < min_items {
         return items.iter().map(f).collect();
     }
@@ -40,6 +38,13 @@ pub fn map<T: Sync, R: Send>(items: &[T], min_items: usize, f: impl Fn(&T) -> R 
     let mut all: Vec<(usize, R)> = parts.iter_mut().flat_map(std::mem::take).collect();
     all.sort_unstable_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The cores this process may use, asked once: the standard library reads the cgroup's CPU
+/// quota files on every call, and a run maps in parallel a few dozen times.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 #[cfg(test)]
