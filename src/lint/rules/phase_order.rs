@@ -84,48 +84,43 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 .place(Some(here), "no such service")
                 .help("add the service, or remove the dependency");
             }
-            EdgeProblem::Later => {
+            EdgeProblem::Later | EdgeProblem::SameWave => {
                 let Some(dep) = ordered_dependency(dep_name) else {
                     continue;
                 };
                 let there = ctx.locate(dep.manifest, "/metadata/annotations", "/phase");
-                out.report(
-                    Some(node.manifest),
-                    format!(
-                        "`{}` ({}) depends on `{}` ({}), which is deployed later",
-                        node.name,
-                        describe(node),
-                        dep.name,
-                        describe(dep)
-                    ),
-                )
-                .place(Some(here), format!("`{}` is needed here", dep.name))
-                .also(
-                    Some(there),
-                    format!("`{}` is only deployed in {}", dep.name, describe(dep)),
-                )
-                .help(format!(
-                    "deploy `{}` in an earlier phase than `{}`, or drop the dependency",
-                    dep.name, node.name
-                ));
-            }
-            EdgeProblem::SameWave => {
-                let Some(dep) = ordered_dependency(dep_name) else {
-                    continue;
+                let (message, needed, deployed, help) = if matches!(problem, EdgeProblem::Later) {
+                    (
+                        format!(
+                            "`{}` ({}) depends on `{}` ({}), which is deployed later",
+                            node.name,
+                            describe(node),
+                            dep.name,
+                            describe(dep)
+                        ),
+                        format!("`{}` is needed here", dep.name),
+                        format!("`{}` is only deployed in {}", dep.name, describe(dep)),
+                        format!(
+                            "deploy `{}` in an earlier phase than `{}`, or drop the dependency",
+                            dep.name, node.name
+                        ),
+                    )
+                } else {
+                    (
+                        format!(
+                            "`{}` depends on `{}`, but both start together in wave {}",
+                            node.name, dep.name, node.wave
+                        ),
+                        "this dependency starts at the same time".to_owned(),
+                        format!("`{}` is in the same wave", dep.name),
+                        "put the dependency in an earlier batch or phase, or make the phase sequential"
+                            .to_owned(),
+                    )
                 };
-                let there = ctx.locate(dep.manifest, "/metadata/annotations", "/phase");
-                out.report(
-                    Some(node.manifest),
-                    format!(
-                        "`{}` depends on `{}`, but both start together in wave {}",
-                        node.name, dep.name, node.wave
-                    ),
-                )
-                .place(Some(here), "this dependency starts at the same time")
-                .also(Some(there), format!("`{}` is in the same wave", dep.name))
-                .help(
-                    "put the dependency in an earlier batch or phase, or make the phase sequential",
-                );
+                out.report(Some(node.manifest), message)
+                    .place(Some(here), needed)
+                    .also(Some(there), deployed)
+                    .help(help);
             }
         }
     }
