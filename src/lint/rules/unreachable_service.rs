@@ -10,17 +10,21 @@ use serde_json::Value;
 pub const RULE: Rule = Rule {
     id: "unreachable-service",
     severity: Severity::Warning,
-    summary: "A Service whose pods no NetworkPolicy admits ingress to (under a default-deny or their own policy), or whose Istio ALLOW policies have no rules",
+    summary: "A Service whose pods no NetworkPolicy admits ingress to (under a default-deny or their own policy), or only on other ports, or whose Istio ALLOW policies have no rules",
     doc: r#"## What it checks
 For every Service with a selector, whether anything may call its pods:
 - **NetworkPolicy**: a pod selected by a policy with `Ingress` among its `policyTypes` is isolated;
   the namespace's default-deny (`podSelector: {}`, no `ingress` rules) isolates every pod. An
-  isolated pod is reachable only if one of the policies selecting it has an `ingress` rule.
+  isolated pod is reachable only if one of the policies selecting it has an `ingress` rule, and
+  through the Service only if such a rule admits a port the Service sends to: a rule with `ports`
+  admits just those (a number, a range up to `endPort`, or a container port's name, with the
+  protocol, TCP unless given); a rule without `ports` admits every port.
 - **Istio**: when ALLOW AuthorizationPolicies apply to a pod, a request must match one of their
   rules; ALLOW policies without rules deny everything.
 
-A Service none of whose pods is reachable this way is reported. Whether the admitted peers exist or
-the admitted ports are the Service's is not checked.
+A Service none of whose pods is reachable this way is reported. Whether the admitted peers exist is
+not checked, nor the ports in Istio rules; a target port the pods do not expose is
+`port-conflict`'s finding, and this rule then assumes it reachable.
 
 ## Why it matters
 A Service nobody may call is either dead weight or, more often, a caller nobody declared: the
@@ -53,9 +57,104 @@ struct NetworkPolicy<'a> {
     manifest: usize,
     /// Workloads it selects; `None` for a selector that cannot be evaluated.
     selects: Option<&'a [usize]>,
-    /// Whether it has an ingress rule at all.
-    admits: bool,
+    /// The `ports` of each ingress rule; `None` for a rule that lists none (every port).
+    rules: Vec<Option<&'a [Value]>>,
     default_deny: bool,
+}
+
+impl NetworkPolicy<'_> {
+    /// Whether it has an ingress rule at all.
+    fn admits(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    fn admits_port(&self, port: &PodPort) -> bool {
+        self.rules.iter().any(|rule| match rule {
+            None => true,
+            Some(ports) => ports.iter().any(|p| policy_port_matches(p, port)),
+        })
+    }
+}
+
+/// Where one port of a Service lands on one pod.
+struct PodPort<'a> {
+    number: i64,
+    /// The container port's name, if it has one: a policy may admit it by name.
+    name: Option<&'a str>,
+    protocol: &'a str,
+}
+
+/// Whether an entry of a NetworkPolicy ingress rule's `ports` admits `port`. What cannot be read
+/// (a port of another type) admits it: the rule warns only about what it can show.
+fn policy_port_matches(entry: &Value, port: &PodPort) -> bool {
+    let protocol = entry
+        .field("protocol")
+        .and_then(Value::as_str)
+        .unwrap_or("TCP");
+    if protocol != port.protocol {
+        return false;
+    }
+    match entry.field("port") {
+        Some(Value::Number(n)) => {
+            let Some(low) = n.as_i64() else { return true };
+            let high = entry
+                .field("endPort")
+                .and_then(Value::as_i64)
+                .unwrap_or(low);
+            (low..=high).contains(&port.number)
+        }
+        Some(Value::String(name)) => port.name == Some(name.as_str()),
+        _ => true,
+    }
+}
+
+/// The ports Service `si` sends to on workload `w`: each `targetPort` (the `port` when unset)
+/// as the pod exposes it. A target the pod does not expose is left out.
+fn pod_ports<'a>(ctx: &LintContext<'a>, si: usize, w: usize) -> Vec<PodPort<'a>> {
+    let exposed: Vec<(i64, Option<&str>)> = ctx
+        .index
+        .pod_spec(w)
+        .and_then(|(pod, _)| pod.field("containers"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.field("ports").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|p| {
+            let number = p.field("containerPort").and_then(Value::as_i64)?;
+            Some((number, p.field("name").and_then(Value::as_str)))
+        })
+        .collect();
+    let service_ports = at(&ctx.manifests[si].value, &["spec", "ports"]).and_then(Value::as_array);
+    let mut out = Vec::new();
+    for sp in service_ports.into_iter().flatten() {
+        let protocol = sp
+            .field("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or("TCP");
+        let target = match sp.field("targetPort") {
+            Some(t) => t,
+            None => sp.field("port").unwrap_or(&Value::Null),
+        };
+        let found = match target {
+            Value::Number(n) => n
+                .as_i64()
+                .map(|n| (n, exposed.iter().find(|e| e.0 == n).and_then(|e| e.1))),
+            Value::String(name) => exposed
+                .iter()
+                .find(|e| e.1 == Some(name.as_str()))
+                .map(|e| (e.0, e.1)),
+            _ => None,
+        };
+        if let Some((number, name)) = found {
+            out.push(PodPort {
+                number,
+                name,
+                protocol,
+            });
+        }
+    }
+    out
 }
 
 struct AllowPolicy<'a> {
@@ -83,13 +182,22 @@ fn network_policies<'a>(ctx: &'a LintContext) -> Vec<NetworkPolicy<'a>> {
             continue;
         }
         let selector = spec.field("podSelector").unwrap_or(&Value::Null);
-        let admits = ingress_rules.is_some_and(|r| !r.is_empty());
+        let rules: Vec<Option<&[Value]>> = ingress_rules
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                r.field("ports")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .filter(|p| !p.is_empty())
+            })
+            .collect();
         let everything = selector.is_null() || selects_everything(selector);
         out.push(NetworkPolicy {
             manifest: i,
             selects: ctx.index.policy_pods(i),
-            admits,
-            default_deny: everything && !admits,
+            default_deny: everything && rules.is_empty(),
+            rules,
         });
     }
     out
@@ -188,7 +296,16 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some(&first) = pods.first() else {
             continue;
         };
-        let np_blocked = pods.iter().all(|&w| shuts_out(nps_of(w), |p| p.admits));
+        let no_rules = |w: usize| shuts_out(nps_of(w), NetworkPolicy::admits);
+        // Isolated, with ingress rules, none of which admits a port the Service sends to.
+        let other_ports = |w: usize| {
+            let targets = pod_ports(ctx, si, w);
+            nps_of(w).next().is_some()
+                && !targets.is_empty()
+                && targets.iter().all(|t| !nps_of(w).any(|p| p.admits_port(t)))
+        };
+        let np_blocked = pods.iter().all(|&w| no_rules(w) || other_ports(w));
+        let by_ports = np_blocked && pods.iter().any(|&w| !no_rules(w));
         let ap_blocked = pods.iter().all(|&w| shuts_out(aps_of(w), |p| p.has_rules));
         if !np_blocked && !ap_blocked {
             continue;
@@ -202,7 +319,27 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let np_involved: Vec<&NetworkPolicy> = nps_of(first).collect();
         let ap_involved: Vec<&AllowPolicy> = aps_of(first).collect();
         let mut reasons = Vec::new();
-        if np_blocked {
+        let targets = || {
+            let mut numbers: Vec<String> = pod_ports(ctx, si, first)
+                .iter()
+                .map(|t| format!("{}/{}", t.number, t.protocol))
+                .collect();
+            numbers.dedup();
+            numbers.join(", ")
+        };
+        if by_ports {
+            reasons.push(format!(
+                "the NetworkPolicies that admit ingress to its pods ({}) admit other ports than the ones it sends to ({})",
+                names(
+                    np_involved
+                        .iter()
+                        .filter(|p| p.admits())
+                        .map(|p| p.manifest)
+                        .collect()
+                ),
+                targets()
+            ));
+        } else if np_blocked {
             let deny = np_involved.iter().any(|p| p.default_deny);
             reasons.push(format!(
                 "{}no NetworkPolicy that selects its pods ({}) has an ingress rule",
@@ -234,7 +371,14 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             "reachable by nobody",
         );
         if !rendered {
-            if np_blocked {
+            if by_ports {
+                for p in np_involved.iter().filter(|p| p.admits()) {
+                    d.also(
+                        Some(ctx.locate(p.manifest, "/spec/ingress", "")),
+                        "admits other ports only",
+                    );
+                }
+            } else if np_blocked {
                 for p in &np_involved {
                     d.also(
                         Some(ctx.locate(p.manifest, "/spec/policyTypes", "")),
@@ -251,7 +395,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 }
             }
         }
-        d.help(if rendered {
+        d.help(if by_ports {
+            format!(
+                "admit {} in an ingress rule of a NetworkPolicy that selects its pods, or send the Service to the port the policy admits",
+                targets()
+            )
+        } else if rendered {
             format!(
                 "no service lists `{}` in `dependsOn` and it has no `ingress.fromNamespaces`; declare its callers, or, for a worker that nobody calls, suppress with the reason",
                 svc.name()
