@@ -109,52 +109,51 @@ fn policy_port_matches(entry: &Value, port: &PodPort) -> bool {
 }
 
 /// The ports Service `si` sends to on workload `w`: each `targetPort` (the `port` when unset)
-/// as the pod exposes it. A target the pod does not expose is left out.
-fn pod_ports<'a>(ctx: &LintContext<'a>, si: usize, w: usize) -> Vec<PodPort<'a>> {
-    let exposed: Vec<(i64, Option<&str>)> = ctx
+/// as the pod exposes it. A target the pod does not expose is left out. Lazy, and without
+/// allocating: it runs for every Service whose pods a policy isolates.
+fn pod_ports<'a>(ctx: &LintContext<'a>, si: usize, w: usize) -> impl Iterator<Item = PodPort<'a>> {
+    let containers: &'a [Value] = ctx
         .index
         .pod_spec(w)
         .and_then(|(pod, _)| pod.field("containers"))
         .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.field("ports").and_then(Value::as_array))
-        .flatten()
-        .filter_map(|p| {
-            let number = p.field("containerPort").and_then(Value::as_i64)?;
-            Some((number, p.field("name").and_then(Value::as_str)))
-        })
-        .collect();
-    let service_ports = at(&ctx.manifests[si].value, &["spec", "ports"]).and_then(Value::as_array);
-    let mut out = Vec::new();
-    for sp in service_ports.into_iter().flatten() {
+        .map_or(&[], Vec::as_slice);
+    let exposed = move || {
+        containers
+            .iter()
+            .filter_map(|c| c.field("ports").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|p| {
+                let number = p.field("containerPort").and_then(Value::as_i64)?;
+                Some((number, p.field("name").and_then(Value::as_str)))
+            })
+    };
+    let service_ports: &'a [Value] = at(&ctx.manifests[si].value, &["spec", "ports"])
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    service_ports.iter().filter_map(move |sp| {
         let protocol = sp
             .field("protocol")
             .and_then(Value::as_str)
             .unwrap_or("TCP");
         let target = match sp.field("targetPort") {
             Some(t) => t,
-            None => sp.field("port").unwrap_or(&Value::Null),
+            None => sp.field("port")?,
         };
-        let found = match target {
-            Value::Number(n) => n
-                .as_i64()
-                .map(|n| (n, exposed.iter().find(|e| e.0 == n).and_then(|e| e.1))),
-            Value::String(name) => exposed
-                .iter()
-                .find(|e| e.1 == Some(name.as_str()))
-                .map(|e| (e.0, e.1)),
-            _ => None,
+        let (number, name) = match target {
+            Value::Number(n) => {
+                let n = n.as_i64()?;
+                (n, exposed().find(|e| e.0 == n).and_then(|e| e.1))
+            }
+            Value::String(name) => exposed().find(|e| e.1 == Some(name.as_str()))?,
+            _ => return None,
         };
-        if let Some((number, name)) = found {
-            out.push(PodPort {
-                number,
-                name,
-                protocol,
-            });
-        }
-    }
-    out
+        Some(PodPort {
+            number,
+            name,
+            protocol,
+        })
+    })
 }
 
 struct AllowPolicy<'a> {
@@ -299,10 +298,17 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let no_rules = |w: usize| shuts_out(nps_of(w), NetworkPolicy::admits);
         // Isolated, with ingress rules, none of which admits a port the Service sends to.
         let other_ports = |w: usize| {
-            let targets = pod_ports(ctx, si, w);
-            nps_of(w).next().is_some()
-                && !targets.is_empty()
-                && targets.iter().all(|t| !nps_of(w).any(|p| p.admits_port(t)))
+            if nps_of(w).next().is_none() {
+                return false;
+            }
+            let mut any = false;
+            for t in pod_ports(ctx, si, w) {
+                if nps_of(w).any(|p| p.admits_port(&t)) {
+                    return false;
+                }
+                any = true;
+            }
+            any
         };
         let np_blocked = pods.iter().all(|&w| no_rules(w) || other_ports(w));
         let by_ports = np_blocked && pods.iter().any(|&w| !no_rules(w));
@@ -321,7 +327,6 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let mut reasons = Vec::new();
         let targets = || {
             let mut numbers: Vec<String> = pod_ports(ctx, si, first)
-                .iter()
                 .map(|t| format!("{}/{}", t.number, t.protocol))
                 .collect();
             numbers.dedup();
