@@ -291,9 +291,10 @@ impl Staging {
         // Two threads in one directory queue on its lock and spin there (kernel time doubled
         // when a fresh build wrote each environment on two threads); in different directories
         // they work side by side.
-        let directories: std::collections::HashSet<&str> =
-            batches.iter().flatten().map(|(dir, _)| *dir).collect();
-        let min_batches = if directories.len() > 1 { 2 } else { usize::MAX };
+        let mut dirs = batches.iter().flatten().map(|(dir, _)| *dir);
+        let first = dirs.next();
+        let several_dirs = dirs.any(|dir| Some(dir) != first);
+        let min_batches = if several_dirs { 2 } else { usize::MAX };
         let next = AtomicUsize::new(self.staged);
         let stop = AtomicBool::new(false);
         let this = &*self;
