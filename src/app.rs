@@ -3,7 +3,7 @@
 use crate::catalogue::ProjectPaths;
 use crate::cli::{Cli, ColorChoice, Command, Format, OutputArgs, ProjectArgs, SchemaKind};
 use crate::diagnostic::{Diagnostic, Failure, Severity};
-use crate::pipeline::{compile, CompileOptions};
+use crate::pipeline::{compile, CompileOptions, Sink};
 use crate::report;
 use crate::yaml::Limits;
 use std::io::{IsTerminal, Write};
@@ -33,19 +33,12 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             project,
             out,
             output,
-        } => crate::commands::build::run(&lean(&project), out_dir(&project, out), &output, io),
+        } => crate::commands::build::run(&options(&project), out_dir(&project, out), &output, io),
         Command::Check {
             project,
             out,
             output,
-        } => {
-            let out = out_dir(&project, out);
-            let opts = CompileOptions {
-                compare_with: Some(out.clone()),
-                ..lean(&project)
-            };
-            crate::commands::check::run(&opts, out, &output, io)
-        }
+        } => crate::commands::check::run(&options(&project), out_dir(&project, out), &output, io),
         Command::Lint {
             paths,
             environment_file,
@@ -75,7 +68,13 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
                 format: Format::Human,
                 color,
             };
-            crate::commands::diff::run(&lean(&project), out_dir(&project, out), format, &output, io)
+            crate::commands::diff::run(
+                &options(&project),
+                out_dir(&project, out),
+                format,
+                &output,
+                io,
+            )
         }
         Command::Plan { project, format } => {
             crate::commands::plan::run(&options(&project), format, io)
@@ -123,16 +122,6 @@ pub fn options(p: &ProjectArgs) -> CompileOptions {
         envs: p.envs.clone(),
         templates: p.templates.clone(),
         limits: Limits::from_env(),
-        keep_manifests: true,
-        compare_with: None,
-    }
-}
-
-/// Options for commands that need the rendered text but not the manifests after linting.
-fn lean(p: &ProjectArgs) -> CompileOptions {
-    CompileOptions {
-        keep_manifests: false,
-        ..options(p)
     }
 }
 
@@ -199,15 +188,21 @@ pub fn emit_rendered(
     }
 }
 
-/// Reports a failed stage (bad input or usage) and returns exit code 2.
+/// Reports a failed stage (bad input or usage, or an output directory shipshape must not touch)
+/// and returns exit code 2.
 pub fn fail(failure: Failure, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
     let mut diags = failure.diagnostics;
     crate::diagnostic::normalise(&mut diags);
     emit(&diags, output, io);
     let n = diags.len();
+    let place = if diags.iter().all(|d| d.code.starts_with("output/")) {
+        "with the output directory"
+    } else {
+        "in the input"
+    };
     let _ = writeln!(
         io.stderr,
-        "shipshape: {n} problem{} in the input; nothing was written",
+        "shipshape: {n} problem{} {place}; nothing was written",
         if n == 1 { "" } else { "s" }
     );
     EXIT_BAD_INPUT
@@ -227,8 +222,9 @@ pub fn tally(diagnostics: &[Diagnostic]) -> String {
 
 pub fn compile_or_fail(
     opts: &CompileOptions,
+    sink: &mut dyn Sink,
     output: &OutputArgs,
     io: &mut Io<'_>,
 ) -> Result<crate::pipeline::Compiled, i32> {
-    compile(opts).map_err(|f| fail(f, output, io))
+    compile(opts, sink).map_err(|f| fail(f, output, io))
 }

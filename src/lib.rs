@@ -1,8 +1,8 @@
 //! shipshape: compile a service catalogue into per-environment Kubernetes manifests and lint them.
 //!
 //! The pipeline runs one way: load (with spans) -> validate -> resolve per environment ->
-//! render templates -> parse back -> check schemas and lint rules -> emit canonical YAML ->
-//! write the output tree atomically.
+//! render -> check schemas and lint rules -> hand each finished environment to the command's
+//! sink ([`pipeline::Sink`]), which compares it with the output tree, stages it, or keeps it.
 
 // Diagnostics are large and live on the error path only; boxing them everywhere would add noise
 // for no measurable gain.
@@ -17,6 +17,7 @@ pub mod diff;
 pub mod graph;
 pub mod lint;
 pub mod manifest;
+pub mod output;
 pub mod parallel;
 pub mod pipeline;
 pub mod plan;

@@ -1,12 +1,13 @@
-//! The whole compile, from catalogue to checked manifests, shared by `build`, `check` and `diff`.
+//! The order of the stages, from catalogue to checked manifests: load, resolve, render, check
+//! and lint each environment, then hand it to the command's [`Sink`] and let its manifests go.
+//! What happens to a finished environment (compared, staged, kept) is the sink's business.
 
 use crate::catalogue::{Project, ProjectPaths, ResolvedEnvironment};
 use crate::diagnostic::{Diagnostic, Failure, Severity};
 use crate::lint::context::Tree;
 use crate::lint::{self, LintContext};
 use crate::manifest::schema;
-use crate::render::write::Staging;
-use crate::render::{self, RenderedEnvironment, Templates, TextAt};
+use crate::render::{self, RenderedEnvironment, Templates};
 use crate::yaml::Limits;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,14 +18,35 @@ pub struct CompileOptions {
     pub envs: Vec<String>,
     pub templates: Option<PathBuf>,
     pub limits: Limits,
-    /// Keep every environment's manifests in the result (plan, graph and tests read them);
-    /// build, check and diff only need the text and drop them once linted.
-    pub keep_manifests: bool,
-    /// Compare each environment's files with this output tree as soon as the environment is
-    /// linted, record the drift in [`Compiled::drifts`] and let go of the text the tree already
-    /// holds (`check`, `build`): at N = 10,000 services the three environments' text is a sixth
-    /// of peak memory. `build` must hold the output lock from before the comparison.
-    pub compare_with: Option<PathBuf>,
+}
+
+/// What a command does with each environment once it is rendered, validated and linted: the
+/// pipeline drives, the command's sink decides (compare with the tree, stage, keep).
+pub trait Sink {
+    /// Whether the environments' manifests must outlive their turn (plan, graph and tests read
+    /// them afterwards). Otherwise they are let go as soon as the sink has the environment, so
+    /// peak memory is one environment's manifests.
+    fn keeps_manifests(&self) -> bool {
+        false
+    }
+
+    /// Takes one output directory as soon as it is checked: each environment in order, then the
+    /// Argo CD directory. `clean` says that no error-severity finding was made so far. An error
+    /// stops the run; it is reported like bad input (exit code 2).
+    fn finished(&mut self, dir: &mut RenderedEnvironment, clean: bool) -> Result<(), Diagnostic>;
+}
+
+/// The sink of commands that read the compiled result afterwards (plan, graph, tests).
+pub struct KeepEverything;
+
+impl Sink for KeepEverything {
+    fn keeps_manifests(&self) -> bool {
+        true
+    }
+
+    fn finished(&mut self, _: &mut RenderedEnvironment, _: bool) -> Result<(), Diagnostic> {
+        Ok(())
+    }
 }
 
 pub struct CompiledEnvironment {
@@ -42,11 +64,6 @@ pub struct Compiled {
     /// How many manifests each output directory holds (environments, then `argocd/`), counted
     /// before any were dropped.
     pub manifest_counts: Vec<(String, usize)>,
-    /// With [`CompileOptions::compare_with`]: how every output directory differs from the tree
-    /// there. Files the tree already holds as they are keep only their path ([`TextAt::Tree`]),
-    /// and the drifts leave `new` empty: the text is in the rendered file
-    /// ([`Compiled::kept_texts`]) or, for a build, in its staging directory.
-    pub drifts: Option<Vec<crate::diff::Drift>>,
 }
 
 impl Compiled {
@@ -59,19 +76,6 @@ impl Compiled {
         self.findings.iter().any(|d| d.severity == Severity::Error)
     }
 
-    /// The text of every rendered file still in memory, by `env/path`: a drift's path.
-    pub fn kept_texts(&self) -> std::collections::HashMap<String, &str> {
-        self.rendered()
-            .into_iter()
-            .flat_map(|e| {
-                e.files
-                    .iter()
-                    .filter(|f| f.text_at == TextAt::Memory)
-                    .map(move |f| (format!("{}/{}", e.name, f.path), f.text.as_str()))
-            })
-            .collect()
-    }
-
     /// Every output directory to write or compare: the environments, then `argocd/`.
     pub fn rendered(&self) -> Vec<&RenderedEnvironment> {
         self.environments
@@ -82,18 +86,9 @@ impl Compiled {
     }
 }
 
-/// Loads, resolves, renders and checks. `Err` means the input itself is wrong (exit code 2).
-pub fn compile(opts: &CompileOptions) -> Result<Compiled, Failure> {
-    compile_staging(opts, None)
-}
-
-/// [`compile`] for a build: with [`CompileOptions::compare_with`] set, each environment's files
-/// that differ from the tree are written to `staging` as soon as the environment is compared
-/// (while nothing so far is an error), so no environment's text waits in memory for the others.
-pub fn compile_staging(
-    opts: &CompileOptions,
-    mut staging: Option<&mut Staging>,
-) -> Result<Compiled, Failure> {
+/// Loads, resolves, renders and checks, handing each finished environment to `sink`. `Err`
+/// means the input itself is wrong, or the sink refused to go on (exit code 2).
+pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, Failure> {
     let t = std::time::Instant::now();
     let project = Project::load(&opts.paths, opts.limits.clone())?;
     crate::profile::mark("load+validate", t);
@@ -136,7 +131,6 @@ pub fn compile_staging(
     let mut findings = Vec::new();
     let mut dir_namespaces = Vec::new();
     let mut manifest_counts = Vec::new();
-    let mut drifts = Vec::new();
     let mut has_errors = false;
     let last = resolved.len().saturating_sub(1);
     let mut unfreed = 0;
@@ -166,28 +160,25 @@ pub fn compile_staging(
             compiled.rendered.name.clone(),
             compiled.rendered.manifests.len(),
         ));
-        let freeing = if opts.keep_manifests {
+        let freeing = if sink.keeps_manifests() {
             None
         } else {
             let_go(&mut compiled.rendered.manifests, &mut unfreed)
         };
-        if let Some(out) = &opts.compare_with {
-            let stage_into = staging
-                .as_deref_mut()
-                .filter(|_| !has_errors && problems.is_empty());
+        if problems.is_empty() {
             let t = std::time::Instant::now();
-            drifts.extend(compare_and_stage(out, &mut compiled.rendered, stage_into));
-            crate::profile::mark("compare (and stage)", t);
-            // Freed before the next environment allocates, so two environments never share
-            // the peak: that is what comparing early is for. Nothing as large follows the last
-            // environment, so its free runs on while the run finishes (or ends with it).
-            if let Some(freeing) = freeing.filter(|_| position != last) {
-                let t = std::time::Instant::now();
-                for half in freeing {
-                    let _ = half.join();
-                }
-                crate::profile::mark("wait for the free", t);
+            sink.finished(&mut compiled.rendered, !has_errors)?;
+            crate::profile::mark("sink", t);
+        }
+        // Freed before the next environment allocates, so two environments never share the
+        // peak: that is what handing each one over early is for. Nothing as large follows the
+        // last environment, so its free runs on while the run finishes (or ends with it).
+        if let Some(freeing) = freeing.filter(|_| position != last) {
+            let t = std::time::Instant::now();
+            for half in freeing {
+                let _ = half.join();
             }
+            crate::profile::mark("wait for the free", t);
         }
         environments.push(compiled);
     }
@@ -207,18 +198,13 @@ pub fn compile_staging(
     }
     crate::diagnostic::normalise(&mut findings);
     let mut argocd = argocd;
-    if let Some(out) = &opts.compare_with {
-        let stage_into =
-            staging.filter(|_| !findings.iter().any(|d| d.severity == Severity::Error));
-        drifts.extend(compare_and_stage(out, &mut argocd, stage_into));
-    }
-    let drifts = opts.compare_with.is_some().then_some(drifts);
+    let clean = !findings.iter().any(|d| d.severity == Severity::Error);
+    sink.finished(&mut argocd, clean)?;
     Ok(Compiled {
         environments,
         argocd,
         findings,
         manifest_counts,
-        drifts,
     })
 }
 
@@ -289,39 +275,6 @@ fn check_environment(env: &CompiledEnvironment) -> Vec<Diagnostic> {
     found.extend(linted);
     crate::profile::mark("schema+lint", t);
     found
-}
-
-/// Compares one output directory with the tree at `out`, keeps each text once (see
-/// [`keep_text_once`]) and, for a build, writes the files that differ to its staging directory
-/// at once, so their text does not wait in memory for the other environments.
-fn compare_and_stage(
-    out: &std::path::Path,
-    rendered: &mut RenderedEnvironment,
-    staging: Option<&mut Staging>,
-) -> Vec<crate::diff::Drift> {
-    let found = crate::diff::drift_without_text(out, &[rendered]);
-    keep_text_once(rendered, &found);
-    if let Some(staging) = staging {
-        staging.stage_changed(rendered);
-    }
-    found
-}
-
-/// After a comparison without text, each text is held once: files the output tree already
-/// holds as they are keep only their path ([`TextAt::Tree`]); files that differ keep their text
-/// in the file ([`Compiled::kept_texts`] finds it for a drift).
-fn keep_text_once(rendered: &mut RenderedEnvironment, found: &[crate::diff::Drift]) {
-    let differing: std::collections::HashSet<&str> = found
-        .iter()
-        .filter(|d| d.kind != crate::diff::DriftKind::Orphaned)
-        .map(|d| d.path.as_str())
-        .collect();
-    for file in &mut rendered.files {
-        if !differing.contains(format!("{}/{}", rendered.name, file.path).as_str()) {
-            file.text = String::new();
-            file.text_at = TextAt::Tree;
-        }
-    }
 }
 
 /// Code of findings about rendered output that breaks the Kubernetes, Istio or Argo CD schemas.

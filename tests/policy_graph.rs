@@ -12,20 +12,18 @@ use common::{crate_root, read_yaml};
 use serde_json::Value;
 use shipshape::catalogue::ProjectPaths;
 use shipshape::manifest::Manifest;
-use shipshape::pipeline::{compile, CompileOptions, Compiled, OUTPUT_SCHEMA_CODE};
+use shipshape::pipeline::{compile, CompileOptions, Compiled, KeepEverything, OUTPUT_SCHEMA_CODE};
 use shipshape::yaml::Limits;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn compile_repo() -> Compiled {
     let opts = CompileOptions {
-        keep_manifests: true,
-        compare_with: None,
         paths: ProjectPaths::in_root(crate_root()),
         envs: Vec::new(),
         templates: None,
         limits: Limits::default(),
     };
-    match compile(&opts) {
+    match compile(&opts, &mut KeepEverything) {
         Ok(c) => c,
         Err(f) => panic!(
             "the repository's catalogue does not compile: {:#?}",

@@ -13,7 +13,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Map, Number, Value};
 use shipshape::catalogue::ProjectPaths;
-use shipshape::pipeline::{compile, CompileOptions, OUTPUT_SCHEMA_CODE};
+use shipshape::pipeline::{compile, CompileOptions, KeepEverything, OUTPUT_SCHEMA_CODE};
 use shipshape::render::emit::to_yaml;
 use shipshape::yaml::{parse_documents, parse_values, Limits, SourceFile};
 use std::collections::BTreeMap;
@@ -401,10 +401,8 @@ fn render(root: &Path) -> Result<BTreeMap<String, String>, TestCaseError> {
         envs: Vec::new(),
         templates: None,
         limits: Limits::default(),
-        keep_manifests: false,
-        compare_with: None,
     };
-    let compiled = compile(&opts).map_err(|f| {
+    let compiled = compile(&opts, &mut KeepEverything).map_err(|f| {
         TestCaseError::fail(format!(
             "a valid catalogue was refused: {}",
             f.diagnostics

@@ -2,34 +2,45 @@
 
 use crate::app::{self, Io, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::OutputArgs;
-use crate::pipeline::CompileOptions;
-use crate::render::write::{lock, Staging, WriteSummary};
+use crate::diagnostic::{Diagnostic, Failure};
+use crate::output::{drift, WriteSummary, Writer};
+use crate::pipeline::{CompileOptions, Compiled, Sink};
+use crate::render::RenderedEnvironment;
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The sink of `build`: takes the output lock when the first environment is finished (so bad
+/// input never creates anything), compares each environment with the tree and stages what
+/// differs at once, so no environment's text waits in memory for the others.
+struct Staging {
+    out: PathBuf,
+    writer: Option<Writer>,
+    differing: usize,
+}
+
+impl Sink for Staging {
+    fn finished(&mut self, dir: &mut RenderedEnvironment, clean: bool) -> Result<(), Diagnostic> {
+        // Held from before the first comparison: no other build may change the tree between
+        // it and the swap.
+        let writer = match &mut self.writer {
+            Some(w) => w,
+            None => self.writer.insert(Writer::open(&self.out)?),
+        };
+        self.differing += drift::compare(&self.out, dir)?.len();
+        if clean {
+            writer.stage_changed(dir);
+        }
+        Ok(())
+    }
+}
 
 pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
-    // Held from before the compile, which compares the rendered text with the tree and keeps only
-    // what differs: no other build may change the tree between that comparison and the write.
-    let _lock = match lock(&out) {
-        Ok(l) => l,
-        Err(d) => {
-            app::emit(&[d], output, io);
-            let _ = writeln!(
-                io.stderr,
-                "shipshape: writing failed; {} was left as it was",
-                out.display()
-            );
-            return EXIT_BAD_INPUT;
-        }
+    let mut sink = Staging {
+        out: out.clone(),
+        writer: None,
+        differing: 0,
     };
-    let opts = CompileOptions {
-        compare_with: Some(out.clone()),
-        ..opts.clone()
-    };
-    // Each environment's changed files are staged as soon as it is compared, so their text
-    // does not wait in memory for the other environments; dropping the staging removes it.
-    let mut staging = Staging::new(&out);
-    let compiled = match crate::pipeline::compile_staging(&opts, Some(&mut staging)) {
+    let compiled = match crate::pipeline::compile(opts, &mut sink) {
         Ok(c) => c,
         Err(f) => return app::fail(f, output, io),
     };
@@ -45,24 +56,12 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
             EXIT_FINDINGS,
         )
     } else {
-        match write(&compiled, staging) {
-            Ok(summary) => {
-                let envs = compiled.environments.len();
-                (
-                    Cow::Borrowed(&compiled.findings[..]),
-                    format!(
-                        "rendered {envs} environment{} ({} manifests) into {}: {} written, {} unchanged, {} removed; {}",
-                        if envs == 1 { "" } else { "s" },
-                        compiled.manifest_count(),
-                        out.display(),
-                        summary.written,
-                        summary.unchanged,
-                        summary.removed,
-                        app::tally(&compiled.findings),
-                    ),
-                    EXIT_OK,
-                )
-            }
+        match write(&compiled, sink) {
+            Ok(summary) => (
+                Cow::Borrowed(&compiled.findings[..]),
+                written(&compiled, &out, &summary),
+                EXIT_OK,
+            ),
             Err(f) => {
                 let mut report = compiled.findings.clone();
                 report.extend(f.diagnostics);
@@ -79,17 +78,32 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
     code
 }
 
+fn written(compiled: &Compiled, out: &Path, summary: &WriteSummary) -> String {
+    let envs = compiled.environments.len();
+    format!(
+        "rendered {envs} environment{} ({} manifests) into {}: {} written, {} unchanged, {} removed; {}",
+        if envs == 1 { "" } else { "s" },
+        compiled.manifest_count(),
+        out.display(),
+        summary.written,
+        summary.unchanged,
+        summary.removed,
+        app::tally(&compiled.findings),
+    )
+}
+
 /// Swaps the staged tree in, unless nothing differs from the tree on disk (the common
 /// pre-commit case), when nothing is touched, not even the directory.
-fn write(
-    compiled: &crate::pipeline::Compiled,
-    staging: Staging,
-) -> Result<WriteSummary, crate::diagnostic::Failure> {
-    match compiled.drifts.as_deref() {
-        Some([]) if staging.failure().is_none() => Ok(WriteSummary {
+fn write(compiled: &Compiled, sink: Staging) -> Result<WriteSummary, Failure> {
+    let Some(writer) = sink.writer else {
+        // Nothing was handed over: nothing rendered, nothing to write.
+        return Ok(WriteSummary::default());
+    };
+    if sink.differing == 0 && writer.failure().is_none() {
+        return Ok(WriteSummary {
             unchanged: compiled.rendered().iter().map(|e| e.files.len()).sum(),
             ..WriteSummary::default()
-        }),
-        _ => staging.finish(&compiled.rendered()),
+        });
     }
+    writer.finish(&compiled.rendered())
 }

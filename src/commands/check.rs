@@ -4,37 +4,48 @@
 use crate::app::{self, Io, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::{Format, OutputArgs};
 use crate::diagnostic::{Diagnostic, Location, Severity};
-use crate::diff::{colorize, drift, DriftKind};
-use crate::pipeline::CompileOptions;
+use crate::diff::colorize;
+use crate::output::{drift, Drift, DriftKind};
+use crate::pipeline::{CompileOptions, Sink};
+use crate::render::RenderedEnvironment;
 use crate::yaml::SourceFile;
 use std::path::PathBuf;
 
 /// Code of findings that say the committed output is out of date.
 pub const DRIFT_CODE: &str = "drift";
 
+/// The sink of `check` and `diff`: compares each finished environment with the output tree and
+/// keeps only what differs, each text once (in its drift).
+pub struct Comparing {
+    out: PathBuf,
+    pub drifts: Vec<Drift>,
+}
+
+impl Comparing {
+    pub fn with(out: &std::path::Path) -> Comparing {
+        Comparing {
+            out: out.to_path_buf(),
+            drifts: Vec::new(),
+        }
+    }
+}
+
+impl Sink for Comparing {
+    fn finished(&mut self, dir: &mut RenderedEnvironment, _clean: bool) -> Result<(), Diagnostic> {
+        let mut found = drift::compare(&self.out, dir)?;
+        drift::take_texts(dir, &mut found);
+        self.drifts.extend(found);
+        Ok(())
+    }
+}
+
 pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
-    let compiled = match app::compile_or_fail(opts, output, io) {
+    let mut sink = Comparing::with(&out);
+    let compiled = match app::compile_or_fail(opts, &mut sink, output, io) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    // Compared during the compile when asked to, without the rendered text (kept once, in the
-    // files that differ); otherwise now.
-    let drifts = match &compiled.drifts {
-        Some(found) => {
-            let texts = compiled.kept_texts();
-            found
-                .iter()
-                .map(|d| {
-                    let mut d = d.clone();
-                    if d.kind != DriftKind::Orphaned {
-                        d.new = texts.get(&d.path).copied().unwrap_or_default().to_owned();
-                    }
-                    d
-                })
-                .collect()
-        }
-        None => drift(&out, &compiled.rendered()),
-    };
+    let drifts = sink.drifts;
     let mut diagnostics = compiled.findings.clone();
     for d in &drifts {
         let shown = format!("{}/{}", crate::catalogue::load::display_path(&out), d.path);

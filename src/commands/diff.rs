@@ -3,7 +3,9 @@
 
 use crate::app::{self, Io, EXIT_OK};
 use crate::cli::OutputArgs;
-use crate::diff::{colorize, drift, Drift};
+use crate::commands::check::Comparing;
+use crate::diff::colorize;
+use crate::output::Drift;
 use crate::pipeline::CompileOptions;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -74,12 +76,13 @@ pub fn run(
     output: &OutputArgs,
     io: &mut Io<'_>,
 ) -> i32 {
-    let compiled = match app::compile_or_fail(opts, output, io) {
+    let mut sink = Comparing::with(&out);
+    let compiled = match app::compile_or_fail(opts, &mut sink, output, io) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let rendered = compiled.rendered();
-    let drifts = drift(&out, &rendered);
+    let drifts = sink.drifts;
     let text = match format {
         DiffFormat::Text => {
             let color = app::use_color(output.color, io.stdout_is_terminal());

@@ -35,10 +35,11 @@ pub fn run(opts: &CompileOptions, format: GraphFormat, io: &mut Io<'_>) -> i32 {
         .with_help("run it once per environment");
         return app::fail(d.into(), &output, io);
     }
-    let compiled = match app::compile_or_fail(opts, &output, io) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let compiled =
+        match app::compile_or_fail(opts, &mut crate::pipeline::KeepEverything, &output, io) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
     let Some(env) = pick(&compiled.environments) else {
         let d = Diagnostic::error("usage/no-environment", "there is no environment to draw")
             .with_help("add an environment file under environments/");

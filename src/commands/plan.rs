@@ -16,7 +16,12 @@ pub(crate) fn diagnostics_output() -> OutputArgs {
 
 /// Exit code 0 whatever the budgets say: the plan is a report, `build`/`check` are the gates.
 pub fn run(opts: &CompileOptions, format: PlanFormat, io: &mut Io<'_>) -> i32 {
-    let compiled = match app::compile_or_fail(opts, &diagnostics_output(), io) {
+    let compiled = match app::compile_or_fail(
+        opts,
+        &mut crate::pipeline::KeepEverything,
+        &diagnostics_output(),
+        io,
+    ) {
         Ok(c) => c,
         Err(code) => return code,
     };

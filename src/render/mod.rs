@@ -4,7 +4,6 @@ pub mod context;
 pub mod emit;
 pub mod native;
 pub mod templates;
-pub mod write;
 
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::{Diagnostic, Failure};
@@ -23,7 +22,7 @@ pub struct RenderedFile {
 }
 
 /// Where a rendered file's text is. Check and build compare each environment with the output
-/// tree as soon as it is linted (`CompileOptions::compare_with`) and let go of the text held
+/// tree as soon as it is linted (their pipeline sinks) and let go of the text held
 /// elsewhere: at N = 10,000 services the text of three environments is a fifth of peak memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextAt {
@@ -31,7 +30,7 @@ pub enum TextAt {
     Memory,
     /// Only in the output tree, which already holds exactly this file; a build links it.
     Tree,
-    /// Only in the staging directory of the build under way ([`write::Staging`]).
+    /// Only in the staging directory of the build under way ([`crate::output::Writer`]).
     Staging,
 }
 

@@ -143,13 +143,13 @@ pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// No staging directory of the atomic write is left beside the output in `dir`: one left behind
-/// would be committed by the next `git add -A`.
+/// Nothing of a build is left beside the output in `dir` (no work area with a lock or a staging
+/// tree, no file of the layout before it): anything left would be committed by `git add -A`.
 pub fn assert_no_staging_left(dir: &Path) {
     let leftovers: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("staging"))
+        .filter(|n| n.contains("staging") || n.contains("shipshape"))
         .collect();
     assert!(leftovers.is_empty(), "left behind by build: {leftovers:?}");
 }
@@ -159,4 +159,124 @@ pub fn read_yaml(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()))
+}
+
+/// A run of the binary with its own peak memory, read from the kernel's accounting of exactly
+/// that child (`wait4`), so tests running side by side do not see each other's peaks.
+#[cfg(unix)]
+pub struct Measured {
+    pub outcome: Outcome,
+    pub peak_rss_mib: f64,
+    pub wall: std::time::Duration,
+}
+
+/// [`run_shipshape`] with the child's peak resident memory, killed after `timeout` (a hang is a
+/// failure the caller sees as `code: None`, not a test that never ends).
+#[cfg(unix)]
+pub fn run_measured(
+    cwd: &Path,
+    args: &[&str],
+    vars: &[(&str, &str)],
+    timeout: std::time::Duration,
+) -> Measured {
+    use std::io::Read;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("shipshape"));
+    cmd.current_dir(cwd).args(args).args(["--color", "never"]);
+    for var in HOST_VARS {
+        cmd.env_remove(var);
+    }
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .envs(vars.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stdout.read_to_end(&mut b);
+        b
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stderr.read_to_end(&mut b);
+        b
+    });
+    let watchdog = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            // SAFETY: signal 0 only asks whether the process exists.
+            if unsafe { libc::kill(pid, 0) } != 0 {
+                return;
+            }
+        }
+        // SAFETY: kills our own child, which has not been reaped (wait4 below reaps it).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with valid out-pointers; it reaps the child.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4 failed");
+    let wall = start.elapsed();
+    let _ = watchdog.join();
+    std::mem::forget(child);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Measured {
+        outcome: Outcome {
+            code,
+            stdout: String::from_utf8_lossy(&out_reader.join().unwrap()).into_owned(),
+            stderr: String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned(),
+        },
+        // Linux reports kilobytes.
+        peak_rss_mib: usage.ru_maxrss as f64 / 1024.0,
+        wall,
+    }
+}
+
+/// A digest of every entry under `root` as the file system holds it: regular files by content,
+/// links by their target (and, when the target is outside `root`, the target's own digest, so a
+/// change made through a link is seen), other entries by kind. Compares a tree, the places its
+/// links lead to included, before and after a run.
+pub fn fingerprint(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let ft = e.file_type();
+        let what = if ft.is_symlink() {
+            let target = std::fs::read_link(e.path()).unwrap();
+            let resolved = e.path().parent().unwrap().join(&target);
+            let behind = if resolved.is_dir() && !resolved.starts_with(root) {
+                format!("{:?}", fingerprint(&resolved))
+            } else if resolved.is_file() {
+                format!("{:?}", std::fs::read(&resolved).unwrap())
+            } else {
+                String::new()
+            };
+            format!("link -> {} {}", target.display(), behind)
+        } else if ft.is_file() {
+            format!("file {:?}", std::fs::read(e.path()).unwrap())
+        } else if ft.is_dir() {
+            "dir".into()
+        } else {
+            "special".into()
+        };
+        out.insert(rel, what);
+    }
+    out
 }

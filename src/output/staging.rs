@@ -1,16 +1,12 @@
-//! Atomic replacement of the output tree.
-//!
-//! The new tree is assembled in a staging directory beside the output directory, then swapped in
-//! with one `renameat2(RENAME_EXCHANGE)` on Linux: at every instant the output path holds either
-//! the complete old tree or the complete new one. Files under the output directory that shipshape
-//! did not generate (no generated-file header) are carried into the new tree, never deleted.
-//! A lock beside the output directory keeps two runs from interleaving.
+//! The next output tree, assembled in the work area and completed from the current one.
 
+use super::boundary;
+use super::swap::{remove_tree, swap_in};
+use super::workarea::{io_error, WorkArea};
 use crate::diagnostic::{Diagnostic, Failure};
-use crate::render::{RenderedEnvironment, RenderedFile, TextAt, GENERATED_MARKER};
+use crate::render::{RenderedEnvironment, RenderedFile, TextAt};
 use std::collections::HashMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -27,81 +23,6 @@ pub struct WriteSummary {
     pub unchanged: usize,
     pub removed: usize,
     pub kept_foreign: usize,
-}
-
-fn io_error(what: &str, path: &Path, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::error("output/io", format!("{what} {}: {e}", path.display()))
-        .with_help("check permissions and free space; the previous output was left untouched")
-}
-
-/// Whether `path` is a file shipshape generated (it starts with the generated-file header).
-pub fn is_generated(path: &Path) -> bool {
-    let mut buf = [0u8; 64];
-    let Ok(mut f) = fs::File::open(path) else {
-        return false;
-    };
-    let mut filled = 0;
-    while filled < GENERATED_MARKER.len() {
-        match f.read(&mut buf[filled..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => filled += n,
-        }
-    }
-    buf.get(..filled)
-        .is_some_and(|b| b.starts_with(GENERATED_MARKER.as_bytes()))
-}
-
-/// Holds the output lock for as long as it lives.
-pub struct OutputLock {
-    #[allow(dead_code)] // Keeping the file open is what keeps the lock.
-    file: fs::File,
-}
-
-pub fn lock_path(out: &Path) -> PathBuf {
-    sibling(out, "lock")
-}
-
-fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "rendered".into());
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    parent.join(format!(".{name}.shipshape-{suffix}"))
-}
-
-/// Takes the output lock, or says who holds it.
-pub fn lock(out: &Path) -> Result<OutputLock, Diagnostic> {
-    let path = lock_path(out);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, &e))?;
-    }
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| io_error("cannot open lock file", &path, &e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::io::AsRawFd;
-        // SAFETY: flock on a file descriptor we own; no memory is shared with the kernel.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            return Err(Diagnostic::error(
-                "output/locked",
-                format!("another shipshape run is writing {}", out.display()),
-            )
-            .with_help(format!(
-                "wait for it to finish; the lock ({}) is released when that process exits",
-                path.display()
-            )));
-        }
-    }
-    Ok(OutputLock { file })
 }
 
 /// The test hooks, read once per build.
@@ -158,6 +79,7 @@ impl TestHooks {
 pub struct Staging {
     out: PathBuf,
     dir: PathBuf,
+    area: WorkArea,
     created: bool,
     staged: usize,
     summary: WriteSummary,
@@ -167,10 +89,11 @@ pub struct Staging {
 
 impl Staging {
     /// Touches nothing yet: the directory is made when the first file is staged.
-    pub fn new(out: &Path) -> Staging {
+    pub fn new(out: &Path, area: &WorkArea) -> Staging {
         Staging {
             out: out.to_path_buf(),
-            dir: sibling(out, &format!("staging-{}", std::process::id())),
+            dir: area.staging_path(),
+            area: area.clone(),
             created: false,
             staged: 0,
             summary: WriteSummary::default(),
@@ -216,8 +139,7 @@ impl Staging {
 
     fn create(&mut self) -> Result<(), Diagnostic> {
         if !self.created {
-            clean_stale_staging(&self.out);
-            fs::create_dir_all(&self.dir).map_err(|e| io_error("cannot create", &self.dir, &e))?;
+            fs::create_dir(&self.dir).map_err(|e| io_error("cannot create", &self.dir, &e))?;
             self.created = true;
         }
         Ok(())
@@ -244,7 +166,7 @@ impl Staging {
         let t = std::time::Instant::now();
         self.complete(envs)?;
         crate::profile::mark("stage", t);
-        swap_in(&self.out, &self.dir)?;
+        swap_in(&self.out, &self.dir, &self.area)?;
         let t = std::time::Instant::now();
         // The staging path now holds the previous tree.
         remove_tree(&self.dir);
@@ -343,9 +265,7 @@ impl Staging {
             // fills blocks, and removing the old tree afterwards then frees nothing. The old
             // tree is never written through.
             let previous = self.out.join(name).join(&file.path);
-            if fs::hard_link(&previous, &target).is_err() {
-                fs::copy(&previous, &target).map_err(|e| io_error("cannot copy", &target, &e))?;
-            }
+            link_or_copy(&previous, &target)?;
         } else {
             write_new(&target, &file.text)?;
         }
@@ -361,7 +281,7 @@ const BATCH_FILES: usize = 128;
 /// Cuts each directory's files into batches and deals them out one directory after another,
 /// so that the two threads mostly change different directories: adding or removing an entry
 /// locks its directory, and threads in the same one wait for each other.
-fn deal<T: Clone>(dirs: Vec<Vec<T>>) -> Vec<Vec<T>> {
+pub(super) fn deal<T: Clone>(dirs: Vec<Vec<T>>) -> Vec<Vec<T>> {
     let mut per_dir: Vec<std::collections::VecDeque<Vec<T>>> = dirs
         .iter()
         .map(|files| files.chunks(BATCH_FILES).map(<[T]>::to_vec).collect())
@@ -386,49 +306,39 @@ fn batches<'a>(
     )
 }
 
-/// Removes the tree at `root` (the previous output after a swap), its files on both cores.
-/// Best effort, like `remove_dir_all`: the new tree is in place whatever is left here, and the
-/// next build removes a leftover staging directory.
-fn remove_tree(root: &Path) {
-    let mut files = Vec::new();
-    let mut dirs = Vec::new();
-    list_tree(root, &mut files, &mut dirs);
-    crate::parallel::map(&deal(files), 2, |batch| {
-        for file in batch {
-            let _ = fs::remove_file(file);
-        }
-    });
-    for dir in dirs.iter().rev() {
-        let _ = fs::remove_dir(dir);
-    }
-    let _ = fs::remove_dir_all(root);
-}
-
-/// Everything under `dir`: what is not a directory, grouped by directory, and the directories
-/// parents first.
-fn list_tree(dir: &Path, files: &mut Vec<Vec<PathBuf>>, dirs: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    dirs.push(dir.to_path_buf());
-    let mut here = Vec::new();
-    for entry in entries.filter_map(Result::ok) {
-        let path = entry.path();
-        // A symlink to a directory is removed as a link, never followed.
-        match entry.file_type() {
-            Ok(ft) if ft.is_dir() => list_tree(&path, files, dirs),
-            _ => here.push(path),
-        }
-    }
-    files.push(here);
-}
-
 impl Drop for Staging {
     fn drop(&mut self) {
         if self.created {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Puts the file at `from` (in the current tree) at `to` (in staging, where nothing is yet): a
+/// hard link where the file system allows one, else a copy. Neither can land on `from` itself:
+/// `to` is always created new, and a copy reads only a regular file.
+fn link_or_copy(from: &Path, to: &Path) -> Result<(), Diagnostic> {
+    match fs::hard_link(from, to) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(io_error("cannot link", to, &e));
+        }
+        Err(_) => {}
+    }
+    let Some(mut source) = boundary::open_regular(from)? else {
+        return Err(io_error(
+            "cannot copy",
+            from,
+            &std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    };
+    let mut target = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(|e| io_error("cannot write", to, &e))?;
+    std::io::copy(&mut source, &mut target).map_err(|e| io_error("cannot copy", from, &e))?;
+    Ok(())
 }
 
 /// Creates `target` and writes `text` to it; never opens an existing file, so nothing staged can
@@ -442,21 +352,6 @@ fn write_new(target: &Path, text: &str) -> Result<(), Diagnostic> {
         .map_err(|e| io_error("cannot write", target, &e))?;
     file.write_all(text.as_bytes())
         .map_err(|e| io_error("cannot write", target, &e))
-}
-
-fn clean_stale_staging(out: &Path) {
-    let prefix = sibling(out, "staging-");
-    let (Some(parent), Some(prefix_name)) = (prefix.parent(), prefix.file_name()) else {
-        return;
-    };
-    let prefix_name = prefix_name.to_string_lossy().into_owned();
-    if let Ok(entries) = fs::read_dir(parent) {
-        for e in entries.filter_map(Result::ok) {
-            if e.file_name().to_string_lossy().starts_with(&prefix_name) {
-                let _ = fs::remove_dir_all(e.path());
-            }
-        }
-    }
 }
 
 /// The files each re-rendered environment produces, by environment name, each with whether the
@@ -502,7 +397,7 @@ fn carry_over(
         // identical to its rendered text has it (at N = 10,000, 30,000 opens saved).
         let generated = rerendered.is_some()
             && ft.is_file()
-            && (produced_as == Some(&true) || is_generated(&path));
+            && (produced_as == Some(&true) || super::drift::is_generated(&path));
         if produced_here && !generated {
             return Err(in_the_way(&path));
         }
@@ -536,9 +431,7 @@ fn carry_over(
             }
             continue;
         }
-        if fs::hard_link(&path, &target).is_err() {
-            fs::copy(&path, &target).map_err(|e| io_error("cannot copy", &path, &e))?;
-        }
+        link_or_copy(&path, &target)?;
     }
     Ok(())
 }
@@ -554,50 +447,4 @@ fn in_the_way(path: &Path) -> Diagnostic {
         ),
     )
     .with_help("shipshape does not overwrite files it did not write: move or delete this one (or put your change into the catalogue), then build again; the previous output was left untouched")
-}
-
-fn swap_in(out: &Path, staging: &Path) -> Result<(), Diagnostic> {
-    if !out.exists() {
-        return fs::rename(staging, out).map_err(|e| io_error("cannot create", out, &e));
-    }
-    #[cfg(target_os = "linux")]
-    {
-        if exchange(staging, out).is_ok() {
-            return Ok(());
-        }
-    }
-    // Without an atomic exchange: move the old tree aside, move the new one in, and put the old
-    // one back if the second step fails.
-    let aside = sibling(out, &format!("old-{}", std::process::id()));
-    fs::rename(out, &aside).map_err(|e| io_error("cannot move", out, &e))?;
-    if let Err(e) = fs::rename(staging, out) {
-        let _ = fs::rename(&aside, out);
-        return Err(io_error("cannot replace", out, &e));
-    }
-    // After the swap the staging path is removed by the caller; move the old tree there.
-    let _ = fs::rename(&aside, staging);
-    Ok(())
-}
-
-#[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    let cb = CString::new(b.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
