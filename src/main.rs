@@ -4,6 +4,7 @@ use shipshape::cli::Cli;
 
 // A rendered platform is hundreds of thousands of small JSON nodes built and dropped by two
 // threads; glibc's allocator spent a quarter of a run in malloc and free (perf, N = 1,000).
+#[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

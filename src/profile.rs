@@ -16,7 +16,9 @@ pub fn mark(stage: &str, since: Instant) {
     }
 }
 
-/// Resident memory now (not the peak), from `/proc/self/statm`; 0 where that is not readable.
+/// Resident memory now (not the peak), from `/proc/self/statm`; 0 where that is not readable
+/// (every system but Linux).
+#[cfg(unix)]
 fn resident_mib() -> u64 {
     let pages = std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -27,7 +29,19 @@ fn resident_mib() -> u64 {
     pages * page / (1024 * 1024)
 }
 
+#[cfg(not(unix))]
+fn resident_mib() -> u64 {
+    0
+}
+
+/// User plus system time of the whole process (zero where there is no `getrusage`).
+#[cfg(not(unix))]
+fn process_cpu() -> std::time::Duration {
+    std::time::Duration::ZERO
+}
+
 /// User plus system time of the whole process.
+#[cfg(unix)]
 fn process_cpu() -> std::time::Duration {
     // SAFETY: getrusage only writes the struct it is given.
     let usage = unsafe {

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{assert_no_staging_left, tree};
+#[cfg(unix)]
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -217,6 +218,7 @@ fn a_build_killed_mid_write_leaves_the_previous_tree_intact() {
         .contains("8090"));
 }
 
+#[cfg(unix)]
 #[test]
 fn two_builds_cannot_interleave() {
     let p = project();

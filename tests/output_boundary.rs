@@ -350,3 +350,58 @@ fn a_build_onto_a_full_file_system_leaves_the_previous_tree_whole() {
         read("area.ls")
     );
 }
+
+/// The swap without an atomic exchange (what Windows gets), forced on this machine by the test
+/// hook: it ends with the new tree in place, and a crash between its two renames loses nothing:
+/// the previous tree waits whole in the work area and the next build puts it back first.
+#[test]
+fn the_move_aside_swap_survives_a_crash_between_its_renames() {
+    let p = built_project();
+    let dir = p.path();
+    let before = common::tree(&dir.join("rendered"));
+    change_prod(dir);
+    let crashed = run_measured(
+        dir,
+        &["build"],
+        &[("SHIPSHAPE_TEST_SWAP", "move-aside-crash")],
+        Duration::from_secs(60),
+    );
+    assert_eq!(crashed.outcome.code, None, "the hook did not end the run");
+    assert!(
+        !dir.join("rendered").exists(),
+        "the crash was not between the renames"
+    );
+    let area = dir.join(".shipshape");
+    let waiting: Vec<_> = std::fs::read_dir(&area)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("rendered.previous-"))
+        .collect();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(
+        before,
+        common::tree(&waiting[0]),
+        "the previous tree is not whole"
+    );
+    // The next build puts the previous tree back, then writes the change over it.
+    let m = run_measured(
+        dir,
+        &["build"],
+        &[("SHIPSHAPE_TEST_SWAP", "move-aside")],
+        Duration::from_secs(60),
+    );
+    assert_eq!(m.outcome.code, Some(0), "{}", m.outcome.stderr);
+    assert_no_staging_left(dir);
+    let after = common::tree(&dir.join("rendered"));
+    assert_eq!(before.len(), after.len());
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .collect();
+    assert!(!changed.is_empty());
+    assert!(
+        changed.iter().all(|(path, _)| path.starts_with("prod/")),
+        "{:?}",
+        changed.iter().map(|c| c.0).collect::<Vec<_>>()
+    );
+}

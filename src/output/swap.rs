@@ -42,24 +42,29 @@ fn list_tree(dir: &Path, files: &mut Vec<Vec<PathBuf>>, dirs: &mut Vec<PathBuf>)
     files.push(here);
 }
 
-/// Puts `staging` at `out`. With the Linux exchange, `out` holds the old tree or the new one at
-/// every instant, and the old one ends at `staging`; without it, the old tree is moved aside into
-/// the work area, the new one moved in, and the old one moved to `staging` (a crash between the
-/// two renames leaves the old tree in the work area, and the next build puts it back).
+/// Test hook: `move-aside` makes a build swap without the atomic exchange, as on Windows;
+/// `move-aside-crash` also ends the process between the two renames of that swap.
+pub const SWAP_VAR: &str = "SHIPSHAPE_TEST_SWAP";
+
+/// Puts `staging` at `out`. With an atomic exchange (Linux `renameat2(RENAME_EXCHANGE)`, macOS
+/// `renamex_np(RENAME_SWAP)`), `out` holds the old tree or the new one at every instant, and the
+/// old one ends at `staging`. Without one (Windows, or a file system that refuses the exchange),
+/// the old tree is moved aside into the work area, the new one moved in, and the old one moved
+/// to `staging`: a crash between the two renames leaves no tree at `out` and the previous one
+/// whole in the work area, which the next build puts back before anything else.
 pub(super) fn swap_in(out: &Path, staging: &Path, area: &WorkArea) -> Result<(), Diagnostic> {
     if fs::symlink_metadata(out).is_err() {
         return fs::rename(staging, out).map_err(|e| io_error("cannot create", out, &e));
     }
-    #[cfg(target_os = "linux")]
-    {
-        if exchange(staging, out).is_ok() {
-            return Ok(());
-        }
+    let hook = std::env::var(SWAP_VAR).unwrap_or_default();
+    if hook.is_empty() && exchange(staging, out).is_ok() {
+        return Ok(());
     }
-    // Without an atomic exchange: move the old tree aside, move the new one in, and put the old
-    // one back if the second step fails.
     let aside: PathBuf = area.previous_path();
     fs::rename(out, &aside).map_err(|e| io_error("cannot move", out, &e))?;
+    if hook == "move-aside-crash" {
+        std::process::abort();
+    }
     if let Err(e) = fs::rename(staging, out) {
         let _ = fs::rename(&aside, out);
         return Err(io_error("cannot replace", out, &e));
@@ -69,12 +74,15 @@ pub(super) fn swap_in(out: &Path, staging: &Path, area: &WorkArea) -> Result<(),
     Ok(())
 }
 
+#[cfg(unix)]
+fn c_path(p: &Path) -> std::io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other)
+}
+
 #[cfg(target_os = "linux")]
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    let cb = CString::new(b.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let (ca, cb) = (c_path(a)?, c_path(b)?);
     // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
     let rc = unsafe {
         libc::renameat2(
@@ -90,4 +98,22 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+#[cfg(target_vendor = "apple")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    let (ca, cb) = (c_path(a)?, c_path(b)?);
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
+    let rc = unsafe { libc::renamex_np(ca.as_ptr(), cb.as_ptr(), libc::RENAME_SWAP) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// No atomic exchange of two directories here (Windows, other Unixes): the move-aside path.
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }

@@ -19,6 +19,9 @@ const HOST_VARS: &[&str] = &[
     "SHIPSHAPE_MAX_SCALAR_BYTES",
     "SHIPSHAPE_TEST_FAIL_AFTER_FILES",
     "SHIPSHAPE_TEST_SLOW_WRITE_MS",
+    "SHIPSHAPE_TEST_SWAP",
+    "SHIPSHAPE_TEMPLATE_FUEL",
+    "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES",
 ];
 
 /// The crate root: the repository's own catalogue, and where fixture paths start.

@@ -1,13 +1,6 @@
-//! Benchmark of every pipeline stage and of whole `build` and `check` runs over synthetic
-//! platforms. Run with `cargo bench --bench pipeline -- [N...]` (default: 100 1000 10000).
-//!
-//! Stages are timed in-process (median of several runs for small N); whole runs execute the
-//! release binary as a user would, and report wall time and peak resident memory.
+//! The benchmark itself (see `main.rs`): Linux only, where its figures are measured.
 
-// The integration tests' helpers: the same tree walk reads the rendered files here.
-#[path = "../tests/common/mod.rs"]
-mod common;
-
+use crate::common;
 use shipshape::catalogue::{Project, ProjectPaths};
 use shipshape::lint::{self, LintContext};
 use shipshape::manifest::schema;
@@ -357,7 +350,7 @@ fn bench(n: usize, dir: &Path, whole: &WholeRuns) -> String {
     format!("| {n} | {} |", split.join(" | "))
 }
 
-fn main() {
+pub fn main() {
     no_huge_pages();
     if std::env::args().any(|a| a == MEMORY_WALK_ARG) {
         println!("{}", memory_walk().as_micros());
