@@ -112,6 +112,8 @@ bad_input_cases! {
     env_unknown_field => "env-unknown-field",
     env_bad_capacity => "env-bad-capacity",
     env_value_not_string => "env-value-not-string",
+    service_name_digits => "service-name-digits",
+    service_name_leading_digit => "service-name-leading-digit",
 }
 
 /// Fixtures that must build: the base every bad case was derived from, and the injection case.

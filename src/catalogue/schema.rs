@@ -9,6 +9,7 @@ use serde_json::Value;
 pub const CATALOGUE_SCHEMA: &str = include_str!("../../schemas/catalogue.schema.json");
 pub const ENVIRONMENT_SCHEMA: &str = include_str!("../../schemas/environment.schema.json");
 
+
 /// A compiled input schema and the schema document itself, which names the fields a typo missed.
 pub struct InputSchema {
     validator: Validator,
@@ -57,7 +58,7 @@ impl InputSchema {
         // checked here where the key itself can be underlined.
         if let Some(services) = doc.value.get("services").and_then(Value::as_object) {
             for name in services.keys() {
-                if !crate::catalogue::names::is_dns_label(name) {
+                if !crate::catalogue::names::is_dns1035_label(name) {
                     out.push(name_error(doc, "/services", name));
                 } else if let Some(why) = crate::catalogue::names::reserved_service_name(name) {
                     let mut d = name_error(doc, "/services", name);
@@ -229,7 +230,7 @@ impl InputSchema {
     }
 }
 
-/// A map key (a service name) that is not a DNS-1123 label, pointed at the key.
+/// A map key (a service name) that is not a DNS-1035 label, pointed at the key.
 pub fn name_error(doc: &SourceDoc, map_pointer: &str, bad: &str) -> Diagnostic {
     let mut key_pointer = map_pointer.to_owned();
     crate::yaml::push_pointer_segment(&mut key_pointer, bad);
@@ -238,7 +239,36 @@ pub fn name_error(doc: &SourceDoc, map_pointer: &str, bad: &str) -> Diagnostic {
         .get(&key_pointer)
         .map(|s| s.key.unwrap_or(s.value))
         .or_else(|| doc.spans.nearest(map_pointer).map(|s| s.value));
-    name_error_at(span.map(|s| Location::new(&doc.file, s)), bad)
+    service_name_error_at(span.map(|s| Location::new(&doc.file, s)), bad)
+}
+
+/// A service name that is not a DNS-1035 label, at `location`. The name becomes the Service's
+/// name, and the API server holds Service names to DNS-1035 (no leading digit), stricter than
+/// the DNS-1123 rule for most other objects.
+pub fn service_name_error_at(location: Option<Location>, bad: &str) -> Diagnostic {
+    let suggestion = crate::catalogue::names::suggest_dns1035_label(bad);
+    if crate::catalogue::names::is_dns_label(bad) {
+        return Diagnostic::error(
+            "input/bad-name",
+            format!(
+                "service name `{bad}` starts with a digit: Kubernetes Service names are DNS-1035 labels, which start with a letter"
+            ),
+        )
+        .at(location, "starts with a digit")
+        .with_help(format!(
+            "the API server rejects a Service named `{bad}`; rename the service, e.g. `{suggestion}`"
+        ));
+    }
+    Diagnostic::error(
+        "input/bad-name",
+        format!(
+            "`{bad}` is not a valid service name: service names must be DNS-1035 labels (DNS-1123 labels that start with a letter)"
+        ),
+    )
+    .at(location, "invalid name")
+    .with_help(format!(
+        "use at most 63 lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, e.g. `{suggestion}`"
+    ))
 }
 
 /// A name that is not a DNS-1123 label, at `location`.
