@@ -144,6 +144,36 @@ fn valid_base_builds_cleanly() {
     assert!(tmp.path().join("rendered/dev").is_dir());
 }
 
+/// `imageRegistry` goes in front of an image that names no registry and keeps its repository
+/// path (`bitnami/redis` is not `redis`); an image that names a registry host keeps it.
+#[test]
+fn image_registry_keeps_the_repository_path() {
+    let tmp = project("valid");
+    let catalogue = tmp.path().join("catalogue.yaml");
+    let text = fs::read_to_string(&catalogue).unwrap();
+    let text = text
+        .replace("image: web\n", "image: bitnami/redis:7.4\n")
+        .replace(
+            "image: docker.io/library/postgres:16.4",
+            "image: registry.local:5000/library/postgres:16.4",
+        );
+    fs::write(&catalogue, text).unwrap();
+    let out = build(tmp.path(), &[]);
+    assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
+    let web = fs::read_to_string(tmp.path().join("rendered/dev/web.yaml")).unwrap();
+    assert!(
+        web.contains("image: ghcr.io/shop/bitnami/redis:7.4\n"),
+        "{web}"
+    );
+    let postgres = fs::read_to_string(tmp.path().join("rendered/dev/postgres.yaml")).unwrap();
+    assert!(
+        postgres.contains("image: registry.local:5000/library/postgres:16.4\n"),
+        "{postgres}"
+    );
+    let api = fs::read_to_string(tmp.path().join("rendered/dev/api.yaml")).unwrap();
+    assert!(api.contains("image: ghcr.io/shop/api:1.0.0\n"), "{api}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Machine-readable output.
 
