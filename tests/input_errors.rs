@@ -114,6 +114,9 @@ bad_input_cases! {
     env_value_not_string => "env-value-not-string",
     service_name_digits => "service-name-digits",
     service_name_leading_digit => "service-name-leading-digit",
+    argocd_blank_revision => "argocd-blank-revision",
+    argocd_padded_repo_url => "argocd-padded-repo-url",
+    argocd_control_character => "argocd-control-character",
 }
 
 /// Fixtures that must build: the base every bad case was derived from, and the injection case.
@@ -250,6 +253,11 @@ fn json_not_yaml() {
 #[test]
 fn json_empty_file() {
     check_json_case("empty-file");
+}
+
+#[test]
+fn json_argocd_padded_repo_url() {
+    check_json_case("argocd-padded-repo-url");
 }
 
 #[test]

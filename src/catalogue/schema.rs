@@ -9,6 +9,11 @@ use serde_json::Value;
 pub const CATALOGUE_SCHEMA: &str = include_str!("../../schemas/catalogue.schema.json");
 pub const ENVIRONMENT_SCHEMA: &str = include_str!("../../schemas/environment.schema.json");
 
+/// The schema pattern of text that is passed on verbatim and compared verbatim by its reader
+/// (Argo CD's `repoURL`, `targetRevision`, `project`, `server`): not empty, no whitespace at
+/// either end, no control character. A stray space is a repository, revision or cluster that
+/// does not exist, found only when Argo CD fails to sync.
+pub const TRIMMED_TEXT_PATTERN: &str = r"^[^\s\u0000-\u001f\u007f-\u009f]([^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$";
 
 /// A compiled input schema and the schema document itself, which names the fields a typo missed.
 pub struct InputSchema {
@@ -115,6 +120,16 @@ impl InputSchema {
                 )
                 .at(at(&pointer, true), format!("`{name}` is missing here"))
                 .with_help(format!("add `{name}:`"))
+            }
+            ValidationErrorKind::Pattern { pattern } if pattern == TRIMMED_TEXT_PATTERN => {
+                let given = e.instance().as_str().unwrap_or_default();
+                let (what, label, fix) = untrimmed_text(given);
+                Diagnostic::error("input/schema", format!("{place} {what}"))
+                    .at(at(&pointer, false), label)
+                    .with_help(format!(
+                        "{fix}; {}",
+                        self.description_help(e.schema_path().as_str())
+                    ))
             }
             ValidationErrorKind::Pattern { .. } if pointer.ends_with("/name") => {
                 let bad = e.instance().as_str().unwrap_or_default().to_owned();
@@ -228,6 +243,42 @@ impl InputSchema {
         }
         format!("see schemas/{}.schema.json", self.what)
     }
+}
+
+/// What is wrong with text that breaks [`TRIMMED_TEXT_PATTERN`]: the problem, a label for the
+/// value, and how to fix it.
+fn untrimmed_text(text: &str) -> (String, &'static str, String) {
+    let trimmed = text.trim();
+    if text.is_empty() {
+        return (
+            "is empty".into(),
+            "empty",
+            "write a value, or remove the field".into(),
+        );
+    }
+    if trimmed.is_empty() {
+        return (
+            "is blank: it holds only whitespace".into(),
+            "blank",
+            "write a value, or remove the field".into(),
+        );
+    }
+    if let Some((i, c)) = text.chars().enumerate().find(|(_, c)| c.is_control()) {
+        return (
+            format!(
+                "holds the control character U+{:04X} (character {} of the value)",
+                u32::from(c),
+                i + 1
+            ),
+            "control character",
+            "remove the control character; check that the value was not pasted with a line break or tab".into(),
+        );
+    }
+    let fix = format!("write `{trimmed}`, without the whitespace around it");
+    if text.starts_with(char::is_whitespace) {
+        return ("starts with whitespace".into(), "leading whitespace", fix);
+    }
+    ("ends with whitespace".into(), "trailing whitespace", fix)
 }
 
 /// A map key (a service name) that is not a DNS-1035 label, pointed at the key.
@@ -344,4 +395,65 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argo_fields_use_the_trimmed_text_pattern() {
+        let schema: Value = serde_json::from_str(ENVIRONMENT_SCHEMA).unwrap();
+        for field in [
+            "/properties/argocd/properties/project",
+            "/properties/argocd/properties/repoURL",
+            "/properties/argocd/properties/targetRevision",
+            "/properties/argocd/properties/destination/properties/server",
+        ] {
+            let pattern = schema.pointer(&format!("{field}/pattern"));
+            assert_eq!(
+                pattern.and_then(Value::as_str),
+                Some(TRIMMED_TEXT_PATTERN),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn trimmed_text_pattern() {
+        let schema = serde_json::json!({"type": "string", "pattern": TRIMMED_TEXT_PATTERN});
+        let v = jsonschema::options()
+            .should_validate_formats(false)
+            .build(&schema)
+            .unwrap();
+        for good in [
+            "main",
+            "a",
+            "https://git.example/x.git",
+            "my project",
+            "v1.2 rc",
+        ] {
+            assert!(v.is_valid(&Value::from(good)), "{good:?}");
+        }
+        for bad in [
+            "",
+            " ",
+            "\t",
+            " main",
+            "main ",
+            "main\n",
+            "ma\u{7}in",
+            "ma\u{85}in",
+            "\u{a0}main",
+        ] {
+            assert!(!v.is_valid(&Value::from(bad)), "{bad:?}");
+            let (what, _, _) = untrimmed_text(bad);
+            assert!(!what.is_empty());
+        }
+        assert_eq!(
+            untrimmed_text(" main").2,
+            "write `main`, without the whitespace around it"
+        );
+        assert!(untrimmed_text("ma\u{7}in").0.contains("U+0007"));
+    }
 }
