@@ -112,6 +112,11 @@ bad_input_cases! {
     env_unknown_field => "env-unknown-field",
     env_bad_capacity => "env-bad-capacity",
     env_value_not_string => "env-value-not-string",
+    service_name_digits => "service-name-digits",
+    service_name_leading_digit => "service-name-leading-digit",
+    argocd_blank_revision => "argocd-blank-revision",
+    argocd_padded_repo_url => "argocd-padded-repo-url",
+    argocd_control_character => "argocd-control-character",
 }
 
 /// Fixtures that must build: the base every bad case was derived from, and the injection case.
@@ -140,6 +145,36 @@ fn valid_base_builds_cleanly() {
     assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
     assert!(out.stderr.contains("; 0 errors,"), "{}", out.stderr);
     assert!(tmp.path().join("rendered/dev").is_dir());
+}
+
+/// `imageRegistry` goes in front of an image that names no registry and keeps its repository
+/// path (`bitnami/redis` is not `redis`); an image that names a registry host keeps it.
+#[test]
+fn image_registry_keeps_the_repository_path() {
+    let tmp = project("valid");
+    let catalogue = tmp.path().join("catalogue.yaml");
+    let text = fs::read_to_string(&catalogue).unwrap();
+    let text = text
+        .replace("image: web\n", "image: bitnami/redis:7.4\n")
+        .replace(
+            "image: docker.io/library/postgres:16.4",
+            "image: registry.local:5000/library/postgres:16.4",
+        );
+    fs::write(&catalogue, text).unwrap();
+    let out = build(tmp.path(), &[]);
+    assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
+    let web = fs::read_to_string(tmp.path().join("rendered/dev/web.yaml")).unwrap();
+    assert!(
+        web.contains("image: ghcr.io/shop/bitnami/redis:7.4\n"),
+        "{web}"
+    );
+    let postgres = fs::read_to_string(tmp.path().join("rendered/dev/postgres.yaml")).unwrap();
+    assert!(
+        postgres.contains("image: registry.local:5000/library/postgres:16.4\n"),
+        "{postgres}"
+    );
+    let api = fs::read_to_string(tmp.path().join("rendered/dev/api.yaml")).unwrap();
+    assert!(api.contains("image: ghcr.io/shop/api:1.0.0\n"), "{api}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,6 +253,11 @@ fn json_not_yaml() {
 #[test]
 fn json_empty_file() {
     check_json_case("empty-file");
+}
+
+#[test]
+fn json_argocd_padded_repo_url() {
+    check_json_case("argocd-padded-repo-url");
 }
 
 #[test]

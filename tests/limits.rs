@@ -381,6 +381,134 @@ fn template_includes_cannot_reach_other_files() {
         .refused(&["serviceaccount.yaml.j2", "/etc/passwd"]);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Template overrides run within a time budget (minijinja fuel) and an output budget.
+
+/// A build with the override `serviceaccount.yaml.j2` = `text`, timed.
+fn build_with_template(
+    text: &str,
+    env: &[(&str, &str)],
+) -> (TempDir, Outcome, std::time::Duration) {
+    let p = project();
+    templates_dir(&p, "serviceaccount.yaml.j2", text);
+    let started = std::time::Instant::now();
+    let o = build(p.path(), &["--templates", "templates"], env);
+    (p, o, started.elapsed())
+}
+
+/// Well under the time a template without a budget would take (hours), and well over what the
+/// default budget takes in a debug build on a loaded machine (about 0.3 s a render).
+const ENDS_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[test]
+fn an_endless_loop_in_a_template_ends_at_its_time_budget() {
+    // 10^15 iterations: hours without a budget.
+    let (p, o, took) = build_with_template(
+        "apiVersion: v1\nkind: ServiceAccount\n{% for i in range(100000) %}{% for j in range(100000) %}\n{% for k in range(100000) %}{% endfor %}{% endfor %}{% endfor %}\n",
+        &[],
+    );
+    o.refused(&[
+        "template serviceaccount.yaml.j2 (line 4) did not finish within its budget",
+        "templates/serviceaccount.yaml.j2:4:1",
+        "SHIPSHAPE_TEMPLATE_FUEL",
+    ]);
+    assert!(took < ENDS_WITHIN, "took {took:?}");
+    assert_nothing_written(p.path());
+}
+
+#[test]
+fn a_recursive_macro_in_a_template_ends_at_its_time_budget() {
+    // Each call makes two: 2^25 calls, within minijinja's recursion limit.
+    let (p, o, took) = build_with_template(
+        "{% macro grow(n) %}{% if n < 25 %}{{ grow(n + 1) }}{{ grow(n + 1) }}{% endif %}{% endmacro %}\n{{ grow(0) }}\n",
+        &[],
+    );
+    o.refused(&[
+        "did not finish within its budget",
+        "templates/serviceaccount.yaml.j2:1:1",
+        "SHIPSHAPE_TEMPLATE_FUEL",
+    ]);
+    assert!(took < ENDS_WITHIN, "took {took:?}");
+    assert_nothing_written(p.path());
+}
+
+/// 10^10 copies of 100 bytes, written as template text and as an expression: a terabyte.
+const OUTPUT_BOMBS: &[&str] = &[
+    "apiVersion: v1\n{% for i in range(100000) %}{% for j in range(100000) %}0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789{% endfor %}{% endfor %}\n",
+    "apiVersion: v1\n{% for i in range(100000) %}{% for j in range(100000) %}{{ \"0123456789\" * 10 }}{% endfor %}{% endfor %}\n",
+];
+
+#[test]
+fn an_output_bomb_in_a_template_ends_at_its_output_budget() {
+    for bomb in OUTPUT_BOMBS {
+        let (p, o, took) = build_with_template(bomb, &[]);
+        o.refused(&[
+            "template serviceaccount.yaml.j2 (line 2) wrote more than 16777216 bytes of output",
+            "templates/serviceaccount.yaml.j2:2:1",
+            "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES",
+        ]);
+        assert!(took < ENDS_WITHIN, "took {took:?}");
+        assert_nothing_written(p.path());
+    }
+}
+
+/// The output budget holds memory down: the output past it is dropped as it is written. Peak
+/// memory is the child's own, from `wait4`, so tests running beside it do not count.
+#[cfg(target_os = "linux")]
+#[test]
+// The child is reaped by `wait4`, which std's `Child::wait` cannot stand in for: only wait4
+// returns the child's own peak memory.
+#[allow(clippy::zombie_processes)]
+fn an_output_bomb_in_a_template_runs_in_bounded_memory() {
+    for bomb in OUTPUT_BOMBS {
+        let p = project();
+        templates_dir(&p, "serviceaccount.yaml.j2", bomb);
+        let stderr_path = p.path().join("stderr.txt");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_shipshape"))
+            .current_dir(p.path())
+            .args(["build", "--root", ".", "--templates", "templates"])
+            .args(["--color", "never"])
+            .env_clear()
+            .stdout(std::process::Stdio::null())
+            .stderr(fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        let mut status = 0;
+        // SAFETY: `rusage` is plain data that wait4 fills in; `pid` is our own unreaped child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(reaped, pid);
+        let stderr = fs::read_to_string(&stderr_path).unwrap();
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 2,
+            "status {status}:\n{stderr}"
+        );
+        assert!(stderr.contains("wrote more than"), "{stderr}");
+        // ru_maxrss is in KiB on Linux. The build itself needs about 50 MiB; without the budget
+        // the output alone would need a terabyte.
+        let peak_mib = usage.ru_maxrss / 1024;
+        assert!(peak_mib < 256, "peak resident memory {peak_mib} MiB");
+    }
+}
+
+#[test]
+fn the_template_budgets_are_set_with_their_variables() {
+    // The built-in template, rendered through minijinja (an override), within budgets it fits.
+    let text =
+        fs::read_to_string(common::crate_root().join("templates/serviceaccount.yaml.j2")).unwrap();
+    let (_p, o, _) = build_with_template(&text, &[]);
+    o.no_panic();
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    let (_p, o, _) = build_with_template(&text, &[("SHIPSHAPE_TEMPLATE_FUEL", "20")]);
+    o.refused(&["budget of 20 steps", "SHIPSHAPE_TEMPLATE_FUEL (now 20)"]);
+    let (_p, o, _) = build_with_template(&text, &[("SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES", "50")]);
+    o.refused(&[
+        "wrote more than 50 bytes",
+        "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES (now 50)",
+    ]);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_template_symlink_pointing_outside_is_refused() {

@@ -716,17 +716,18 @@ fn check_service(
     })
 }
 
-/// Adds the registry to a bare image name and the environment's tag to an untagged one.
+/// Adds the registry to an image that names none and the environment's tag to an untagged one.
+///
+/// An image names a registry when its first path segment is a host (has a `.` or a `:`, or is
+/// `localhost`), the rule container runtimes use; such an image keeps its registry, so public
+/// images can be pulled from where they live. Any other image is a repository path inside the
+/// registry and keeps every segment: `bitnami/redis` under `r.example/mirror` is
+/// `r.example/mirror/bitnami/redis`, never `r.example/mirror/redis`, which is another image.
 fn qualify_image(image: &str, registry: Option<&str>, tag: Option<&str>) -> Result<String, String> {
     let first = image.split('/').next().unwrap_or("");
     let has_registry =
         image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     let mut full = match registry {
-        Some(r) if !has_registry && image.contains('/') => {
-            // `openpolicy/api-gateway` under registry `ghcr.io/openpolicy` is ghcr.io/openpolicy/api-gateway.
-            let repo_name = image.rsplit('/').next().unwrap_or(image);
-            format!("{}/{}", r.trim_end_matches('/'), repo_name)
-        }
         Some(r) if !has_registry => format!("{}/{}", r.trim_end_matches('/'), image),
         _ => image.to_owned(),
     };
@@ -806,9 +807,27 @@ mod tests {
             "ghcr.io/x/postgres:16.4"
         );
         assert_eq!(q("postgres:16.4", None, Some("1")), "postgres:16.4");
+        // A repository path keeps every segment under the registry.
         assert_eq!(
-            q("openpolicy/api", Some("ghcr.io/openpolicy"), Some("1.0")),
-            "ghcr.io/openpolicy/api:1.0"
+            q("bitnami/redis:7.4", Some("registry.example.com"), None),
+            "registry.example.com/bitnami/redis:7.4"
+        );
+        assert_eq!(
+            q("library/team/redis", Some("ghcr.io/mirror/"), Some("7")),
+            "ghcr.io/mirror/library/team/redis:7"
+        );
+        // A host with a port, or `localhost`, is a registry too, and is kept.
+        assert_eq!(
+            q(
+                "registry.local:5000/bitnami/redis:7.4",
+                Some("ghcr.io/x"),
+                None
+            ),
+            "registry.local:5000/bitnami/redis:7.4"
+        );
+        assert_eq!(
+            q("localhost/api", Some("ghcr.io/x"), Some("2")),
+            "localhost/api:2"
         );
         assert_eq!(
             q("api", Some("ghcr.io/openpolicy"), Some("1.0")),

@@ -9,6 +9,12 @@ use serde_json::Value;
 pub const CATALOGUE_SCHEMA: &str = include_str!("../../schemas/catalogue.schema.json");
 pub const ENVIRONMENT_SCHEMA: &str = include_str!("../../schemas/environment.schema.json");
 
+/// The schema pattern of text that is passed on verbatim and compared verbatim by its reader
+/// (Argo CD's `repoURL`, `targetRevision`, `project`, `server`): not empty, no whitespace at
+/// either end, no control character. A stray space is a repository, revision or cluster that
+/// does not exist, found only when Argo CD fails to sync.
+pub const TRIMMED_TEXT_PATTERN: &str = r"^[^\s\u0000-\u001f\u007f-\u009f]([^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$";
+
 /// A compiled input schema and the schema document itself, which names the fields a typo missed.
 pub struct InputSchema {
     validator: Validator,
@@ -57,7 +63,7 @@ impl InputSchema {
         // checked here where the key itself can be underlined.
         if let Some(services) = doc.value.get("services").and_then(Value::as_object) {
             for name in services.keys() {
-                if !crate::catalogue::names::is_dns_label(name) {
+                if !crate::catalogue::names::is_dns1035_label(name) {
                     out.push(name_error(doc, "/services", name));
                 } else if let Some(why) = crate::catalogue::names::reserved_service_name(name) {
                     let mut d = name_error(doc, "/services", name);
@@ -114,6 +120,16 @@ impl InputSchema {
                 )
                 .at(at(&pointer, true), format!("`{name}` is missing here"))
                 .with_help(format!("add `{name}:`"))
+            }
+            ValidationErrorKind::Pattern { pattern } if pattern == TRIMMED_TEXT_PATTERN => {
+                let given = e.instance().as_str().unwrap_or_default();
+                let (what, label, fix) = untrimmed_text(given);
+                Diagnostic::error("input/schema", format!("{place} {what}"))
+                    .at(at(&pointer, false), label)
+                    .with_help(format!(
+                        "{fix}; {}",
+                        self.description_help(e.schema_path().as_str())
+                    ))
             }
             ValidationErrorKind::Pattern { .. } if pointer.ends_with("/name") => {
                 let bad = e.instance().as_str().unwrap_or_default().to_owned();
@@ -229,7 +245,43 @@ impl InputSchema {
     }
 }
 
-/// A map key (a service name) that is not a DNS-1123 label, pointed at the key.
+/// What is wrong with text that breaks [`TRIMMED_TEXT_PATTERN`]: the problem, a label for the
+/// value, and how to fix it.
+fn untrimmed_text(text: &str) -> (String, &'static str, String) {
+    let trimmed = text.trim();
+    if text.is_empty() {
+        return (
+            "is empty".into(),
+            "empty",
+            "write a value, or remove the field".into(),
+        );
+    }
+    if trimmed.is_empty() {
+        return (
+            "is blank: it holds only whitespace".into(),
+            "blank",
+            "write a value, or remove the field".into(),
+        );
+    }
+    if let Some((i, c)) = text.chars().enumerate().find(|(_, c)| c.is_control()) {
+        return (
+            format!(
+                "holds the control character U+{:04X} (character {} of the value)",
+                u32::from(c),
+                i + 1
+            ),
+            "control character",
+            "remove the control character; check that the value was not pasted with a line break or tab".into(),
+        );
+    }
+    let fix = format!("write `{trimmed}`, without the whitespace around it");
+    if text.starts_with(char::is_whitespace) {
+        return ("starts with whitespace".into(), "leading whitespace", fix);
+    }
+    ("ends with whitespace".into(), "trailing whitespace", fix)
+}
+
+/// A map key (a service name) that is not a DNS-1035 label, pointed at the key.
 pub fn name_error(doc: &SourceDoc, map_pointer: &str, bad: &str) -> Diagnostic {
     let mut key_pointer = map_pointer.to_owned();
     crate::yaml::push_pointer_segment(&mut key_pointer, bad);
@@ -238,7 +290,36 @@ pub fn name_error(doc: &SourceDoc, map_pointer: &str, bad: &str) -> Diagnostic {
         .get(&key_pointer)
         .map(|s| s.key.unwrap_or(s.value))
         .or_else(|| doc.spans.nearest(map_pointer).map(|s| s.value));
-    name_error_at(span.map(|s| Location::new(&doc.file, s)), bad)
+    service_name_error_at(span.map(|s| Location::new(&doc.file, s)), bad)
+}
+
+/// A service name that is not a DNS-1035 label, at `location`. The name becomes the Service's
+/// name, and the API server holds Service names to DNS-1035 (no leading digit), stricter than
+/// the DNS-1123 rule for most other objects.
+pub fn service_name_error_at(location: Option<Location>, bad: &str) -> Diagnostic {
+    let suggestion = crate::catalogue::names::suggest_dns1035_label(bad);
+    if crate::catalogue::names::is_dns_label(bad) {
+        return Diagnostic::error(
+            "input/bad-name",
+            format!(
+                "service name `{bad}` starts with a digit: Kubernetes Service names are DNS-1035 labels, which start with a letter"
+            ),
+        )
+        .at(location, "starts with a digit")
+        .with_help(format!(
+            "the API server rejects a Service named `{bad}`; rename the service, e.g. `{suggestion}`"
+        ));
+    }
+    Diagnostic::error(
+        "input/bad-name",
+        format!(
+            "`{bad}` is not a valid service name: service names must be DNS-1035 labels (DNS-1123 labels that start with a letter)"
+        ),
+    )
+    .at(location, "invalid name")
+    .with_help(format!(
+        "use at most 63 lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, e.g. `{suggestion}`"
+    ))
 }
 
 /// A name that is not a DNS-1123 label, at `location`.
@@ -314,4 +395,65 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argo_fields_use_the_trimmed_text_pattern() {
+        let schema: Value = serde_json::from_str(ENVIRONMENT_SCHEMA).unwrap();
+        for field in [
+            "/properties/argocd/properties/project",
+            "/properties/argocd/properties/repoURL",
+            "/properties/argocd/properties/targetRevision",
+            "/properties/argocd/properties/destination/properties/server",
+        ] {
+            let pattern = schema.pointer(&format!("{field}/pattern"));
+            assert_eq!(
+                pattern.and_then(Value::as_str),
+                Some(TRIMMED_TEXT_PATTERN),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn trimmed_text_pattern() {
+        let schema = serde_json::json!({"type": "string", "pattern": TRIMMED_TEXT_PATTERN});
+        let v = jsonschema::options()
+            .should_validate_formats(false)
+            .build(&schema)
+            .unwrap();
+        for good in [
+            "main",
+            "a",
+            "https://git.example/x.git",
+            "my project",
+            "v1.2 rc",
+        ] {
+            assert!(v.is_valid(&Value::from(good)), "{good:?}");
+        }
+        for bad in [
+            "",
+            " ",
+            "\t",
+            " main",
+            "main ",
+            "main\n",
+            "ma\u{7}in",
+            "ma\u{85}in",
+            "\u{a0}main",
+        ] {
+            assert!(!v.is_valid(&Value::from(bad)), "{bad:?}");
+            let (what, _, _) = untrimmed_text(bad);
+            assert!(!what.is_empty());
+        }
+        assert_eq!(
+            untrimmed_text(" main").2,
+            "write `main`, without the whitespace around it"
+        );
+        assert!(untrimmed_text("ma\u{7}in").0.contains("U+0007"));
+    }
 }
