@@ -8,6 +8,7 @@
 //! and refuses duplicate keys.
 
 mod fast;
+pub mod input;
 pub mod limits;
 mod scalar;
 mod source;
