@@ -105,6 +105,26 @@ impl SourceFile {
         line_start + col_bytes
     }
 
+    /// Number of lines (a final line break starts an empty last line).
+    pub fn line_count(&self) -> u32 {
+        u32::try_from(self.line_starts.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Byte offset where 1-based line `line` starts (the end of the file past the last line).
+    pub fn line_start(&self, line: u32) -> usize {
+        let i = (line as usize).saturating_sub(1);
+        self.line_starts.get(i).copied().unwrap_or(self.text.len())
+    }
+
+    /// The 1-based line holding byte offset `offset`.
+    pub fn line_of(&self, offset: usize) -> u32 {
+        let i = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        u32::try_from(i + 1).unwrap_or(u32::MAX)
+    }
+
     /// The text of 1-based line `line`, without its line break.
     pub fn line_text(&self, line: u32) -> &str {
         let i = (line as usize).saturating_sub(1);
