@@ -66,16 +66,18 @@ fn resolve_inside(path: &Path, name: &str, boundary: &Path) -> Result<PathBuf, I
     if resolved.starts_with(boundary) {
         return Ok(resolved);
     }
-    let link = std::fs::read_link(path)
-        .map(|target| format!(" (a symbolic link to {})", target.display()))
-        .unwrap_or_default();
+    let target = match std::fs::read_link(path) {
+        Ok(link) if link == resolved => format!("is a symbolic link to {}", link.display()),
+        Ok(link) => format!(
+            "is a symbolic link to {}, which resolves to {}",
+            link.display(),
+            resolved.display()
+        ),
+        Err(_) => format!("resolves to {}", resolved.display()),
+    };
     Err(InputError {
         code: "input/outside-root",
-        message: format!(
-            "{name}{link} resolves to {}, outside {}",
-            resolved.display(),
-            boundary.display()
-        ),
+        message: format!("{name} {target}, outside {}", boundary.display()),
         help: "inputs are read only from inside the directory they belong to (the project, or the \
                directory a path given to `lint` names), so a link cannot make shipshape print \
                another file; replace the link with the file itself, or name the target directly"
