@@ -301,7 +301,9 @@ impl SourceCode for Excerpt {
             *inner.span(),
             inner.line() + self.first_line,
             column,
-            inner.line_count(),
+            // miette's own count runs from the start of the source, and decides from it whether
+            // two nearby labels share one excerpt: counted from the file's start here too.
+            inner.line_count() + self.first_line,
         )))
     }
 }
