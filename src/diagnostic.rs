@@ -1,6 +1,7 @@
 //! One diagnostic type for everything shipshape reports: bad input and lint findings alike, so
 //! every output format (human, JSON, SARIF, GitHub) handles both the same way.
 
+use crate::yaml::input::InputError;
 use crate::yaml::{SourceFile, Span, YamlError};
 use serde::Serialize;
 use std::fmt;
@@ -129,6 +130,12 @@ impl Diagnostic {
             d.related.push((Location::new(file, span), label));
         }
         d
+    }
+
+    /// An input file that was refused before it was parsed; there is no excerpt to show, as its
+    /// text was not read (or must not be echoed).
+    pub fn from_input(e: InputError) -> Diagnostic {
+        Diagnostic::error(e.code, e.message).with_help(e.help)
     }
 
     /// Sort key that makes report order independent of rule or thread scheduling.

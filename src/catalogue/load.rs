@@ -4,7 +4,7 @@ use crate::catalogue::model::{LintSpec, PhaseSpec};
 use crate::catalogue::origin::{Origin, SourceDoc};
 use crate::catalogue::schema::{InputSchema, CATALOGUE_SCHEMA, ENVIRONMENT_SCHEMA};
 use crate::diagnostic::{Diagnostic, Failure, Location};
-use crate::yaml::{parse_documents, Limits, SourceFile};
+use crate::yaml::{input, parse_documents, Limits, SourceFile};
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -69,29 +69,21 @@ impl LoadedEnvironment {
     }
 }
 
-/// Reads one YAML file that must hold exactly one mapping.
+/// Reads one YAML file that must hold exactly one mapping, from inside the directory it sits in
+/// (a link that leaves it is refused).
 pub fn read_yaml_file(path: &Path, limits: &Limits) -> Result<SourceDoc, Diagnostic> {
+    read_yaml_file_within(path, &input::boundary_around(path), limits)
+}
+
+/// Reads one YAML file that must hold exactly one mapping and resolve to a regular file inside
+/// `boundary`.
+pub fn read_yaml_file_within(
+    path: &Path,
+    boundary: &Path,
+    limits: &Limits,
+) -> Result<SourceDoc, Diagnostic> {
     let name = display_path(path);
-    let not_readable = |why: String| {
-        Diagnostic::error("input/io", format!("cannot read {name}: {why}"))
-            .with_help("check that the file exists and is readable")
-    };
-    let meta = std::fs::metadata(path).map_err(|e| not_readable(e.to_string()))?;
-    if meta.len() > limits.max_file_bytes as u64 {
-        return Err(Diagnostic::error(
-            "input/limit",
-            format!(
-                "{name} is {} bytes, above the input limit of {} bytes",
-                meta.len(),
-                limits.max_file_bytes
-            ),
-        )
-        .with_help(format!(
-            "split the file, or raise the limit with {}=<bytes>",
-            crate::yaml::limits::MAX_FILE_BYTES_VAR
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| not_readable(e.to_string()))?;
+    let bytes = input::read_input(path, &name, boundary, limits).map_err(Diagnostic::from_input)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let file = SourceFile::new(
             name.clone(),
@@ -181,11 +173,14 @@ impl Loader {
     /// Reads and schema-checks the catalogue; every file's problems are reported, not just the first.
     pub fn load_catalogue(&self, path: &Path) -> Result<LoadedCatalogue, Failure> {
         let mut problems = Vec::new();
+        // Links inside the project are followed; one that leaves it is refused, so a cloned
+        // repository cannot make shipshape print a file of the machine it runs on.
+        let root = input::boundary_around(path);
         let (main, service_docs) = if path.is_dir() {
-            self.read_split_catalogue(path, &mut problems)?
+            self.read_split_catalogue(path, &root, &mut problems)?
         } else {
             let t = std::time::Instant::now();
-            let doc = read_yaml_file(path, &self.limits)?;
+            let doc = read_yaml_file_within(path, &root, &self.limits)?;
             crate::profile::mark("  read catalogue", t);
             let t = std::time::Instant::now();
             problems.extend(self.catalogue_schema.validate(&doc));
@@ -268,26 +263,30 @@ impl Loader {
     fn read_split_catalogue(
         &self,
         dir: &Path,
+        root: &Path,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<(SourceDoc, Vec<SourceDoc>), Failure> {
         let platform_path = dir.join("_platform.yaml");
-        let main = read_yaml_file(&platform_path, &self.limits)?;
+        let main = read_yaml_file_within(&platform_path, root, &self.limits)?;
         problems.extend(self.catalogue_schema_for_platform(&main));
         let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
             .follow_links(false)
             .into_iter()
             .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
+            // Links and special files are kept, to be read or refused with a reason rather than
+            // skipped without a word.
+            .filter(|e| !e.file_type().is_dir())
             .map(walkdir::DirEntry::into_path)
             .filter(|p| {
                 matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
                     && p.file_name().and_then(|n| n.to_str()) != Some("_platform.yaml")
+                    && !p.is_dir()
             })
             .collect();
         files.sort();
         let mut docs = Vec::new();
         for path in files {
-            match read_yaml_file(&path, &self.limits) {
+            match read_yaml_file_within(&path, root, &self.limits) {
                 Ok(doc) => {
                     problems.extend(self.partial_catalogue_schema.validate(&doc));
                     if let Some(obj) = doc.value.as_object() {
@@ -345,11 +344,14 @@ impl Loader {
                 "create environments/<name>.yaml for each environment, or pass --environments DIR",
             )
         })?;
+        let root = input::boundary_around(dir);
         let mut paths: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| {
-                p.is_file()
+                // Not `is_file`: a FIFO or a link to a device named `<env>.yaml` is refused with
+                // a reason, not skipped without a word.
+                !p.is_dir()
                     && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
             })
             .collect();
@@ -361,7 +363,7 @@ impl Loader {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let doc = match read_yaml_file(&path, &self.limits) {
+            let doc = match read_yaml_file_within(&path, &root, &self.limits) {
                 Ok(doc) => doc,
                 Err(d) => {
                     problems.push(d);

@@ -3,7 +3,7 @@
 use crate::catalogue::load::display_path;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Manifest, ManifestOrigin};
-use crate::yaml::{parse_documents, Limits, SourceFile};
+use crate::yaml::{input, parse_documents, Limits, SourceFile};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -15,9 +15,16 @@ pub struct ReadResult {
     pub errors: Vec<Diagnostic>,
 }
 
-fn yaml_files(path: &Path) -> Vec<PathBuf> {
-    if path.is_file() {
-        return vec![path.to_path_buf()];
+/// The YAML files to read for one path the user named, each with the boundary it must resolve
+/// inside.
+///
+/// A file named directly may be a link, but only to a place beside it: `lint *.yaml` in a
+/// cloned repository expands to whatever links the repository holds, and one to a credentials
+/// file would otherwise have its text quoted in the findings. Files found by walking a
+/// directory must resolve inside that directory.
+fn yaml_files(path: &Path) -> (Vec<PathBuf>, PathBuf) {
+    if !path.is_dir() {
+        return (vec![path.to_path_buf()], input::boundary_around(path));
     }
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(path)
         .follow_links(false)
@@ -27,18 +34,21 @@ fn yaml_files(path: &Path) -> Vec<PathBuf> {
             e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
         })
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
+        // Links and special files are kept, to be read or refused with a reason.
+        .filter(|e| !e.file_type().is_dir())
         .map(walkdir::DirEntry::into_path)
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter(|p| {
+            matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && !p.is_dir()
+        })
         .collect();
     files.sort();
-    files
+    (files, input::boundary_within(path))
 }
 
 pub fn read_paths(paths: &[PathBuf], limits: &Limits) -> ReadResult {
     let mut result = ReadResult::default();
     for root in paths {
-        if !root.exists() {
+        if std::fs::symlink_metadata(root).is_err() {
             result.errors.push(
                 Diagnostic::error(
                     "usage/path",
@@ -48,55 +58,26 @@ pub fn read_paths(paths: &[PathBuf], limits: &Limits) -> ReadResult {
             );
             continue;
         }
-        for path in yaml_files(root) {
-            read_file(&path, limits, &mut result);
+        let (files, boundary) = yaml_files(root);
+        for path in files {
+            read_file(&path, &boundary, limits, &mut result);
         }
     }
     result
 }
 
-fn read_file(path: &Path, limits: &Limits, result: &mut ReadResult) {
+fn read_file(path: &Path, boundary: &Path, limits: &Limits, result: &mut ReadResult) {
     let name = display_path(path);
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > limits.max_file_bytes as u64 => {
-            result.errors.push(
-                Diagnostic::error(
-                    "input/limit",
-                    format!(
-                        "{name} is {} bytes, above the input limit of {} bytes",
-                        m.len(),
-                        limits.max_file_bytes
-                    ),
-                )
-                .with_help(format!(
-                    "raise the limit with {}=<bytes>",
-                    crate::yaml::limits::MAX_FILE_BYTES_VAR
-                )),
-            );
-            return;
-        }
+    let bytes = match input::read_input(path, &name, boundary, limits) {
+        Ok(b) => b,
         Err(e) => {
-            result.errors.push(Diagnostic::error(
-                "input/io",
-                format!("cannot read {name}: {e}"),
-            ));
+            result.errors.push(Diagnostic::from_input(e));
             return;
         }
-        Ok(_) => {}
-    }
-    let text = match std::fs::read(path).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(_)) => {
-            result.skipped.push(format!("{name}: not UTF-8 text"));
-            return;
-        }
-        Err(e) => {
-            result.errors.push(Diagnostic::error(
-                "input/io",
-                format!("cannot read {name}: {e}"),
-            ));
-            return;
-        }
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        result.skipped.push(format!("{name}: not UTF-8 text"));
+        return;
     };
     let file = SourceFile::new(name.clone(), text);
     let docs = match parse_documents(&file, limits) {

@@ -2,28 +2,24 @@
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::report::printable;
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use crate::yaml::SourceFile;
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use std::fmt;
 
 struct Report<'a> {
     d: &'a Diagnostic,
     /// Places in other files become related reports of their own.
     others: Vec<Related>,
-    source: Option<NamedSource<String>>,
+    source: Option<Excerpt>,
 }
 
 struct Related {
     message: String,
     location: Location,
-    source: NamedSource<String>,
-}
-
-fn source_of(l: &Location) -> NamedSource<String> {
-    NamedSource::new(l.file.name.clone(), l.file.text.to_string())
-}
-
-fn span_of(l: &Location) -> SourceSpan {
-    (l.span.start, l.span.len()).into()
+    source: Excerpt,
 }
 
 impl fmt::Debug for Report<'_> {
@@ -72,15 +68,16 @@ impl miette::Diagnostic for Report<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = self.d.location.as_ref()?;
+        let source = self.source.as_ref()?;
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             self.d.label.as_deref().map(|l| printable(l).into_owned()),
-            span_of(primary),
+            source.span_of(primary),
         )];
         for (l, text) in &self.d.related {
             if is_near(primary, l) {
                 labels.push(LabeledSpan::new_with_span(
                     Some(printable(text).into_owned()),
-                    span_of(l),
+                    source.span_of(l),
                 ));
             }
         }
@@ -122,7 +119,10 @@ impl miette::Diagnostic for Related {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some(self.message.clone()), span_of(&self.location)),
+            LabeledSpan::new_primary_with_span(
+                Some(self.message.clone()),
+                self.source.span_of(&self.location),
+            ),
         )))
     }
 }
@@ -131,6 +131,181 @@ impl miette::Diagnostic for Related {
 /// report never prints the hundred lines between two places.
 fn is_near(a: &Location, b: &Location) -> bool {
     a.file.name == b.file.name && a.span.line.abs_diff(b.span.line) <= 8
+}
+
+/// Lines longer than this are shown as a window around the place reported, so a minified or
+/// hostile 2 MiB line does not flood a terminal or a CI log.
+const MAX_LINE_BYTES: usize = 200;
+/// Bytes of a cut line shown before and after the place reported.
+const WINDOW_BEFORE: usize = 40;
+const WINDOW_AFTER: usize = 80;
+/// Lines kept around the places reported: more than the report shows, so what it shows is
+/// what it would show from the whole file.
+const MARGIN_LINES: u32 = 3;
+/// Stands for the cut part of a line.
+const CUT: &str = "…";
+
+/// The lines of a file around the places a report points at, long lines cut, with what is
+/// needed to map file offsets into it and its positions back to the file's lines and columns.
+struct Excerpt {
+    name: String,
+    text: String,
+    /// 0-based number of the file line the excerpt starts with.
+    first_line: usize,
+    lines: Vec<ExcerptLine>,
+}
+
+struct ExcerptLine {
+    /// Where the line starts in the file and in the excerpt.
+    file_start: usize,
+    start: usize,
+    /// Bytes of the file line left out before the window, and the marker shown in their place.
+    skipped: usize,
+    marker: usize,
+    /// Bytes of the file line shown.
+    kept: usize,
+}
+
+impl Excerpt {
+    /// The excerpt of the file of `places` (one file) covering all of them.
+    fn around(places: &[&Location]) -> Excerpt {
+        let file = &places[0].file;
+        let first = places.iter().map(|l| l.span.line).min().unwrap_or(1);
+        let last = places
+            .iter()
+            .map(|l| file.line_of(l.span.end).max(l.span.line))
+            .max()
+            .unwrap_or(first);
+        let first = first.saturating_sub(MARGIN_LINES).max(1);
+        let last = last.saturating_add(MARGIN_LINES).min(file.line_count());
+        let mut excerpt = Excerpt {
+            name: file.name.clone(),
+            text: String::new(),
+            first_line: first as usize - 1,
+            lines: Vec::new(),
+        };
+        for line in first..=last {
+            let anchor = places
+                .iter()
+                .find(|l| l.span.line == line)
+                .map_or(0, |l| l.span.start.saturating_sub(file.line_start(line)));
+            excerpt.push_line(file, line, anchor);
+            if line < file.line_count() {
+                excerpt.text.push('\n');
+            }
+        }
+        excerpt
+    }
+
+    /// Appends file line `line`, cut to a window around byte `anchor` of it when too long.
+    fn push_line(&mut self, file: &SourceFile, line: u32, anchor: usize) {
+        let text = file.line_text(line);
+        let (from, to) = window(text, anchor);
+        let start = self.text.len();
+        if from > 0 {
+            self.text.push_str(CUT);
+        }
+        let marker = self.text.len() - start;
+        push_shown(&mut self.text, &text[from..to]);
+        if to < text.len() {
+            self.text.push_str(CUT);
+        }
+        self.lines.push(ExcerptLine {
+            file_start: file.line_start(line),
+            start,
+            skipped: from,
+            marker,
+            kept: to - from,
+        });
+    }
+
+    /// Where file offset `offset` is shown in the excerpt (clamped to what is shown).
+    fn offset_of(&self, offset: usize) -> usize {
+        let i = self
+            .lines
+            .partition_point(|l| l.file_start <= offset)
+            .saturating_sub(1);
+        let Some(l) = self.lines.get(i) else {
+            return 0;
+        };
+        let in_line = offset.saturating_sub(l.file_start);
+        let shown = in_line.saturating_sub(l.skipped).min(l.kept);
+        l.start + l.marker + shown
+    }
+
+    fn span_of(&self, l: &Location) -> SourceSpan {
+        let start = self.offset_of(l.span.start);
+        let end = self.offset_of(l.span.end).max(start);
+        (start, end - start).into()
+    }
+
+    /// The file column of a position miette found at byte `column` of excerpt line `line`.
+    fn file_column(&self, line: usize, column: usize) -> usize {
+        match self.lines.get(line) {
+            Some(l) if l.skipped > 0 => column.saturating_sub(l.marker) + l.skipped,
+            _ => column,
+        }
+    }
+}
+
+/// The byte range of `line` to show: all of it when short, else a window around `anchor`, on
+/// character boundaries.
+fn window(line: &str, anchor: usize) -> (usize, usize) {
+    if line.len() <= MAX_LINE_BYTES {
+        return (0, line.len());
+    }
+    let anchor = anchor.min(line.len());
+    let mut from = anchor.saturating_sub(WINDOW_BEFORE);
+    while !line.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = anchor.saturating_add(WINDOW_AFTER).min(line.len());
+    while !line.is_char_boundary(to) {
+        to += 1;
+    }
+    (from, to)
+}
+
+/// Appends `text` with each byte of a control character shown as `?`: an excerpt must not
+/// move the cursor or clear the screen, and keeping the byte length keeps every offset valid.
+/// A carriage return ending the line (CRLF files) is kept: it is part of the line break.
+fn push_shown(out: &mut String, text: &str) {
+    let body = text.strip_suffix('\r').unwrap_or(text);
+    for c in body.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out.push_str(&text[body.len()..]);
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        // Columns are only counted from inside a line when no context is asked for: that is the
+        // reported place, whose column must be the file's, not the cut line's.
+        let column = match inner.column() {
+            0 => 0,
+            c => self.file_column(inner.line(), c),
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            column,
+            // miette's own count runs from the start of the source, and decides from it whether
+            // two nearby labels share one excerpt: counted from the file's start here too.
+            inner.line_count() + self.first_line,
+        )))
+    }
 }
 
 /// Renders diagnostics for a terminal (`color`) or for logs and snapshots (no colour).
@@ -154,10 +329,17 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
                 .map(|(l, text)| Related {
                     message: printable(text).into_owned(),
                     location: l.clone(),
-                    source: source_of(l),
+                    source: Excerpt::around(&[l]),
                 })
                 .collect(),
-            source: d.location.as_ref().map(source_of),
+            source: d.location.as_ref().map(|primary| {
+                let near = d
+                    .related
+                    .iter()
+                    .map(|(l, _)| l)
+                    .filter(|l| is_near(primary, l));
+                Excerpt::around(&std::iter::once(primary).chain(near).collect::<Vec<_>>())
+            }),
         };
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{}: {}\n", d.severity, d.message));

@@ -4,6 +4,7 @@ pub const MAX_FILE_BYTES_VAR: &str = "SHIPSHAPE_MAX_FILE_BYTES";
 pub const MAX_NODES_VAR: &str = "SHIPSHAPE_MAX_NODES";
 pub const MAX_DEPTH_VAR: &str = "SHIPSHAPE_MAX_DEPTH";
 pub const MAX_SCALAR_BYTES_VAR: &str = "SHIPSHAPE_MAX_SCALAR_BYTES";
+pub const MAX_EXPANDED_BYTES_VAR: &str = "SHIPSHAPE_MAX_EXPANDED_BYTES";
 
 /// Budgets for reading one YAML file.
 #[derive(Debug, Clone)]
@@ -13,6 +14,9 @@ pub struct Limits {
     pub max_nodes: usize,
     pub max_depth: usize,
     pub max_scalar_bytes: usize,
+    /// Bytes of keys and strings that aliases repeat, per file: a few nodes can each replay a
+    /// megabyte-long string, which the node count alone lets through.
+    pub max_expanded_bytes: usize,
 }
 
 impl Default for Limits {
@@ -22,6 +26,9 @@ impl Default for Limits {
             max_nodes: 2_000_000,
             max_depth: 64,
             max_scalar_bytes: 1024 * 1024,
+            // Twice the largest file: room for real reuse of anchors, far below what would
+            // exhaust a CI runner's memory.
+            max_expanded_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -41,6 +48,7 @@ impl Limits {
             max_nodes: read(MAX_NODES_VAR, d.max_nodes),
             max_depth: read(MAX_DEPTH_VAR, d.max_depth),
             max_scalar_bytes: read(MAX_SCALAR_BYTES_VAR, d.max_scalar_bytes),
+            max_expanded_bytes: read(MAX_EXPANDED_BYTES_VAR, d.max_expanded_bytes),
         }
     }
 }

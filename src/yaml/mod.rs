@@ -8,6 +8,7 @@
 //! and refuses duplicate keys.
 
 mod fast;
+pub mod input;
 pub mod limits;
 mod scalar;
 mod source;
@@ -17,7 +18,7 @@ pub use source::{SourceFile, Span};
 
 use scalar::resolve_plain;
 use serde_json::{Map, Value};
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -160,6 +161,7 @@ enum Frame {
 
 struct Builder<'a> {
     limits: &'a Limits,
+    file: &'a SourceFile,
     /// Record pointers and spans; off for text shipshape generated itself, where nobody needs a
     /// line number and the bookkeeping would dominate the cost.
     track: bool,
@@ -167,6 +169,8 @@ struct Builder<'a> {
     spans: SpanIndex,
     anchors: HashMap<usize, Value>,
     nodes: usize,
+    /// Bytes of keys and strings replayed by aliases so far in the file.
+    expanded_bytes: usize,
     root: Option<(Value, Span)>,
 }
 
@@ -220,6 +224,7 @@ fn parse(file: &SourceFile, limits: &Limits, track: bool) -> Result<Vec<YamlDocu
     let mut docs = Vec::new();
     let mut builder: Option<Builder> = None;
     let mut total_nodes = 0usize;
+    let mut total_expanded = 0usize;
     let mut doc_start = file.span_of(0, 0);
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| scan_error(file, &e, limits))?;
@@ -234,17 +239,20 @@ fn parse(file: &SourceFile, limits: &Limits, track: bool) -> Result<Vec<YamlDocu
                 doc_start = span;
                 builder = Some(Builder {
                     limits,
+                    file,
                     track,
                     stack: Vec::new(),
                     spans: SpanIndex::default(),
                     anchors: HashMap::new(),
                     nodes: total_nodes,
+                    expanded_bytes: total_expanded,
                     root: None,
                 });
             }
             Event::DocumentEnd => {
                 if let Some(b) = builder.take() {
                     total_nodes = b.nodes;
+                    total_expanded = b.expanded_bytes;
                     let (value, start) = b.root.unwrap_or((Value::Null, doc_start));
                     docs.push(YamlDocument {
                         value,
@@ -271,6 +279,18 @@ fn parse(file: &SourceFile, limits: &Limits, track: bool) -> Result<Vec<YamlDocu
 fn scan_error(file: &SourceFile, e: &ScanError, limits: &Limits) -> YamlError {
     let m = e.marker();
     let span = file.span_from_markers(*m, *m);
+    // A raw control character stops the parser (which points at the start of the scalar
+    // holding it); say which and why, not "check indentation".
+    let rest_of_line = file.text.get(span.start..).and_then(|t| t.lines().next());
+    if let Some((i, c)) =
+        rest_of_line.and_then(|t| t.char_indices().find(|&(_, c)| is_refused_control(c)))
+    {
+        return control_error(
+            file.span_of(span.start + i, c.len_utf8()),
+            c,
+            "this character",
+        );
+    }
     if e.info().contains("recursion limit") {
         return YamlError {
             message: format!("nesting deeper than {} levels", limits.max_depth),
@@ -323,6 +343,97 @@ impl Builder<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// Whether `tag` makes the scalar a string; an error for a tag shipshape cannot honour.
+    ///
+    /// An application tag (`!vault`, `!Ref`) asks another program to compute the value; read
+    /// as YAML alone its node would silently become the tagged text, and the secret or reference
+    /// it stood for would never be resolved.
+    fn check_tag(&self, tag: Option<&Tag>, span: Span) -> Result<bool, YamlError> {
+        let Some(tag) = tag else {
+            return Ok(false);
+        };
+        if let Some(core) = tag.core_suffix() {
+            return Ok(core == "str");
+        }
+        // The non-specific tag `!` only says "not a plain scalar": a string.
+        if tag.handle() == "!" && tag.suffix().is_empty() {
+            return Ok(true);
+        }
+        let shown = tag.original();
+        Err(self.error(
+            self.tag_span(span, &shown),
+            format!("unknown YAML tag `{}`", brief(&shown)),
+            "tagged here",
+            Some(format!(
+                "shipshape reads plain YAML (the tags !!str, !!int, !!float, !!bool, !!null, \
+                 !!seq and !!map only) and resolves no application tag; write the value itself, \
+                 or quote the whole thing (\"{} ...\") if the tag is meant as text",
+                brief(&shown)
+            )),
+        ))
+    }
+
+    /// Refuses control characters (C0 but tab and line breaks, DEL, C1) in a key or value.
+    ///
+    /// Written raw, the parser refuses them already; written as escapes (`"\x7f"`, `"\u0085"`)
+    /// they would reach the rendered output, and kustomize (what Argo CD runs) fails on the whole
+    /// environment when it meets DEL or a C1 control. One rule for all of them, raw or escaped.
+    fn check_controls(&self, text: &str, span: Span) -> Result<(), YamlError> {
+        let Some(c) = text.chars().find(|&c| is_refused_control(c)) else {
+            return Ok(());
+        };
+        let raw = self.file.text.get(span.start..span.end).unwrap_or("");
+        let (span, label) = match raw.find(c) {
+            Some(i) if self.track => (
+                self.file.span_of(span.start + i, c.len_utf8()),
+                "this character",
+            ),
+            _ => (span, "written as an escape here"),
+        };
+        Err(control_error(span, c, label))
+    }
+
+    /// The span of the tag written before the node at `span` (the node's own span if it is not
+    /// found), so the report points at `!vault`, not at the value after it.
+    fn tag_span(&self, span: Span, written: &str) -> Span {
+        const LOOK_BACK: usize = 4096;
+        let mut from = span.start.saturating_sub(LOOK_BACK);
+        while !self.file.text.is_char_boundary(from) {
+            from -= 1;
+        }
+        match self
+            .file
+            .text
+            .get(from..span.start)
+            .and_then(|t| t.rfind(written))
+        {
+            Some(i) if self.track && !written.is_empty() => {
+                self.file.span_of(from + i, written.len())
+            }
+            _ => span,
+        }
+    }
+
+    fn count_expanded(&mut self, span: Span, added: usize) -> Result<(), YamlError> {
+        self.expanded_bytes = self.expanded_bytes.saturating_add(added);
+        if self.expanded_bytes <= self.limits.max_expanded_bytes {
+            return Ok(());
+        }
+        Err(self.error(
+            span,
+            format!(
+                "aliases in this file repeat more than {} bytes of keys and strings",
+                self.limits.max_expanded_bytes
+            ),
+            "limit reached at this alias",
+            Some(format!(
+                "this looks like an alias bomb (a long string repeated through aliases); write the \
+                 value out where it is needed, or raise the limit with {}=<bytes> if it is real",
+                limits::MAX_EXPANDED_BYTES_VAR
+            )),
+        ))
     }
 
     /// Where the node that is about to be added goes; `None` when it is a mapping key itself.
@@ -378,10 +489,11 @@ impl Builder<'_> {
                         )),
                     ));
                 }
+                let forced_string = self.check_tag(tag.as_deref(), span)?;
+                self.check_controls(&text, span)?;
                 if is_key_position {
                     return self.map_key(text.into_owned(), span);
                 }
-                let forced_string = tag.as_ref().is_some_and(|t| t.suffix() == "str");
                 let value = if style != ScalarStyle::Plain || forced_string {
                     Value::String(text.into_owned())
                 } else {
@@ -415,20 +527,29 @@ impl Builder<'_> {
                         Some("write the key out in full".into()),
                     ));
                 }
-                let value = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    self.error(
+                let Some(anchored) = self.anchors.get(&id) else {
+                    return Err(self.error(
                         span,
                         "alias refers to an unknown anchor".into(),
                         "unknown alias",
                         None,
-                    )
-                })?;
-                let budget = self.limits.max_nodes.saturating_sub(self.nodes) + 1;
-                let size = count_nodes(&value, budget);
-                self.count_node(span, size)?;
+                    ));
+                };
+                // Measured before it is copied: the copy is what would exhaust memory.
+                let node_budget = self.limits.max_nodes.saturating_sub(self.nodes) + 1;
+                let byte_budget = self
+                    .limits
+                    .max_expanded_bytes
+                    .saturating_sub(self.expanded_bytes)
+                    + 1;
+                let size = measure(anchored, node_budget, byte_budget);
+                self.count_node(span, size.nodes)?;
+                self.count_expanded(span, size.bytes)?;
+                let value = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
                 self.add_value(value, span)
             }
-            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+            Event::SequenceStart(_, anchor, ref tag) | Event::MappingStart(_, anchor, ref tag) => {
+                self.check_tag(tag.as_deref(), span)?;
                 let is_map = matches!(event, Event::MappingStart(..));
                 if self.stack.len() >= self.limits.max_depth {
                     return Err(self.error(
@@ -579,22 +700,65 @@ impl Builder<'_> {
     }
 }
 
-/// Counts the nodes of `value`, stopping once `budget` is exceeded.
-fn count_nodes(value: &Value, budget: usize) -> usize {
-    let mut count = 0usize;
+/// Control characters but tab and the line breaks: C0, DEL and C1 (U+0080 to U+009F, NEL
+/// included).
+fn is_refused_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+fn control_error(span: Span, c: char, label: &str) -> YamlError {
+    YamlError {
+        message: format!("control character U+{:04X} is not allowed", u32::from(c)),
+        span,
+        label: label.into(),
+        help: Some(
+            "remove it (often pasted by accident from a terminal or a PDF): kustomize, which \
+             Argo CD runs, fails on a whole environment holding DEL or a C1 control, and YAML \
+             allows no other control character but tab and line breaks; binary data belongs \
+             base64-encoded in a Secret's `data` or a ConfigMap's `binaryData`"
+                .into(),
+        ),
+        related: None,
+    }
+}
+
+/// `text` cut to a length a message can carry.
+fn brief(text: &str) -> String {
+    const MAX: usize = 60;
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// What an alias replays: nodes, and bytes of keys and strings.
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+/// Measures `value`, stopping once either budget is exceeded.
+fn measure(value: &Value, node_budget: usize, byte_budget: usize) -> Size {
+    let mut size = Size { nodes: 0, bytes: 0 };
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
-        count += 1;
-        if count > budget {
-            return count;
-        }
+        size.nodes += 1;
         match v {
+            Value::String(s) => size.bytes = size.bytes.saturating_add(s.len()),
             Value::Array(items) => stack.extend(items.iter()),
-            Value::Object(map) => stack.extend(map.values()),
+            Value::Object(map) => {
+                for (k, v) in map {
+                    size.bytes = size.bytes.saturating_add(k.len());
+                    stack.push(v);
+                }
+            }
             _ => {}
         }
+        if size.nodes > node_budget || size.bytes > byte_budget {
+            break;
+        }
     }
-    count
+    size
 }
 
 #[cfg(test)]
