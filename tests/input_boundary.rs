@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tempfile::TempDir;
 
 /// What a real secret would look like in a file outside the project; it must never be printed.
@@ -73,57 +72,25 @@ impl Run {
     }
 }
 
-/// Runs `shipshape <args> --color never` in `cwd` with an empty environment plus `vars`, and
-/// reads the peak memory of that child alone: `getrusage(RUSAGE_CHILDREN)` would give the
-/// largest of every child of this test process, and the tests run in parallel.
+/// Runs `shipshape <args> --color never` in `cwd` and reads the peak memory of that child alone
+/// ([`common::run_measured`]); a run past [`TIMEOUT`] is killed and fails the test.
 fn run(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
-    let out = tempfile::tempdir().unwrap();
-    let (stdout, stderr) = (out.path().join("stdout"), out.path().join("stderr"));
-    let child = Command::new(assert_cmd::cargo::cargo_bin("shipshape"))
-        .current_dir(cwd)
-        .args(args)
-        .args(["--color", "never"])
-        .env_clear()
-        .envs(vars.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&stdout).unwrap())
-        .stderr(fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let (status, usage) = wait_with_timeout(child.id() as libc::pid_t, started);
-    // Reaped by wait4 above; waiting on the handle again would fail.
-    std::mem::forget(child);
-    let read = |p: &Path| String::from_utf8_lossy(&fs::read(p).unwrap()).into_owned();
+    let m = common::run_measured(cwd, args, vars, TIMEOUT);
+    assert!(
+        m.outcome.code.is_some() || m.wall < TIMEOUT,
+        "shipshape was ended by a signal:\n{}",
+        m.outcome.stderr
+    );
+    assert!(
+        m.wall < TIMEOUT,
+        "shipshape did not finish within {TIMEOUT:?}: killed"
+    );
     Run {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout: read(&stdout),
-        stderr: read(&stderr),
-        max_rss_mb: usage.ru_maxrss as f64 / 1024.0,
-        elapsed: started.elapsed(),
-    }
-}
-
-/// Polls the child without blocking, and kills it at the deadline; the pid stays ours until
-/// wait4 reaps it, so the kill cannot reach another process.
-fn wait_with_timeout(pid: libc::pid_t, started: Instant) -> (i32, libc::rusage) {
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 and kill are called on our own unreaped child with
-    // valid out-pointers.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(rc >= 0, "wait4 failed");
-        if rc == pid {
-            return (status, usage);
-        }
-        if started.elapsed() > TIMEOUT {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-            assert_eq!(rc, pid);
-            panic!("shipshape did not finish within {TIMEOUT:?}: killed");
-        }
-        std::thread::sleep(Duration::from_millis(5));
+        code: m.outcome.code,
+        stdout: m.outcome.stdout,
+        stderr: m.outcome.stderr,
+        max_rss_mb: m.peak_rss_mib,
+        elapsed: m.wall,
     }
 }
 

@@ -210,26 +210,28 @@ pub fn run_measured(
         let _ = stderr.read_to_end(&mut b);
         b
     });
-    let watchdog = std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + timeout;
-        while std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            // SAFETY: signal 0 only asks whether the process exists.
-            if unsafe { libc::kill(pid, 0) } != 0 {
-                return;
-            }
-        }
-        // SAFETY: kills our own child, which has not been reaped (wait4 below reaps it).
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    });
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child with valid out-pointers; it reaps the child.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(rc, pid, "wait4 failed");
+    // Polled from this thread: the pid stays ours until wait4 reaps it, so the kill at the
+    // deadline cannot reach a process that reused the number.
+    loop {
+        // SAFETY: wait4 on our own unreaped child with valid out-pointers.
+        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(rc >= 0, "wait4 failed");
+        if rc == pid {
+            break;
+        }
+        if start.elapsed() > timeout {
+            // SAFETY: our own child, not yet reaped; the blocking wait4 then reaps it.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+            assert_eq!(rc, pid, "wait4 failed");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let wall = start.elapsed();
-    let _ = watchdog.join();
     std::mem::forget(child);
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     Measured {
