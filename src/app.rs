@@ -91,7 +91,11 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             match crate::synth::write_project(&out, &platform) {
                 Ok(()) => EXIT_OK,
                 Err(e) => {
-                    let _ = writeln!(io.stderr, "shipshape: cannot write {}: {e}", out.display());
+                    let _ = writeln!(
+                        io.stderr,
+                        "shipshape: cannot write {}: {e}",
+                        crate::paths::shown(&out)
+                    );
                     EXIT_BAD_INPUT
                 }
             }

@@ -19,6 +19,7 @@ pub mod lint;
 pub mod manifest;
 pub mod output;
 pub mod parallel;
+pub mod paths;
 pub mod pipeline;
 pub mod plan;
 pub mod profile;

@@ -143,14 +143,9 @@ pub fn parse_single(file: Arc<SourceFile>, limits: &Limits) -> Result<SourceDoc,
     })
 }
 
-/// Shows paths relative to the working directory, the way the user typed them.
+/// Shows paths relative to the working directory, the way the user typed them, with `/`.
 pub fn display_path(path: &Path) -> String {
-    let shown = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
-    let s = shown.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+    crate::paths::shown(path)
 }
 
 pub struct Loader {

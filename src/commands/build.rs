@@ -51,7 +51,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
             format!(
                 "{}; nothing was written to {}",
                 app::tally(&compiled.findings),
-                out.display()
+                crate::paths::shown(&out)
             ),
             EXIT_FINDINGS,
         )
@@ -67,7 +67,10 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
                 report.extend(f.diagnostics);
                 (
                     Cow::Owned(report),
-                    format!("writing failed; {} was left as it was", out.display()),
+                    format!(
+                        "writing failed; {} was left as it was",
+                        crate::paths::shown(&out)
+                    ),
                     EXIT_BAD_INPUT,
                 )
             }
@@ -84,7 +87,7 @@ fn written(compiled: &Compiled, out: &Path, summary: &WriteSummary) -> String {
         "rendered {envs} environment{} ({} manifests) into {}: {} written, {} unchanged, {} removed; {}",
         if envs == 1 { "" } else { "s" },
         compiled.manifest_count(),
-        out.display(),
+        crate::paths::shown(out),
         summary.written,
         summary.unchanged,
         summary.removed,

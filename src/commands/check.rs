@@ -88,7 +88,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
         let _ = writeln!(
             io.stderr,
             "shipshape: {} is up to date; {}",
-            out.display(),
+            crate::paths::shown(&out),
             app::tally(&compiled.findings)
         );
     } else {
@@ -97,7 +97,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
             "shipshape: {} file{} in {} differ from the catalogue; run `shipshape build`",
             drifts.len(),
             if drifts.len() == 1 { "" } else { "s" },
-            out.display()
+            crate::paths::shown(&out)
         );
     }
     if errors {

@@ -48,7 +48,7 @@ pub fn check_output_dir(out: &Path) -> Result<(), Diagnostic> {
             "output/bad-path",
             format!(
                 "`{}` cannot be the output directory: it has no name of its own",
-                out.display()
+                crate::paths::shown(out)
             ),
         )
         .with_help("name a directory, for example `--out rendered`"));
@@ -67,7 +67,7 @@ fn expect_directory(path: &Path, what: &str) -> Result<(), Diagnostic> {
         Found::Link => Err(link_refused(path, what)),
         Found::RegularFile | Found::Other => Err(Diagnostic::error(
             "output/not-a-directory",
-            format!("{} is {what} but is not a directory", path.display()),
+            format!("{} is {what} but is not a directory", crate::paths::shown(path)),
         )
         .with_help("move it away (shipshape writes a directory there), then run again; nothing was touched")),
     }
@@ -89,11 +89,11 @@ pub fn check_nested_dirs(env_dir: &Path, rel: &str) -> Result<(), Diagnostic> {
 /// A symbolic link where shipshape reads or writes its own output.
 pub fn link_refused(path: &Path, what: &str) -> Diagnostic {
     let target = fs::read_link(path)
-        .map(|t| format!(" (it points to {})", t.display()))
+        .map(|t| format!(" (it points to {})", crate::paths::shown(&t)))
         .unwrap_or_default();
     Diagnostic::error(
         "output/link",
-        format!("{} is {what} but is a symbolic link{target}", path.display()),
+        format!("{} is {what} but is a symbolic link{target}", crate::paths::shown(path)),
     )
     .with_help(
         "shipshape never writes through a link: replace the link by a real directory or file (or pass the link's target with --out), then run again; nothing was touched",
@@ -107,7 +107,7 @@ pub fn not_a_file(path: &Path) -> Diagnostic {
         "output/not-a-file",
         format!(
             "{} is where shipshape renders a file, but it is not a regular file",
-            path.display()
+            crate::paths::shown(path)
         ),
     )
     .with_help("move it away, then run again; nothing was touched")
@@ -116,7 +116,7 @@ pub fn not_a_file(path: &Path) -> Diagnostic {
 pub fn unreadable(path: &Path, e: &io::Error) -> Diagnostic {
     Diagnostic::error(
         "output/io",
-        format!("cannot inspect {}: {e}", path.display()),
+        format!("cannot inspect {}: {e}", crate::paths::shown(path)),
     )
     .with_help("check the permissions of the output directory; nothing was touched")
 }

@@ -191,8 +191,11 @@ fn read_error(path: &Path, e: &std::io::Error) -> Diagnostic {
         // EISDIR: a directory where a file is rendered.
         return boundary::not_a_file(path);
     }
-    Diagnostic::error("output/io", format!("cannot read {}: {e}", path.display()))
-        .with_help("check the permissions of the output directory; nothing was touched")
+    Diagnostic::error(
+        "output/io",
+        format!("cannot read {}: {e}", crate::paths::shown(path)),
+    )
+    .with_help("check the permissions of the output directory; nothing was touched")
 }
 
 /// Whether `path` is a file shipshape generated (it starts with the generated-file header).

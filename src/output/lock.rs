@@ -34,11 +34,14 @@ pub fn take(out: &Path, area: &WorkArea) -> Result<OutputLock, Diagnostic> {
         if !try_lock(&file) {
             return Err(Diagnostic::error(
                 "output/locked",
-                format!("another shipshape run is writing {}", out.display()),
+                format!(
+                    "another shipshape run is writing {}",
+                    crate::paths::shown(out)
+                ),
             )
             .with_help(format!(
                 "wait for it to finish; the lock ({}) is released when that process exits",
-                path.display()
+                crate::paths::shown(&path)
             )));
         }
         if still_at_path(&file, &path) {
@@ -50,7 +53,7 @@ pub fn take(out: &Path, area: &WorkArea) -> Result<OutputLock, Diagnostic> {
     }
     Err(Diagnostic::error(
         "output/locked",
-        format!("could not take the lock of {}", out.display()),
+        format!("could not take the lock of {}", crate::paths::shown(out)),
     )
     .with_help("other shipshape runs kept replacing it; run again when they are done"))
 }

@@ -137,6 +137,9 @@ fn entries(dir: &Path) -> Vec<(PathBuf, String)> {
 }
 
 pub fn io_error(what: &str, path: &Path, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::error("output/io", format!("{what} {}: {e}", path.display()))
-        .with_help("check permissions and free space; the previous output was left untouched")
+    Diagnostic::error(
+        "output/io",
+        format!("{what} {}: {e}", crate::paths::shown(path)),
+    )
+    .with_help("check permissions and free space; the previous output was left untouched")
 }

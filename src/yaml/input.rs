@@ -67,17 +67,22 @@ fn resolve_inside(path: &Path, name: &str, boundary: &Path) -> Result<PathBuf, I
         return Ok(resolved);
     }
     let target = match std::fs::read_link(path) {
-        Ok(link) if link == resolved => format!("is a symbolic link to {}", link.display()),
+        Ok(link) if link == resolved => {
+            format!("is a symbolic link to {}", crate::paths::shown(&link))
+        }
         Ok(link) => format!(
             "is a symbolic link to {}, which resolves to {}",
-            link.display(),
-            resolved.display()
+            crate::paths::shown(&link),
+            crate::paths::shown(&resolved)
         ),
-        Err(_) => format!("resolves to {}", resolved.display()),
+        Err(_) => format!("resolves to {}", crate::paths::shown(&resolved)),
     };
     Err(InputError {
         code: "input/outside-root",
-        message: format!("{name} {target}, outside {}", boundary.display()),
+        message: format!(
+            "{name} {target}, outside {}",
+            crate::paths::with_slashes(&boundary.to_string_lossy())
+        ),
         help: "inputs are read only from inside the directory they belong to (the project, or the \
                directory a path given to `lint` names), so a link cannot make shipshape print \
                another file; replace the link with the file itself, or name the target directly"
@@ -106,7 +111,7 @@ fn shown_target(name: &str, resolved: &Path) -> String {
     if resolved.ends_with(name) {
         String::new()
     } else {
-        format!(" (it resolves to {})", resolved.display())
+        format!(" (it resolves to {})", crate::paths::shown(resolved))
     }
 }
 
