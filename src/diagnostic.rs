@@ -72,6 +72,10 @@ pub struct Diagnostic {
     pub environment: Option<String>,
     /// `Kind/name` of the manifest a lint finding is about.
     pub resource: Option<String>,
+    /// The file of `location` is a copy of the input with secrets masked (same length, same
+    /// lines): every excerpt of that file in the report, whichever finding it belongs to, is
+    /// shown from this copy, so no neighbouring finding prints a masked secret as context.
+    pub redacts_source: bool,
 }
 
 impl Diagnostic {
@@ -90,6 +94,7 @@ impl Diagnostic {
             help: None,
             environment: None,
             resource: None,
+            redacts_source: false,
         }
     }
 

@@ -1024,10 +1024,7 @@ fn literal_secret_codes_follow_the_rules_configured_level() {
 
 /// Set to a reason while the human report prints other rules' excerpts from the unmasked file;
 /// `None` makes the test strict.
-const KNOWN_WRONG_OTHER_RULES_EXCERPTS: Option<&str> = Some(
-    "the human report of another rule's finding (here `unreachable-service` on `web:`) prints the \
-     neighbouring catalogue line, secret and all: only src/report/human.rs can mask every excerpt",
-);
+const KNOWN_WRONG_OTHER_RULES_EXCERPTS: Option<&str> = None;
 
 /// No excerpt of any rule prints a secret `literal-secret` found, not even another rule's
 /// excerpt that shows the secret's line as context.

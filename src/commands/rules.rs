@@ -26,7 +26,9 @@ pub fn list(markdown: bool, io: &mut Io<'_>) -> i32 {
 }
 
 pub fn explain(id: &str, io: &mut Io<'_>) -> i32 {
-    match rules::find(id) {
+    // A condition code (`literal-secret/jwt`) is explained by its rule's documentation.
+    let rule = rules::find(id).or_else(|| id.split_once('/').and_then(|(r, _)| rules::find(r)));
+    match rule {
         Some(r) => {
             let _ = writeln!(
                 io.stdout,

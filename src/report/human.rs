@@ -7,7 +7,9 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
     SourceCode, SourceSpan, SpanContents,
 };
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 struct Report<'a> {
     d: &'a Diagnostic,
@@ -127,6 +129,32 @@ impl miette::Diagnostic for Related {
     }
 }
 
+/// The redacted copies of input files that findings in this report carry (see
+/// [`Diagnostic::redacts_source`]), by file name.
+struct Redactions(HashMap<String, Arc<SourceFile>>);
+
+impl Redactions {
+    fn of(diagnostics: &[Diagnostic]) -> Redactions {
+        Redactions(
+            diagnostics
+                .iter()
+                .filter(|d| d.redacts_source)
+                .filter_map(|d| d.location.as_ref())
+                .map(|l| (l.file.name.clone(), Arc::clone(&l.file)))
+                .collect(),
+        )
+    }
+
+    /// `file`, or its redacted copy. A copy keeps every byte offset, so spans into the original
+    /// point at the same place in it; one of another length is not a copy of this file.
+    fn source_for<'a>(&'a self, file: &'a Arc<SourceFile>) -> &'a Arc<SourceFile> {
+        match self.0.get(&file.name) {
+            Some(copy) if copy.text.len() == file.text.len() => copy,
+            _ => file,
+        }
+    }
+}
+
 /// Labels close together share one excerpt; a far-away one gets an excerpt of its own, so a
 /// report never prints the hundred lines between two places.
 fn is_near(a: &Location, b: &Location) -> bool {
@@ -167,9 +195,10 @@ struct ExcerptLine {
 }
 
 impl Excerpt {
-    /// The excerpt of the file of `places` (one file) covering all of them.
-    fn around(places: &[&Location]) -> Excerpt {
-        let file = &places[0].file;
+    /// The excerpt of the file of `places` (one file) covering all of them, shown from its
+    /// redacted copy when the report has one.
+    fn around(places: &[&Location], redacted: &Redactions) -> Excerpt {
+        let file = redacted.source_for(&places[0].file);
         let first = places.iter().map(|l| l.span.line).min().unwrap_or(1);
         let last = places
             .iter()
@@ -318,6 +347,7 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(110)
         .with_links(false);
+    let redacted = Redactions::of(diagnostics);
     let mut out = String::new();
     for d in diagnostics {
         let report = Report {
@@ -329,7 +359,7 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
                 .map(|(l, text)| Related {
                     message: printable(text).into_owned(),
                     location: l.clone(),
-                    source: Excerpt::around(&[l]),
+                    source: Excerpt::around(&[l], &redacted),
                 })
                 .collect(),
             source: d.location.as_ref().map(|primary| {
@@ -338,7 +368,10 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
                     .iter()
                     .map(|(l, _)| l)
                     .filter(|l| is_near(primary, l));
-                Excerpt::around(&std::iter::once(primary).chain(near).collect::<Vec<_>>())
+                Excerpt::around(
+                    &std::iter::once(primary).chain(near).collect::<Vec<_>>(),
+                    &redacted,
+                )
             }),
         };
         if handler.render_report(&mut out, &report).is_err() {

@@ -43,6 +43,20 @@ fn physical(file: &str, line: u32, column: u32, end: Option<(u32, u32)>) -> Valu
     })
 }
 
+/// The rule a condition code (`rule/condition`) belongs to, and the condition's name.
+fn condition_of_rule(code: &str) -> Option<(&'static crate::lint::Rule, &str)> {
+    let (rule, condition) = code.split_once('/')?;
+    rules::find(rule).map(|r| (r, condition))
+}
+
+/// The level the findings of `code` in this report are given.
+fn first_level(diagnostics: &[Diagnostic], code: &str) -> &'static str {
+    diagnostics
+        .iter()
+        .find(|d| d.code == code)
+        .map_or("error", |d| level(d.severity))
+}
+
 pub fn render(diagnostics: &[Diagnostic]) -> String {
     // Rules: every lint rule, plus the non-rule codes that occur (input errors, drift, schema).
     let mut rule_ids: Vec<String> = rules::all().iter().map(|r| r.id.to_owned()).collect();
@@ -62,12 +76,24 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                 "help": { "text": r.doc, "markdown": r.doc },
                 "defaultConfiguration": { "level": level(r.severity) },
             }),
-            None => json!({
-                "id": id,
-                "name": id,
-                "shortDescription": { "text": format!("shipshape {id}") },
-                "defaultConfiguration": { "level": "error" },
-            }),
+            None => match condition_of_rule(id) {
+                // A condition of a rule (`literal-secret/jwt`): the rule's documentation, and
+                // the level its findings are reported at.
+                Some((r, condition)) => json!({
+                    "id": id,
+                    "name": id,
+                    "shortDescription": { "text": format!("{} ({condition})", r.summary) },
+                    "fullDescription": { "text": r.summary },
+                    "help": { "text": r.doc, "markdown": r.doc },
+                    "defaultConfiguration": { "level": first_level(diagnostics, id) },
+                }),
+                None => json!({
+                    "id": id,
+                    "name": id,
+                    "shortDescription": { "text": format!("shipshape {id}") },
+                    "defaultConfiguration": { "level": "error" },
+                }),
+            },
         })
         .collect();
     let results: Vec<Value> = diagnostics

@@ -157,6 +157,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             .place(Some(location), p.label)
             .help(p.help);
         d.code = p.kind.code().to_owned();
+        d.redacts_source = true;
     }
 }
 

@@ -1,0 +1,177 @@
+//! The checks over what was rendered: output schemas and lint rules per environment, and the
+//! Argo CD Applications against the whole tree.
+
+use super::CompiledEnvironment;
+use crate::catalogue::ResolvedEnvironment;
+use crate::diagnostic::Diagnostic;
+use crate::lint::context::Tree;
+use crate::lint::{self, LintContext};
+use crate::manifest::schema;
+use crate::render::{self, RenderedEnvironment};
+
+/// Environments whose names collide with a directory shipshape renders itself.
+pub(super) fn reserved_environment_names(resolved: &[ResolvedEnvironment]) -> Vec<Diagnostic> {
+    resolved
+        .iter()
+        .filter(|env| env.name == render::context::ARGOCD_DIR)
+        .map(|env| {
+            Diagnostic::error(
+                "input/bad-name",
+                format!(
+                    "environment name `{}` is reserved: rendered/{}/ holds the Argo CD Applications",
+                    env.name,
+                    render::context::ARGOCD_DIR
+                ),
+            )
+            .at(Some(env.origin.location()), "this environment")
+            .with_help("rename the environment file")
+        })
+        .collect()
+}
+
+/// Schema validation and lint of one environment. They read the same manifests and share
+/// nothing else; side by side they fill the gaps each leaves on two cores (the lint rules are few
+/// and unequal, and building the lint index is serial).
+pub(super) fn check_environment(env: &CompiledEnvironment) -> Vec<Diagnostic> {
+    let t = std::time::Instant::now();
+    let (mut found, linted) = std::thread::scope(|scope| {
+        let schema = scope.spawn(|| {
+            let t = std::time::Instant::now();
+            let found = check_schemas(env);
+            crate::profile::mark("  schema", t);
+            found
+        });
+        let ctx = LintContext::for_rendered(&env.resolved, &env.rendered.manifests);
+        let linted = lint::run(&ctx, &env.resolved.rule_levels);
+        crate::profile::mark("  lint", t);
+        let validated = match schema.join() {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e),
+        };
+        (validated, linted)
+    });
+    found.extend(linted);
+    crate::profile::mark("schema+lint", t);
+    found
+}
+
+/// Code of findings about rendered output that breaks the Kubernetes, Istio or Argo CD schemas.
+pub const OUTPUT_SCHEMA_CODE: &str = "output-schema";
+
+fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let ctx_env = &env.resolved;
+    let results = crate::parallel::map(&env.rendered.manifests, 64, |m| schema::validate(&m.value));
+    for (m, violations) in env.rendered.manifests.iter().zip(results) {
+        let Some(violations) = violations else {
+            continue;
+        };
+        for v in violations {
+            let location = match m.service().and_then(|s| ctx_env.service(s)) {
+                Some(svc) => svc.declaration(),
+                None => ctx_env.origin.location(),
+            };
+            out.push(
+                Diagnostic::error(
+                    OUTPUT_SCHEMA_CODE,
+                    format!("rendered {} breaks its schema at `{}`: {}", m.api_version(), v.pointer, v.message),
+                )
+                .at(Some(location), "rendered from here")
+                .with_help("a value of this service produced an invalid manifest; if you use --templates, check the template")
+                .in_environment(&ctx_env.name)
+                .on_resource(m.resource_id()),
+            );
+        }
+    }
+    out
+}
+
+/// Schema check of the Argo CD Applications; findings point at the environment's `argocd`
+/// section (the root app: at the first environment's).
+pub(super) fn check_argocd_schemas(
+    argocd: &RenderedEnvironment,
+    environments: &[CompiledEnvironment],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for m in &argocd.manifests {
+        let Some(violations) = schema::validate(&m.value) else {
+            continue;
+        };
+        let file = match &m.origin {
+            crate::manifest::ManifestOrigin::Rendered { file, .. } => file.as_str(),
+            crate::manifest::ManifestOrigin::File { .. } => "",
+        };
+        let env = environments
+            .iter()
+            .find(|e| format!("{}.yaml", e.resolved.name) == file)
+            .or_else(|| environments.first());
+        for v in violations {
+            let mut d = Diagnostic::error(
+                OUTPUT_SCHEMA_CODE,
+                format!(
+                    "rendered {} breaks its schema at `{}`: {}",
+                    m.api_version(),
+                    v.pointer,
+                    v.message
+                ),
+            )
+            .with_help("a value of the `argocd` section produced an invalid Application; if you use --templates, check the template")
+            .on_resource(m.resource_id());
+            if let Some(env) = env {
+                let origin = env.resolved.origin.child("argocd");
+                d = d
+                    .at(Some(origin.location()), "rendered from here")
+                    .in_environment(&env.resolved.name);
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Lints the Argo CD Applications against the whole rendered tree, which no single environment
+/// sees: each environment's Application with that environment's rule levels and locations, the
+/// root app (in no environment's file) with the first environment's.
+pub(super) fn lint_argocd(
+    argocd: &RenderedEnvironment,
+    environments: &[CompiledEnvironment],
+    dir_namespaces: Vec<(String, std::collections::BTreeSet<String>)>,
+) -> Vec<Diagnostic> {
+    let tree = Tree::rendered(dir_namespaces);
+    let owner = |m: &crate::manifest::Manifest| match &m.origin {
+        crate::manifest::ManifestOrigin::Rendered { file, .. } => environments
+            .iter()
+            .position(|e| format!("{}.yaml", e.resolved.name) == *file),
+        crate::manifest::ManifestOrigin::File { .. } => None,
+    };
+    let mut out = Vec::new();
+    for (ei, env) in environments.iter().enumerate() {
+        let own: Vec<_> = argocd
+            .manifests
+            .iter()
+            .filter(|m| owner(m) == Some(ei))
+            .cloned()
+            .collect();
+        let root: Vec<_> = if ei == 0 {
+            argocd
+                .manifests
+                .iter()
+                .filter(|m| owner(m).is_none())
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (name, manifests) in [
+            (env.resolved.name.as_str(), own),
+            (argocd.name.as_str(), root),
+        ] {
+            if manifests.is_empty() {
+                continue;
+            }
+            let ctx = LintContext::for_applications(name, &env.resolved, &manifests, tree.clone());
+            out.extend(lint::run(&ctx, &env.resolved.rule_levels));
+        }
+    }
+    out
+}

@@ -1,0 +1,194 @@
+//! The order of the stages, from catalogue to checked manifests: load, resolve, render, check
+//! and lint each environment, then hand it to the command's [`Sink`] and let its manifests go.
+//! What happens to a finished environment (compared, staged, kept) is the sink's business.
+
+use crate::catalogue::{Project, ProjectPaths, ResolvedEnvironment};
+use crate::diagnostic::{Diagnostic, Failure, Severity};
+use crate::render::{self, RenderedEnvironment, Templates};
+use crate::yaml::Limits;
+use std::path::PathBuf;
+
+mod checks;
+mod release;
+
+pub use checks::OUTPUT_SCHEMA_CODE;
+use checks::{check_argocd_schemas, check_environment, lint_argocd, reserved_environment_names};
+pub use release::allow_unfreed_manifests;
+use release::let_go;
+
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    pub paths: ProjectPaths,
+    pub envs: Vec<String>,
+    pub templates: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+/// What a command does with each environment once it is rendered, validated and linted: the
+/// pipeline drives, the command's sink decides (compare with the tree, stage, keep).
+pub trait Sink {
+    /// Whether the environments' manifests must outlive their turn (plan, graph and tests read
+    /// them afterwards). Otherwise they are let go as soon as the sink has the environment, so
+    /// peak memory is one environment's manifests.
+    fn keeps_manifests(&self) -> bool {
+        false
+    }
+
+    /// Takes one output directory as soon as it is checked: each environment in order, then the
+    /// Argo CD directory. `clean` says that no error-severity finding was made so far. An error
+    /// stops the run; it is reported like bad input (exit code 2).
+    fn finished(&mut self, dir: &mut RenderedEnvironment, clean: bool) -> Result<(), Diagnostic>;
+}
+
+/// The sink of commands that read the compiled result afterwards (plan, graph, tests).
+pub struct KeepEverything;
+
+impl Sink for KeepEverything {
+    fn keeps_manifests(&self) -> bool {
+        true
+    }
+
+    fn finished(&mut self, _: &mut RenderedEnvironment, _: bool) -> Result<(), Diagnostic> {
+        Ok(())
+    }
+}
+
+pub struct CompiledEnvironment {
+    pub resolved: ResolvedEnvironment,
+    pub rendered: RenderedEnvironment,
+}
+
+pub struct Compiled {
+    pub environments: Vec<CompiledEnvironment>,
+    /// The Argo CD Applications: a pseudo-environment whose directory (`argocd/`) sits beside
+    /// the environments' directories.
+    pub argocd: RenderedEnvironment,
+    /// Schema violations and lint findings over everything rendered.
+    pub findings: Vec<Diagnostic>,
+    /// How many manifests each output directory holds (environments, then `argocd/`), counted
+    /// before any were dropped.
+    pub manifest_counts: Vec<(String, usize)>,
+}
+
+impl Compiled {
+    /// Every manifest rendered, in all output directories.
+    pub fn manifest_count(&self) -> usize {
+        self.manifest_counts.iter().map(|(_, n)| n).sum()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Every output directory to write or compare: the environments, then `argocd/`.
+    pub fn rendered(&self) -> Vec<&RenderedEnvironment> {
+        self.environments
+            .iter()
+            .map(|e| &e.rendered)
+            .chain(std::iter::once(&self.argocd))
+            .collect()
+    }
+}
+
+/// Loads, resolves, renders and checks, handing each finished environment to `sink`. `Err`
+/// means the input itself is wrong, or the sink refused to go on (exit code 2).
+pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, Failure> {
+    let t = std::time::Instant::now();
+    let project = Project::load(&opts.paths, opts.limits.clone())?;
+    crate::profile::mark("load+validate", t);
+    let t = std::time::Instant::now();
+    let resolved = project.resolve(&opts.envs)?;
+    crate::profile::mark("resolve", t);
+    let t = std::time::Instant::now();
+    let templates =
+        Templates::load(opts.templates.as_deref())?.reading_back_within(opts.limits.clone());
+    let mut environments = Vec::new();
+    let mut problems = Vec::new();
+    problems.extend(reserved_environment_names(&resolved));
+    let complete = resolved.len() == project.environments.len();
+    let argocd = match render::render_argocd(&templates, &resolved, complete) {
+        Ok(a) => Some(a),
+        Err(f) => {
+            problems.extend(f.diagnostics);
+            None
+        }
+    };
+    crate::profile::mark("render argocd", t);
+    // One environment at a time: render, check, lint, then (unless asked to keep them) let its
+    // manifests go, so peak memory is one environment's manifests plus the text still held:
+    // everyone's for `diff`, only what differs from the tree for `check`, none for `build`.
+    let mut findings = Vec::new();
+    let mut dir_namespaces = Vec::new();
+    let mut manifest_counts = Vec::new();
+    let mut has_errors = false;
+    let last = resolved.len().saturating_sub(1);
+    let mut unfreed = 0;
+    for (position, env) in resolved.into_iter().enumerate() {
+        let t = std::time::Instant::now();
+        let rendered = match render::render_environment(&templates, &env) {
+            Ok(r) => r,
+            Err(f) => {
+                problems.extend(f.diagnostics);
+                continue;
+            }
+        };
+        crate::profile::mark("render+parse+emit", t);
+        let mut compiled = CompiledEnvironment {
+            resolved: env,
+            rendered,
+        };
+        if problems.is_empty() {
+            findings.extend(check_environment(&compiled));
+            has_errors = has_errors || findings.iter().any(|d| d.severity == Severity::Error);
+        }
+        dir_namespaces.push((
+            compiled.rendered.name.clone(),
+            crate::lint::context::namespaces(compiled.rendered.manifests.iter()),
+        ));
+        manifest_counts.push((
+            compiled.rendered.name.clone(),
+            compiled.rendered.manifests.len(),
+        ));
+        let freeing = if sink.keeps_manifests() {
+            None
+        } else {
+            let_go(&mut compiled.rendered.manifests, &mut unfreed)
+        };
+        if problems.is_empty() {
+            let t = std::time::Instant::now();
+            sink.finished(&mut compiled.rendered, !has_errors)?;
+            crate::profile::mark("sink", t);
+        }
+        // Freed before the next environment allocates, so two environments never share the
+        // peak: that is what handing each one over early is for. Nothing as large follows the
+        // last environment, so its free runs on while the run finishes (or ends with it).
+        if let Some(freeing) = freeing.filter(|_| position != last) {
+            release::wait_for(freeing);
+        }
+        environments.push(compiled);
+    }
+    crate::profile::report_counters();
+    let argocd = match argocd {
+        Some(a) if problems.is_empty() => a,
+        _ => return Err(problems.into()),
+    };
+    findings.extend(check_argocd_schemas(&argocd, &environments));
+    dir_namespaces.push((
+        argocd.name.clone(),
+        crate::lint::context::namespaces(argocd.manifests.iter()),
+    ));
+    findings.extend(lint_argocd(&argocd, &environments, dir_namespaces));
+    if !argocd.files.is_empty() {
+        manifest_counts.push((argocd.name.clone(), argocd.manifests.len()));
+    }
+    crate::diagnostic::normalise(&mut findings);
+    let mut argocd = argocd;
+    let clean = !findings.iter().any(|d| d.severity == Severity::Error);
+    sink.finished(&mut argocd, clean)?;
+    Ok(Compiled {
+        environments,
+        argocd,
+        findings,
+        manifest_counts,
+    })
+}

@@ -1,0 +1,56 @@
+//! Letting go of an environment's manifests once its sink has it: freed beside the next stage,
+//! or left for the process exit where that is cheaper and the memory allows.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How many manifests of finished environments a run may let go of without freeing them.
+static UNFREED_BUDGET: AtomicUsize = AtomicUsize::new(0);
+
+/// Lets a run leave up to `manifests` manifests of finished environments unfreed, for a process
+/// that exits right after the command (the binary; library callers keep the default, 0). The
+/// renderer's threads allocate the manifests and have exited by the time they are freed, so every
+/// free takes the allocator's slow cross-thread path: at N = 1,000 freeing was a quarter of a
+/// `check`'s CPU for memory the process was about to return whole. Above the budget (large
+/// platforms, where peak memory is the limit) environments are freed as before.
+pub fn allow_unfreed_manifests(manifests: usize) {
+    UNFREED_BUDGET.store(manifests, Ordering::Relaxed);
+}
+
+/// Takes an environment's manifests away once they are checked: left unfreed while the run's
+/// budget allows ([`allow_unfreed_manifests`]), otherwise freed on other threads, which the
+/// caller joins. Freeing is hundreds of thousands of small frees: done while this thread compares
+/// the text with the tree (check, build), or while the next environment renders (diff, whose
+/// peak is everyone's text anyway).
+pub(super) fn let_go(
+    manifests: &mut Vec<crate::manifest::Manifest>,
+    unfreed: &mut usize,
+) -> Option<[std::thread::JoinHandle<()>; 2]> {
+    let taken = std::mem::take(manifests);
+    if *unfreed + taken.len() <= UNFREED_BUDGET.load(Ordering::Relaxed) {
+        *unfreed += taken.len();
+        std::mem::forget(taken);
+        return None;
+    }
+    Some(free_in_background(taken))
+}
+
+/// Drops `manifests` on two threads, half each: a free walks every node of every tree, and
+/// one thread alone took longer than the comparison it runs beside.
+fn free_in_background(
+    mut manifests: Vec<crate::manifest::Manifest>,
+) -> [std::thread::JoinHandle<()>; 2] {
+    let second = manifests.split_off(manifests.len() / 2);
+    [
+        std::thread::spawn(move || drop(manifests)),
+        std::thread::spawn(move || drop(second)),
+    ]
+}
+
+/// Waits for a free begun by [`let_go`], so the next environment does not share the peak.
+pub(super) fn wait_for(freeing: [std::thread::JoinHandle<()>; 2]) {
+    let t = std::time::Instant::now();
+    for half in freeing {
+        let _ = half.join();
+    }
+    crate::profile::mark("wait for the free", t);
+}
