@@ -464,3 +464,31 @@ fn objects(rendered: &Path) -> Vec<String> {
     }
     out
 }
+
+/// A file saved with Windows line ends (CRLF) is reported at the same line and column as the
+/// same file with LF, in the human excerpt, the short form and the JSON report, for errors in
+/// the catalogue and in an environment file.
+#[test]
+fn crlf_files_are_reported_at_the_same_lines_and_columns() {
+    for case in ["bad-quantity", "env-override-bad-quantity", "unknown-field"] {
+        let lf = project(case);
+        let crlf = project(case);
+        for entry in walkdir::WalkDir::new(crlf.path()) {
+            let entry = entry.unwrap();
+            if entry.file_type().is_file() {
+                let text = fs::read_to_string(entry.path()).unwrap();
+                fs::write(entry.path(), text.replace('\n', "\r\n")).unwrap();
+            }
+        }
+        for format in [&["--format", "short"][..], &["--format", "json"], &[]] {
+            let a = build(lf.path(), format);
+            let b = build(crlf.path(), format);
+            assert_eq!(b.code, Some(EXIT_BAD_INPUT), "{case}: {}", b.stderr);
+            assert_eq!(
+                a.all(),
+                b.all().replace('\r', ""),
+                "{case} {format:?}: CRLF moved the reported place"
+            );
+        }
+    }
+}
