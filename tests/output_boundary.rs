@@ -294,11 +294,17 @@ fn what_a_killed_build_leaves_is_ignored_by_git_and_removed_by_the_next_build() 
 /// `unshare -rm` makes, or root); says so and skips where neither is allowed.
 #[test]
 fn a_build_onto_a_full_file_system_leaves_the_previous_tree_whole() {
+    // Whether this machine lets a private mount namespace mount a tmpfs at all.
     let probe = std::process::Command::new("unshare")
-        .args(["-rm", "true"])
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            r#"d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs "$d" && umount "$d"; rc=$?; rmdir "$d"; exit $rc"#,
+        ])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: no user namespaces here (unshare -rm), so no private tmpfs to fill");
+        eprintln!("skipped: no private tmpfs here (unshare -rm and mount -t tmpfs), so no full file system to try");
         return;
     }
     let p = built_project();
