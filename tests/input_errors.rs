@@ -117,6 +117,10 @@ bad_input_cases! {
     argocd_blank_revision => "argocd-blank-revision",
     argocd_padded_repo_url => "argocd-padded-repo-url",
     argocd_control_character => "argocd-control-character",
+    security_without_reason => "security-without-reason",
+    env_security_without_reason => "env-security-without-reason",
+    request_above_limit => "request-above-limit",
+    env_limit_below_request => "env-limit-below-request",
 }
 
 /// Fixtures that must build: the base every bad case was derived from, and the injection case.

@@ -148,7 +148,11 @@ impl EnvSpec {
     /// Kinds of a service's file, mirroring each template's condition, in the order of
     /// SERVICE_TEMPLATES.
     fn service_kinds(&self, svc: &ServiceSpec) -> Vec<&'static str> {
-        let mut kinds = vec!["ServiceAccount", "Service", svc.workload];
+        let mut kinds = vec!["ServiceAccount", "Service"];
+        if svc.workload == "StatefulSet" {
+            kinds.push("Service"); // service-headless.yaml.j2: the governing Service
+        }
+        kinds.push(svc.workload);
         if svc.hpa.is_some() {
             kinds.push("HorizontalPodAutoscaler"); // hpa.yaml.j2: `if svc.hpa`
         }
@@ -337,10 +341,14 @@ fn check_service_file(
     problems.check(kinds == expected, || {
         format!("{at}: kinds {kinds:?}, expected {expected:?}")
     });
+    let headless = format!("{}-headless", svc.name);
     for doc in docs {
         let meta = &doc["metadata"];
+        // A StatefulSet's governing Service is the one object with a name of its own.
+        let governing = kind(doc) == "Service" && doc["spec"]["clusterIP"] == "None";
+        let name = if governing { &headless } else { &svc.name };
         problems.check(
-            meta["name"].as_str() == Some(svc.name.as_str())
+            meta["name"].as_str() == Some(name.as_str())
                 && meta["namespace"].as_str() == Some(env.namespace.as_str()),
             || {
                 format!(

@@ -82,9 +82,11 @@ pub struct LintSpec {
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceSet {
     pub cpu: Option<QuantityText>,
     pub memory: Option<QuantityText>,
+    pub ephemeral_storage: Option<QuantityText>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -106,6 +108,29 @@ pub struct Replicas {
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct Health {
     pub path: Option<String>,
+    pub startup: Option<StartupProbe>,
+}
+
+/// A startup probe for a slow starter: liveness and readiness wait until it has passed, so
+/// they can stay strict without killing a container that is still starting.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StartupProbe {
+    pub failure_threshold: u32,
+    pub period_seconds: u32,
+}
+
+/// Departures from the restricted security defaults. Each layer that sets one must say why in
+/// `reason`, checked before the layers merge (see `resolve`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Security {
+    pub run_as_user: Option<u32>,
+    pub run_as_group: Option<u32>,
+    pub fs_group: Option<u32>,
+    pub read_only_root_filesystem: Option<bool>,
+    pub service_account_token: Option<bool>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -158,6 +183,8 @@ pub struct ServiceSpec {
     pub env: IndexMap<String, String>,
     pub mesh: Option<MeshSpec>,
     pub storage: Option<Storage>,
+    #[serde(default)]
+    pub security: Security,
     #[serde(default)]
     pub suppress: IndexMap<String, String>,
 }

@@ -3,7 +3,8 @@
 
 use crate::catalogue::load::{typed_error, LoadedCatalogue, LoadedEnvironment};
 use crate::catalogue::model::{
-    ArgoSpec, ClusterSpec, IstioSpec, LintSpec, ProbeKind, Protocol, Rollout, ServiceSpec, Workload,
+    ArgoSpec, ClusterSpec, IstioSpec, LintSpec, ProbeKind, Protocol, QuantityText, Rollout,
+    ServiceSpec, StartupProbe, Workload,
 };
 use crate::catalogue::origin::{Layers, Origin};
 use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent, QuantityError};
@@ -12,6 +13,41 @@ use crate::diagnostic::{Diagnostic, Failure, Location, Severity};
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// The user and group every container runs as unless its service says otherwise: above 10000,
+/// so no account of the host or of a typical image's /etc/passwd (system users sit below 1000,
+/// login users from 1000) is shared by accident.
+pub const DEFAULT_RUN_AS_ID: u32 = 10001;
+/// Ephemeral storage (the writable layer, the /tmp emptyDir, logs) when the catalogue names none:
+/// enough for logs the kubelet rotates and scratch files, bounded so one pod cannot fill a node.
+pub const DEFAULT_EPHEMERAL_REQUEST: &str = "128Mi";
+pub const DEFAULT_EPHEMERAL_LIMIT: &str = "1Gi";
+/// The longest StatefulSet name: its governing Service is `<name>-headless`, a DNS-1035 label.
+pub const HEADLESS_SUFFIX: &str = "-headless";
+const MAX_STATEFUL_NAME: usize = 63 - HEADLESS_SUFFIX.len();
+
+/// How the service's pods run, after the restricted defaults and the catalogue's departures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedSecurity {
+    pub run_as_user: u32,
+    pub run_as_group: u32,
+    pub fs_group: u32,
+    pub read_only_root_filesystem: bool,
+    /// Mount the service account token into the pods: only for services that call the API server.
+    pub service_account_token: bool,
+}
+
+impl Default for ResolvedSecurity {
+    fn default() -> Self {
+        ResolvedSecurity {
+            run_as_user: DEFAULT_RUN_AS_ID,
+            run_as_group: DEFAULT_RUN_AS_ID,
+            fs_group: DEFAULT_RUN_AS_ID,
+            read_only_root_filesystem: true,
+            service_account_token: false,
+        }
+    }
+}
 
 /// CPU in millicores and memory in bytes, each optional because a manifest may omit it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,6 +89,10 @@ pub struct ResolvedService {
     pub limits_text: (Option<String>, Option<String>),
     pub requests: Amount,
     pub limits: Amount,
+    /// Ephemeral storage request and limit as written (or the defaults), for rendering.
+    pub ephemeral_storage_text: (String, String),
+    pub security: ResolvedSecurity,
+    pub startup: Option<StartupProbe>,
     pub depends_on: Vec<String>,
     pub ingress_namespaces: Vec<String>,
     pub env: IndexMap<String, String>,
@@ -312,7 +352,29 @@ pub fn resolve(
         m.remove("imageRegistry");
     }
     let mut services = Vec::new();
+    check_security_reason(
+        &cat_defaults,
+        &cat.defaults_origin,
+        "defaults",
+        &mut problems,
+    );
+    check_security_reason(
+        &env_defaults,
+        &env_origin.child("defaults"),
+        "defaults",
+        &mut problems,
+    );
     for (name, declared) in &cat.services {
+        let what = format!("service `{name}`");
+        check_security_reason(&declared.value, &declared.origin, &what, &mut problems);
+        if let Some(o) = overrides.and_then(|m| m.get(name)) {
+            check_security_reason(
+                o,
+                &env_origin.child("services").child(name),
+                &what,
+                &mut problems,
+            );
+        }
         let mut layers = Layers::default();
         let override_value = overrides.and_then(|m| m.get(name));
         if override_value.is_some() {
@@ -594,6 +656,16 @@ fn check_service(
             false,
         ),
     };
+    let ephemeral_requested = parse_q(
+        "/resources/requests/ephemeralStorage",
+        &spec.resources.requests.ephemeral_storage,
+        false,
+    );
+    let ephemeral_limited = parse_q(
+        "/resources/limits/ephemeralStorage",
+        &spec.resources.limits.ephemeral_storage,
+        false,
+    );
     let storage_size = spec.storage.as_ref().and_then(|s| s.size.clone());
     if let Some(size) = &storage_size {
         parse_q("/storage/size", &Some(size.clone()), false);
@@ -619,6 +691,105 @@ fn check_service(
         },
         None => 80,
     };
+    // Kubernetes gives a container with a limit and no request a request equal to the limit; the
+    // budgets count what the scheduler will reserve, so they take the same value.
+    let text = |q: &Option<QuantityText>| q.as_ref().map(|q| q.0.clone());
+    let limits_text = (
+        text(&spec.resources.limits.cpu),
+        text(&spec.resources.limits.memory),
+    );
+    let requests_text = (
+        text(&spec.resources.requests.cpu).or_else(|| limits_text.0.clone()),
+        text(&spec.resources.requests.memory).or_else(|| limits_text.1.clone()),
+    );
+    let requests = Amount {
+        cpu: requests.cpu.or(limits.cpu),
+        memory: requests.memory.or(limits.memory),
+    };
+    let ephemeral_limit_text = text(&spec.resources.limits.ephemeral_storage)
+        .unwrap_or_else(|| DEFAULT_EPHEMERAL_LIMIT.to_owned());
+    let ephemeral_request_text = text(&spec.resources.requests.ephemeral_storage)
+        .or_else(|| text(&spec.resources.limits.ephemeral_storage))
+        .unwrap_or_else(|| DEFAULT_EPHEMERAL_REQUEST.to_owned());
+    let ephemeral_limit = ephemeral_limited.or_else(|| parse_memory(DEFAULT_EPHEMERAL_LIMIT).ok());
+    let ephemeral_request = ephemeral_requested
+        .or(ephemeral_limited)
+        .or_else(|| parse_memory(DEFAULT_EPHEMERAL_REQUEST).ok());
+    let compared = [
+        (
+            "cpu",
+            requests.cpu,
+            &requests_text.0,
+            limits.cpu,
+            &limits_text.0,
+        ),
+        (
+            "memory",
+            requests.memory,
+            &requests_text.1,
+            limits.memory,
+            &limits_text.1,
+        ),
+        (
+            "ephemeralStorage",
+            ephemeral_request,
+            &Some(ephemeral_request_text.clone()),
+            ephemeral_limit,
+            &Some(ephemeral_limit_text.clone()),
+        ),
+    ];
+    for (key, request, request_text, limit, limit_text) in compared {
+        let (Some(request), Some(limit)) = (request, limit) else {
+            continue;
+        };
+        if request <= limit {
+            continue;
+        }
+        let request_at = layers
+            .value_at(&format!("/resources/requests/{key}"))
+            .or_else(|| layers.value_at(&format!("/resources/limits/{key}")));
+        let limit_at = layers.value_at(&format!("/resources/limits/{key}"));
+        let request_text = request_text.as_deref().unwrap_or("");
+        let limit_text = limit_text.as_deref().unwrap_or("");
+        let help = if limit_at.is_some() {
+            format!(
+                "the API server rejects a pod whose request is above its limit: raise `limits.{key}` to at least {request_text}, or lower the request"
+            )
+        } else {
+            format!(
+                "the limit is the built-in default ({limit_text}), and the API server rejects a pod whose request is above its limit: set `limits.{key}` to at least {request_text}, or lower the request"
+            )
+        };
+        problems.push(
+            Diagnostic::error(
+                "input/request-above-limit",
+                format!(
+                    "service `{name}` in environment `{env_name}`: requests.{key} ({request_text}) is above limits.{key} ({limit_text})"
+                ),
+            )
+            .at(
+                request_at.or_else(|| layers.key_at("")),
+                format!("request {request_text}"),
+            )
+            .with_related(limit_at, format!("limit {limit_text}"))
+            .with_help(help),
+        );
+    }
+    if spec.workload == Workload::StatefulSet && name.len() > MAX_STATEFUL_NAME {
+        problems.push(
+            Diagnostic::error(
+                "input/bad-name",
+                format!(
+                    "statefulset `{name}` is {} characters long; its governing Service `{name}{HEADLESS_SUFFIX}` would be longer than 63",
+                    name.len()
+                ),
+            )
+            .at(layers.key_at(""), "this name")
+            .with_help(format!(
+                "shorten the service name to at most {MAX_STATEFUL_NAME} characters"
+            )),
+        );
+    }
     let replicas_min = spec.replicas.min.unwrap_or(1);
     if let Some(max) = spec.replicas.max {
         if max < replicas_min {
@@ -694,16 +865,19 @@ fn check_service(
         replicas_min,
         replicas_max: spec.replicas.max,
         cpu_target,
-        requests_text: (
-            spec.resources.requests.cpu.map(|q| q.0),
-            spec.resources.requests.memory.map(|q| q.0),
-        ),
-        limits_text: (
-            spec.resources.limits.cpu.map(|q| q.0),
-            spec.resources.limits.memory.map(|q| q.0),
-        ),
+        requests_text,
+        limits_text,
         requests,
         limits,
+        ephemeral_storage_text: (ephemeral_request_text, ephemeral_limit_text),
+        security: ResolvedSecurity {
+            run_as_user: spec.security.run_as_user.unwrap_or(DEFAULT_RUN_AS_ID),
+            run_as_group: spec.security.run_as_group.unwrap_or(DEFAULT_RUN_AS_ID),
+            fs_group: spec.security.fs_group.unwrap_or(DEFAULT_RUN_AS_ID),
+            read_only_root_filesystem: spec.security.read_only_root_filesystem.unwrap_or(true),
+            service_account_token: spec.security.service_account_token.unwrap_or(false),
+        },
+        startup: spec.health.startup,
         depends_on: spec.depends_on,
         ingress_namespaces: spec.ingress.from_namespaces,
         env: spec.env,
@@ -714,6 +888,61 @@ fn check_service(
         suppress: spec.suppress,
         layers: layers.clone(),
     })
+}
+
+/// The settings a `security` block may change; any of them needs a `reason` in the same block.
+const SECURITY_SETTINGS: &[&str] = &[
+    "runAsUser",
+    "runAsGroup",
+    "fsGroup",
+    "readOnlyRootFilesystem",
+    "serviceAccountToken",
+];
+
+/// A `security` block that departs from the restricted defaults must say why, in the same
+/// block: checked per layer before merging, so a reason in `defaults` cannot cover a service's
+/// own departure, and an environment's override needs its own.
+fn check_security_reason(
+    value: &Value,
+    origin: &Origin,
+    what: &str,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let Some(block) = value.get("security").and_then(Value::as_object) else {
+        return;
+    };
+    let has_reason = block
+        .get("reason")
+        .and_then(Value::as_str)
+        .is_some_and(|r| !r.trim().is_empty());
+    if has_reason {
+        return;
+    }
+    let Some(first) = SECURITY_SETTINGS.iter().find(|k| block.contains_key(**k)) else {
+        return;
+    };
+    let set: Vec<&str> = SECURITY_SETTINGS
+        .iter()
+        .copied()
+        .filter(|k| block.contains_key(*k))
+        .collect();
+    let at = origin
+        .key_at(&format!("/security/{first}"))
+        .or_else(|| origin.key_at("/security"));
+    problems.push(
+        Diagnostic::error(
+            "input/security-without-reason",
+            format!(
+                "{what} changes `security.{}` from the restricted default without a reason",
+                set.join("`, `security.")
+            ),
+        )
+        .at(at, "changed without a reason")
+        .with_help(
+            "add `reason: \"...\"` to this `security` block saying why the service needs it \
+             (e.g. `reason: \"the postgres image runs as uid 999\"`), or remove the change",
+        ),
+    );
 }
 
 /// Adds the registry to an image that names none and the environment's tag to an untagged one.

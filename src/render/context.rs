@@ -2,6 +2,7 @@
 //! layout only and an override cannot get the arithmetic wrong.
 
 use crate::catalogue::model::{ProbeKind, Protocol, Workload};
+use crate::catalogue::resolve::HEADLESS_SUFFIX;
 use crate::catalogue::{ResolvedEnvironment, ResolvedService};
 use minijinja::Value as TV;
 use serde_json::{json, Map, Value};
@@ -269,25 +270,38 @@ impl<'a> ServiceFacts<'a> {
         [a, b, c, d, e, f, ("version", STABLE_SUBSET)]
     }
 
-    /// `requests` and `limits` that name a CPU or memory quantity, as written in the catalogue.
+    /// `requests` and `limits`: CPU and memory as written in the catalogue, and ephemeral
+    /// storage, which always has a value (a default) so no pod can fill its node's disk.
     pub fn resources(&self) -> Vec<(&'static str, Vec<(&'static str, &'a str)>)> {
         let mut out = Vec::with_capacity(2);
-        for (key, (cpu, memory)) in [
-            ("requests", &self.svc.requests_text),
-            ("limits", &self.svc.limits_text),
+        let (ephemeral_request, ephemeral_limit) = &self.svc.ephemeral_storage_text;
+        for (key, (cpu, memory), ephemeral) in [
+            ("requests", &self.svc.requests_text, ephemeral_request),
+            ("limits", &self.svc.limits_text, ephemeral_limit),
         ] {
-            let mut m = Vec::with_capacity(2);
+            let mut m = Vec::with_capacity(3);
             if let Some(c) = cpu {
                 m.push(("cpu", c.as_str()));
             }
             if let Some(mem) = memory {
                 m.push(("memory", mem.as_str()));
             }
-            if !m.is_empty() {
-                out.push((key, m));
-            }
+            m.push(("ephemeral-storage", ephemeral.as_str()));
+            out.push((key, m));
         }
         out
+    }
+
+    /// Name of the StatefulSet's governing Service: headless, so each pod gets a stable DNS name
+    /// (`<pod>.<name>-headless`) while clients keep the ordinary Service, which load-balances.
+    pub fn headless_name(&self) -> String {
+        format!("{}{}", self.svc.name, HEADLESS_SUFFIX)
+    }
+
+    /// The restricted Pod Security profile asks for a non-root user; uid 0 can only come from
+    /// a service's explicit, reasoned `security.runAsUser: 0`, and then the pod must not claim it.
+    pub fn run_as_non_root(&self) -> bool {
+        self.svc.security.run_as_user != 0
     }
 
     /// The autoscaling range, when the service has one (a maximum above its minimum).
@@ -334,6 +348,20 @@ fn string_pairs<'x>(pairs: impl IntoIterator<Item = (&'x str, &'x str)>) -> TV {
 /// What a service template sees as `svc`, from the service's facts. Built as template values directly: a
 /// detour through JSON values and a conversion cost a sixth of rendering.
 pub fn service_context_from(facts: &ServiceFacts<'_>) -> TV {
+    let mut pairs = service_pairs(facts, &facts.svc.name);
+    // The governing Service is a second object of the service: the same values under another
+    // name, so `service-headless.yaml.j2` can include the shared metadata block with it
+    // (`{% with svc = svc.headless %}`) and an overridden `_metadata.yaml.j2` reaches it too.
+    let headless = if facts.stateful() {
+        TV::from_pairs(service_pairs(facts, &facts.headless_name()))
+    } else {
+        TV::from(())
+    };
+    pairs.push(("headless", headless));
+    TV::from_pairs(pairs)
+}
+
+fn service_pairs(facts: &ServiceFacts<'_>, name: &str) -> Vec<(&'static str, TV)> {
     let svc = facts.svc;
     let resources = facts.resources();
     let env_list: TV = svc
@@ -377,8 +405,8 @@ pub fn service_context_from(facts: &ServiceFacts<'_>) -> TV {
         })
         .collect();
     let canary = TV::from_pairs(svc.canary.iter().map(|(k, w)| (k.as_str(), TV::from(*w))));
-    TV::from_pairs([
-        ("name", TV::from(svc.name.as_str())),
+    vec![
+        ("name", TV::from(name)),
         ("kind", TV::from(facts.kind())),
         ("image", TV::from(svc.image.as_str())),
         ("port", TV::from(svc.port)),
@@ -435,7 +463,36 @@ pub fn service_context_from(facts: &ServiceFacts<'_>) -> TV {
         ("dependsOn", strings(&svc.depends_on)),
         ("wave", TV::from(svc.wave)),
         ("storage", optional(svc.storage_size.as_deref())),
-        ("runAsNonRoot", TV::from(!facts.stateful())),
+        ("runAsNonRoot", TV::from(facts.run_as_non_root())),
+        ("headlessName", TV::from(facts.headless_name())),
+        (
+            "security",
+            TV::from_pairs([
+                ("runAsUser", TV::from(svc.security.run_as_user)),
+                ("runAsGroup", TV::from(svc.security.run_as_group)),
+                ("fsGroup", TV::from(svc.security.fs_group)),
+                (
+                    "readOnlyRootFilesystem",
+                    TV::from(svc.security.read_only_root_filesystem),
+                ),
+                (
+                    "serviceAccountToken",
+                    TV::from(svc.security.service_account_token),
+                ),
+            ]),
+        ),
+        (
+            "startup",
+            svc.startup.map_or_else(
+                || TV::from(()),
+                |s| {
+                    TV::from_pairs([
+                        ("failureThreshold", TV::from(s.failure_threshold)),
+                        ("periodSeconds", TV::from(s.period_seconds)),
+                    ])
+                },
+            ),
+        ),
         ("ingressNamespaces", strings(&svc.ingress_namespaces)),
         ("canary", canary),
         ("timeout", optional(svc.mesh_timeout.as_deref())),
@@ -450,7 +507,7 @@ pub fn service_context_from(facts: &ServiceFacts<'_>) -> TV {
             "trafficPolicy",
             template_value(&traffic_policy(svc.protocol)),
         ),
-    ])
+    ]
 }
 
 /// The Argo CD Application of one environment, or `None` without an `argocd` section.

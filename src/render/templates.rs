@@ -92,6 +92,7 @@ pub const ENVIRONMENT_TEMPLATES: &[&str] = &[
 pub const SERVICE_TEMPLATES: &[&str] = &[
     "serviceaccount.yaml.j2",
     "service.yaml.j2",
+    "service-headless.yaml.j2",
     "workload.yaml.j2",
     "hpa.yaml.j2",
     "pdb.yaml.j2",
@@ -122,6 +123,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "service.yaml.j2",
         include_str!("../../templates/service.yaml.j2"),
+    ),
+    (
+        "service-headless.yaml.j2",
+        include_str!("../../templates/service-headless.yaml.j2"),
     ),
     (
         "workload.yaml.j2",

@@ -1,6 +1,6 @@
 //! ServiceAccount, Service, HorizontalPodAutoscaler and PodDisruptionBudget.
 
-use super::{array, manifest, match_selector, strings_map};
+use super::{array, manifest, match_selector, metadata_named, strings_map};
 use crate::render::context::{app_protocol, object, port_name, ServiceFacts};
 use serde_json::{Map, Value};
 
@@ -13,7 +13,7 @@ pub(super) fn service_account(f: &ServiceFacts<'_>) -> Option<Value> {
     ))
 }
 
-pub(super) fn service(f: &ServiceFacts<'_>) -> Option<Value> {
+fn service_port(f: &ServiceFacts<'_>) -> Value {
     let svc = f.svc;
     let name = port_name(svc.protocol);
     let mut port = Map::with_capacity(5);
@@ -25,6 +25,10 @@ pub(super) fn service(f: &ServiceFacts<'_>) -> Option<Value> {
     if !app.is_empty() {
         port.insert("appProtocol".into(), Value::from(app));
     }
+    Value::Object(port)
+}
+
+pub(super) fn service(f: &ServiceFacts<'_>) -> Option<Value> {
     Some(manifest(
         f,
         "v1",
@@ -34,10 +38,31 @@ pub(super) fn service(f: &ServiceFacts<'_>) -> Option<Value> {
             object([
                 ("type", Value::from("ClusterIP")),
                 ("selector", strings_map(f.selector())),
-                ("ports", array([Value::Object(port)])),
+                ("ports", array([service_port(f)])),
             ]),
         )],
     ))
+}
+
+/// As in service-headless.yaml.j2: a StatefulSet's governing Service.
+pub(super) fn headless_service(f: &ServiceFacts<'_>) -> Option<Value> {
+    if !f.stateful() {
+        return None;
+    }
+    Some(object([
+        ("apiVersion", Value::from("v1")),
+        ("kind", Value::from("Service")),
+        ("metadata", metadata_named(f, &f.headless_name())),
+        (
+            "spec",
+            object([
+                ("clusterIP", Value::from("None")),
+                ("publishNotReadyAddresses", Value::Bool(true)),
+                ("selector", strings_map(f.selector())),
+                ("ports", array([service_port(f)])),
+            ]),
+        ),
+    ]))
 }
 
 pub(super) fn hpa(f: &ServiceFacts<'_>) -> Option<Value> {

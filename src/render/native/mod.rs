@@ -27,6 +27,7 @@ pub fn renderer(template: &str) -> Option<NativeFn> {
     let f: NativeFn = match template {
         "serviceaccount.yaml.j2" => basics::service_account,
         "service.yaml.j2" => basics::service,
+        "service-headless.yaml.j2" => basics::headless_service,
         "workload.yaml.j2" => workload::workload,
         "hpa.yaml.j2" => basics::hpa,
         "pdb.yaml.j2" => basics::pdb,
@@ -57,8 +58,13 @@ fn manifest<const N: usize>(
 }
 
 fn metadata(f: &ServiceFacts<'_>) -> Value {
+    metadata_named(f, &f.svc.name)
+}
+
+/// The shared metadata under another name (a second object of the same service).
+fn metadata_named(f: &ServiceFacts<'_>, name: &str) -> Value {
     object([
-        ("name", Value::from(f.svc.name.as_str())),
+        ("name", Value::from(name)),
         ("namespace", Value::from(f.env.namespace.as_str())),
         ("labels", strings_map(f.labels())),
         (

@@ -14,7 +14,7 @@ pub(super) fn workload(f: &ServiceFacts<'_>) -> Option<Value> {
         spec.insert("replicas".into(), Value::from(svc.replicas_min));
     }
     if f.stateful() {
-        spec.insert("serviceName".into(), Value::from(svc.name.as_str()));
+        spec.insert("serviceName".into(), Value::from(f.headless_name()));
     }
     spec.insert("selector".into(), match_selector(f));
     spec.insert(
@@ -54,12 +54,20 @@ pub(super) fn workload(f: &ServiceFacts<'_>) -> Option<Value> {
 }
 
 fn pod_spec(f: &ServiceFacts<'_>, storage: bool) -> Value {
+    let security = &f.svc.security;
     object([
         ("serviceAccountName", Value::from(f.svc.name.as_str())),
         (
+            "automountServiceAccountToken",
+            Value::Bool(security.service_account_token),
+        ),
+        (
             "securityContext",
             object([
-                ("runAsNonRoot", Value::Bool(!f.stateful())),
+                ("runAsNonRoot", Value::Bool(f.run_as_non_root())),
+                ("runAsUser", Value::from(security.run_as_user)),
+                ("runAsGroup", Value::from(security.run_as_group)),
+                ("fsGroup", Value::from(security.fs_group)),
                 (
                     "seccompProfile",
                     object([("type", Value::from("RuntimeDefault"))]),
@@ -67,6 +75,13 @@ fn pod_spec(f: &ServiceFacts<'_>, storage: bool) -> Value {
             ]),
         ),
         ("containers", array([container(f, storage)])),
+        (
+            "volumes",
+            array([object([
+                ("name", Value::from("tmp")),
+                ("emptyDir", Value::Object(Map::new())),
+            ])]),
+        ),
     ])
 }
 
@@ -76,7 +91,7 @@ fn container(f: &ServiceFacts<'_>, storage: bool) -> Value {
     let mut c = Map::with_capacity(10);
     c.insert("name".into(), Value::from(svc.name.as_str()));
     c.insert("image".into(), Value::from(svc.image.as_str()));
-    c.insert("imagePullPolicy".into(), Value::from("IfNotPresent"));
+    c.insert("imagePullPolicy".into(), Value::from("Always"));
     c.insert(
         "ports".into(),
         array([object([
@@ -107,32 +122,73 @@ fn container(f: &ServiceFacts<'_>, storage: bool) -> Value {
         c.insert("resources".into(), Value::Object(m));
     }
     if svc.probe != ProbeKind::None {
-        c.insert("readinessProbe".into(), probe(f, port_name, 5, 10));
-        c.insert("livenessProbe".into(), probe(f, port_name, 15, 20));
+        if let Some(startup) = svc.startup {
+            c.insert(
+                "startupProbe".into(),
+                probe(
+                    f,
+                    port_name,
+                    [
+                        ("periodSeconds", startup.period_seconds),
+                        ("failureThreshold", startup.failure_threshold),
+                    ],
+                ),
+            );
+        }
+        c.insert(
+            "readinessProbe".into(),
+            probe(
+                f,
+                port_name,
+                [("periodSeconds", 5), ("failureThreshold", 3)],
+            ),
+        );
+        c.insert(
+            "livenessProbe".into(),
+            object([
+                ("tcpSocket", object([("port", Value::from(port_name))])),
+                ("initialDelaySeconds", Value::from(15)),
+                ("periodSeconds", Value::from(20)),
+                ("failureThreshold", Value::from(6)),
+            ]),
+        );
     }
     c.insert(
         "securityContext".into(),
         object([
             ("allowPrivilegeEscalation", Value::Bool(false)),
+            ("privileged", Value::Bool(false)),
+            (
+                "readOnlyRootFilesystem",
+                Value::Bool(svc.security.read_only_root_filesystem),
+            ),
             (
                 "capabilities",
                 object([("drop", array([Value::from("ALL")]))]),
             ),
         ]),
     );
-    if storage {
-        c.insert(
-            "volumeMounts".into(),
-            array([object([
+    let tmp = object([
+        ("name", Value::from("tmp")),
+        ("mountPath", Value::from("/tmp")),
+    ]);
+    let mounts = if storage {
+        array([
+            tmp,
+            object([
                 ("name", Value::from("data")),
                 ("mountPath", Value::from("/data")),
-            ])]),
-        );
-    }
+            ]),
+        ])
+    } else {
+        array([tmp])
+    };
+    c.insert("volumeMounts".into(), mounts);
     Value::Object(c)
 }
 
-fn probe(f: &ServiceFacts<'_>, port_name: &str, initial_delay: u32, period: u32) -> Value {
+/// The service's health check (readiness and startup), with its timing.
+fn probe<const N: usize>(f: &ServiceFacts<'_>, port_name: &str, timing: [(&str, u32); N]) -> Value {
     let (key, action) = if f.svc.probe == ProbeKind::Http {
         (
             "httpGet",
@@ -144,9 +200,10 @@ fn probe(f: &ServiceFacts<'_>, port_name: &str, initial_delay: u32, period: u32)
     } else {
         ("tcpSocket", object([("port", Value::from(port_name))]))
     };
-    object([
-        (key, action),
-        ("initialDelaySeconds", Value::from(initial_delay)),
-        ("periodSeconds", Value::from(period)),
-    ])
+    let mut m = Map::with_capacity(1 + N);
+    m.insert(key.into(), action);
+    for (k, v) in timing {
+        m.insert(k.into(), Value::from(v));
+    }
+    Value::Object(m)
 }
