@@ -45,6 +45,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             capacity_cpu,
             capacity_memory,
             max_utilisation,
+            policy,
             output,
         } => crate::commands::lint::run(
             &crate::commands::lint::LintArgs {
@@ -53,6 +54,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
                 capacity_cpu,
                 capacity_memory,
                 max_utilisation,
+                policy,
             },
             &output,
             io,

@@ -120,6 +120,8 @@ pub enum Command {
         #[arg(long, value_name = "PERCENT")]
         max_utilisation: Option<String>,
         #[command(flatten)]
+        policy: crate::commands::lint::PolicyArgs,
+        #[command(flatten)]
         output: OutputArgs,
     },
     /// Print each environment's rollout plan: waves, batches, requests, limits and budget per phase.

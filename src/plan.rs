@@ -2,14 +2,17 @@
 //! sync waves and batches inside each, what each phase requests, and whether the cumulative
 //! requests stay inside the phase budgets and the utilisation ceiling.
 //!
-//! The figures follow the `resource-overcommit` rule: requests x minimum replicas (the HPA
-//! minimum where an HPA scales the service), and the HPA worst case at maximum replicas. The plan
-//! is computed from [`ResolvedEnvironment`] alone, so it is pure and the formats below are views
-//! of one [`Plan`].
+//! The figures follow the `resource-overcommit` rule, through the same [`ledger`]: requests and
+//! limits x minimum replicas (the HPA minimum where an HPA scales the service), and the HPA worst
+//! case at maximum replicas. The plan is computed from [`ResolvedEnvironment`] alone, so it is
+//! pure and the formats below are views of one [`Plan`].
 
 pub mod json;
+pub mod ledger;
 pub mod markdown;
 pub mod text;
+
+pub use ledger::{Check, Checks, Footprint, Policy, Share, Usage, Verdicts};
 
 use crate::catalogue::model::Rollout;
 use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human};
@@ -26,101 +29,6 @@ pub enum PlanFormat {
     Markdown,
     /// A stable JSON document for other tools (see docs/plan-json.md).
     Json,
-}
-
-/// Allowed rounding slack when comparing a share with a limit, the same as the lint rule's, so
-/// the plan and `resource-overcommit` never disagree on a figure that sits exactly on a limit.
-const EPSILON: f64 = 1e-9;
-
-/// CPU in millicores and memory in bytes. Saturating, because a catalogue is free to ask for
-/// absurd amounts and the plan must still print rather than overflow.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub cpu: u64,
-    pub memory: u64,
-}
-
-impl Usage {
-    fn plus(self, other: Usage) -> Usage {
-        Usage {
-            cpu: self.cpu.saturating_add(other.cpu),
-            memory: self.memory.saturating_add(other.memory),
-        }
-    }
-
-    /// A per-pod amount times `n` pods; a missing quantity counts as zero (reported separately).
-    fn of(amount: Amount, n: u32) -> Usage {
-        Usage {
-            cpu: amount.cpu.unwrap_or(0).saturating_mul(u64::from(n)),
-            memory: amount.memory.unwrap_or(0).saturating_mul(u64::from(n)),
-        }
-    }
-}
-
-/// A usage as percentages of capacity; `None` where the capacity is unknown or zero.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Share {
-    pub cpu: Option<f64>,
-    pub memory: Option<f64>,
-}
-
-impl Share {
-    fn of(used: Usage, capacity: Amount) -> Share {
-        Share {
-            cpu: percent(used.cpu, capacity.cpu),
-            memory: percent(used.memory, capacity.memory),
-        }
-    }
-}
-
-fn percent(used: u64, capacity: Option<u64>) -> Option<f64> {
-    match capacity {
-        Some(cap) if cap > 0 => Some(used as f64 * 100.0 / cap as f64),
-        _ => None,
-    }
-}
-
-/// One share held against one limit (a budget, the ceiling, or the full capacity).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Check {
-    pub limit: f64,
-    pub used: f64,
-    pub ok: bool,
-}
-
-impl Check {
-    fn new(used: Option<f64>, limit: Option<f64>) -> Option<Check> {
-        let (used, limit) = (used?, limit?);
-        Some(Check {
-            limit,
-            used,
-            ok: used <= limit + EPSILON,
-        })
-    }
-}
-
-/// Checks per resource; `None` where there is no limit or the share is unknown.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Checks {
-    pub cpu: Option<Check>,
-    pub memory: Option<Check>,
-}
-
-impl Checks {
-    fn new(share: Share, cpu_limit: Option<f64>, memory_limit: Option<f64>) -> Checks {
-        Checks {
-            cpu: Check::new(share.cpu, cpu_limit),
-            memory: Check::new(share.memory, memory_limit),
-        }
-    }
-
-    pub fn ok(&self) -> bool {
-        self.cpu.is_none_or(|c| c.ok) && self.memory.is_none_or(|c| c.ok)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cpu.is_none() && self.memory.is_none()
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -160,13 +68,20 @@ pub struct PhasePlan {
     /// Requests and limits of this phase alone, x minimum replicas.
     pub requests: Usage,
     pub limits: Usage,
-    /// Requests of this phase alone at maximum replicas.
+    /// Requests and limits of this phase alone at maximum replicas.
     pub requests_at_max: Usage,
+    pub limits_at_max: Usage,
     /// Requests of this phase and all before it.
     pub cumulative: Usage,
     pub cumulative_share: Share,
     pub cumulative_at_max: Usage,
     pub cumulative_at_max_share: Share,
+    /// Limits of this phase and all before it, at minimum and at maximum replicas: how far the
+    /// rollout has over-committed the cluster once the phase is up.
+    pub cumulative_limits: Usage,
+    pub cumulative_limits_share: Share,
+    pub cumulative_limits_at_max: Usage,
+    pub cumulative_limits_at_max_share: Share,
     /// The phase budget held against the cumulative share.
     pub budget: Checks,
 }
@@ -203,10 +118,11 @@ pub struct Totals {
     pub limits_share: Share,
     pub requests_at_max: Usage,
     pub requests_at_max_share: Share,
-    /// Requests against capacity x maxUtilisation.
-    pub ceiling: Checks,
-    /// Requests at HPA maximum against the full capacity.
-    pub hpa_worst_case: Checks,
+    pub limits_at_max: Usage,
+    pub limits_at_max_share: Share,
+    /// Requests against capacity x maxUtilisation, the HPA worst case against capacity, limits
+    /// against the limits policy, requests against the target.
+    pub verdicts: Verdicts,
     pub missing_requests: Vec<Missing>,
     pub missing_limits: Vec<Missing>,
 }
@@ -215,19 +131,21 @@ pub struct Totals {
 pub struct EnvPlan {
     pub name: String,
     pub namespace: String,
-    pub capacity: Amount,
-    /// Percent of capacity that requests may use.
-    pub max_utilisation: f64,
+    /// Capacity, the requests ceiling, the limits policy and the target.
+    pub policy: Policy,
     pub phases: Vec<PhasePlan>,
     pub totals: Totals,
 }
 
 impl EnvPlan {
-    /// Every budget, the ceiling and the HPA worst case hold.
+    /// Every budget, the ceiling and the HPA worst case hold, and limits do not over-commit the
+    /// cluster beyond the policy. The target is not part of it: missing it is information.
     pub fn ok(&self) -> bool {
+        let v = &self.totals.verdicts;
         self.phases.iter().all(|p| p.budget.ok())
-            && self.totals.ceiling.ok()
-            && self.totals.hpa_worst_case.ok()
+            && v.ceiling.ok()
+            && v.hpa_worst_case.ok()
+            && !v.over_committed()
     }
 }
 
@@ -254,8 +172,7 @@ fn join_environments(plan: &Plan, environment: impl Fn(&EnvPlan) -> String) -> S
 
 pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
     let mut phases = Vec::with_capacity(env.phases.len());
-    let mut cumulative = Usage::default();
-    let mut cumulative_at_max = Usage::default();
+    let mut cumulative = Footprint::default();
     for (pi, phase) in env.phases.iter().enumerate() {
         let mut services: Vec<ServicePlan> = env
             .services
@@ -281,17 +198,17 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
             .collect();
         // Stable, so services of one wave keep the catalogue's order.
         services.sort_by_key(|s| s.wave);
-        let mut requests = Usage::default();
-        let mut limits = Usage::default();
-        let mut requests_at_max = Usage::default();
-        for s in &services {
-            requests = requests.plus(Usage::of(s.requests, s.replicas_min));
-            limits = limits.plus(Usage::of(s.limits, s.replicas_min));
-            requests_at_max = requests_at_max.plus(Usage::of(s.requests, s.replicas_max));
-        }
-        cumulative = cumulative.plus(requests);
-        cumulative_at_max = cumulative_at_max.plus(requests_at_max);
-        let cumulative_share = Share::of(cumulative, env.capacity);
+        let own = services.iter().fold(Footprint::default(), |acc, s| {
+            acc.plus(Footprint::of(
+                Usage::of(s.requests, 1),
+                Usage::of(s.limits, 1),
+                u64::from(s.replicas_min),
+                u64::from(s.replicas_max),
+            ))
+        });
+        cumulative = cumulative.plus(own);
+        let share = |u: Usage| Share::of(u, env.capacity);
+        let cumulative_share = share(cumulative.requests);
         phases.push(PhasePlan {
             number: pi + 1,
             name: phase.name.clone(),
@@ -299,21 +216,26 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
             steps: steps(&services),
             budget: Checks::new(cumulative_share, phase.cpu_budget, phase.memory_budget),
             services,
-            requests,
-            limits,
-            requests_at_max,
-            cumulative,
+            requests: own.requests,
+            limits: own.limits,
+            requests_at_max: own.requests_at_max,
+            limits_at_max: own.limits_at_max,
+            cumulative: cumulative.requests,
             cumulative_share,
-            cumulative_at_max,
-            cumulative_at_max_share: Share::of(cumulative_at_max, env.capacity),
+            cumulative_at_max: cumulative.requests_at_max,
+            cumulative_at_max_share: share(cumulative.requests_at_max),
+            cumulative_limits: cumulative.limits,
+            cumulative_limits_share: share(cumulative.limits),
+            cumulative_limits_at_max: cumulative.limits_at_max,
+            cumulative_limits_at_max_share: share(cumulative.limits_at_max),
         });
     }
-    let totals = totals(env, &phases);
+    let policy = Policy::of(env);
+    let totals = totals(&policy, &phases);
     EnvPlan {
         name: env.name.clone(),
         namespace: env.namespace.clone(),
-        capacity: env.capacity,
-        max_utilisation: env.max_utilisation,
+        policy,
         phases,
         totals,
     }
@@ -339,18 +261,19 @@ fn steps(services: &[ServicePlan]) -> Vec<Step> {
     steps
 }
 
-fn totals(env: &ResolvedEnvironment, phases: &[PhasePlan]) -> Totals {
+fn totals(policy: &Policy, phases: &[PhasePlan]) -> Totals {
     let all = || phases.iter().flat_map(|p| p.services.iter());
-    let sum = |f: &dyn Fn(&PhasePlan) -> Usage| {
-        phases
-            .iter()
-            .fold(Usage::default(), |acc, p| acc.plus(f(p)))
-    };
-    let requests = sum(&|p| p.requests);
-    let limits = sum(&|p| p.limits);
-    let requests_at_max = sum(&|p| p.requests_at_max);
-    let requests_share = Share::of(requests, env.capacity);
-    let requests_at_max_share = Share::of(requests_at_max, env.capacity);
+    // The last phase's cumulative figures are the environment's.
+    let footprint = phases
+        .last()
+        .map(|p| Footprint {
+            requests: p.cumulative,
+            limits: p.cumulative_limits,
+            requests_at_max: p.cumulative_at_max,
+            limits_at_max: p.cumulative_limits_at_max,
+        })
+        .unwrap_or_default();
+    let share = |u: Usage| Share::of(u, policy.capacity);
     let missing = |pick: fn(&ServicePlan) -> Amount| -> Vec<Missing> {
         let mut out = Vec::new();
         for s in all() {
@@ -374,18 +297,15 @@ fn totals(env: &ResolvedEnvironment, phases: &[PhasePlan]) -> Totals {
         services: all().count(),
         pods_at_min: all().map(|s| u64::from(s.replicas_min)).sum(),
         pods_at_max: all().map(|s| u64::from(s.replicas_max)).sum(),
-        requests,
-        requests_share,
-        limits,
-        limits_share: Share::of(limits, env.capacity),
-        requests_at_max,
-        requests_at_max_share,
-        ceiling: Checks::new(
-            requests_share,
-            Some(env.max_utilisation),
-            Some(env.max_utilisation),
-        ),
-        hpa_worst_case: Checks::new(requests_at_max_share, Some(100.0), Some(100.0)),
+        requests: footprint.requests,
+        requests_share: share(footprint.requests),
+        limits: footprint.limits,
+        limits_share: share(footprint.limits),
+        requests_at_max: footprint.requests_at_max,
+        requests_at_max_share: share(footprint.requests_at_max),
+        limits_at_max: footprint.limits_at_max,
+        limits_at_max_share: share(footprint.limits_at_max),
+        verdicts: ledger::judge(&footprint, policy),
         missing_requests: missing(|s| s.requests),
         missing_limits: missing(|s| s.limits),
     }
@@ -405,6 +325,108 @@ pub(crate) fn mem(bytes: u64) -> String {
     }
 }
 
+/// Whether limits over-commit the cluster, one phrase per resource with its figures and verdict:
+/// `memory limits 78.1% of capacity, 95.3% at HPA max: within 100% ✔`.
+pub(crate) fn over_commit_phrases(env: &EnvPlan) -> [String; 2] {
+    let t = &env.totals;
+    let v = &t.verdicts;
+    let hpa = t.pods_at_max != t.pods_at_min;
+    let phrase = |what: &str,
+                  min: Option<f64>,
+                  max: Option<f64>,
+                  checks: [Option<Check>; 2],
+                  set: Option<f64>| {
+        let mut out = format!("{what} limits {} of capacity", pct(min));
+        if hpa {
+            out.push_str(&format!(", {} at HPA max", pct(max)));
+        }
+        let default = if set.is_some() { "" } else { " (default)" };
+        let judged: Vec<Check> = checks.into_iter().flatten().collect();
+        match judged.first() {
+            Some(c) if judged.iter().all(|c| c.ok) => {
+                out.push_str(&format!(": within {}{default} ✔", limit(c.limit)));
+            }
+            Some(c) => {
+                out.push_str(&format!(
+                    ": above the {} allowed{default} ✘ OVER",
+                    limit(c.limit)
+                ));
+            }
+            None if what == "CPU" && set.is_none() => {
+                out.push_str(": not judged (CPU over-commit throttles, it does not kill)");
+            }
+            None => out.push_str(": capacity unknown"),
+        }
+        out
+    };
+    [
+        phrase(
+            "memory",
+            t.limits_share.memory,
+            t.limits_at_max_share.memory,
+            [v.limits.memory, v.limits_at_max.memory],
+            env.policy.limits_memory,
+        ),
+        phrase(
+            "CPU",
+            t.limits_share.cpu,
+            t.limits_at_max_share.cpu,
+            [v.limits.cpu, v.limits_at_max.cpu],
+            env.policy.limits_cpu,
+        ),
+    ]
+}
+
+/// Whether limits over-commit the cluster, short enough for a terminal line:
+/// `✘ over-committed: memory limits above the 100% allowed (default)`.
+pub(crate) fn over_commit_summary(env: &EnvPlan) -> String {
+    let v = &env.totals.verdicts;
+    let over: Vec<String> = [
+        (
+            "memory",
+            [v.limits.memory, v.limits_at_max.memory],
+            env.policy.limits_memory,
+        ),
+        (
+            "CPU",
+            [v.limits.cpu, v.limits_at_max.cpu],
+            env.policy.limits_cpu,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(what, checks, set)| {
+        let c = checks.into_iter().flatten().find(|c| !c.ok)?;
+        let default = if set.is_some() { "" } else { " (default)" };
+        Some(format!(
+            "{what} limits above the {} allowed{default}",
+            limit(c.limit)
+        ))
+    })
+    .collect();
+    if over.is_empty() {
+        "✔ not over-committed: limits fit the policy".to_owned()
+    } else {
+        format!("✘ over-committed: {}", over.join("; "))
+    }
+}
+
+/// The target per resource that has one: `memory ≤ 45%: 78.1% ✘ missed`.
+pub(crate) fn target_phrases(env: &EnvPlan) -> Vec<String> {
+    let target = &env.totals.verdicts.target;
+    [("memory", target.memory), ("CPU", target.cpu)]
+        .into_iter()
+        .filter_map(|(what, check)| {
+            let c = check?;
+            Some(format!(
+                "{what} ≤ {}: {} {}",
+                limit(c.limit),
+                pct(Some(c.used)),
+                if c.ok { "✔ met" } else { "✘ missed" }
+            ))
+        })
+        .collect()
+}
+
 pub(crate) fn cpu(millis: u64) -> String {
     format_cpu(millis)
 }
@@ -412,6 +434,7 @@ pub(crate) fn cpu(millis: u64) -> String {
 /// One decimal, the way the lint rule prints shares.
 pub(crate) fn pct(p: Option<f64>) -> String {
     match p {
+        Some(p) if p.is_infinite() => "∞%".to_owned(),
         Some(p) => format!("{p:.1}%"),
         None => "?%".to_owned(),
     }
@@ -452,32 +475,6 @@ pub(crate) fn service_label(s: &ServicePlan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shares_and_checks() {
-        assert_eq!(percent(1, Some(0)), None);
-        assert_eq!(percent(4, Some(8)), Some(50.0));
-        let c = Check::new(Some(80.0), Some(80.0)).map(|c| c.ok);
-        assert_eq!(c, Some(true));
-        let c = Check::new(Some(80.01), Some(80.0)).map(|c| c.ok);
-        assert_eq!(c, Some(false));
-        assert_eq!(Check::new(None, Some(80.0)), None);
-    }
-
-    #[test]
-    fn usage_saturates() {
-        let big = Amount {
-            cpu: Some(u64::MAX),
-            memory: None,
-        };
-        assert_eq!(
-            Usage::of(big, 3),
-            Usage {
-                cpu: u64::MAX,
-                memory: 0
-            }
-        );
-    }
 
     #[test]
     fn memory_is_exact_when_short() {

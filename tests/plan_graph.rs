@@ -420,6 +420,56 @@ fn prod_totals_match_the_rendered_manifests() {
     assert_eq!(env["ok"], true);
 }
 
+/// Issue 22: the catalogue's memory limits equal its requests, so prod promises no memory it does
+/// not have, at min replicas or at HPA max, and its environment makes that a gate.
+#[test]
+fn prod_is_not_over_committed() {
+    let (_, lim, _, _) = sums_from_rendered(&repo().join("rendered/prod"));
+    let plan = plan_json(&repo(), "prod");
+    let env = &plan["environments"][0];
+    let totals = &env["totals"];
+    assert_eq!(sum_of(&totals["limits"]), lim);
+    assert_eq!(lim.memory, 6400 * MI, "memory limits = requests");
+    assert_eq!(sum_of(&totals["limitsAtMax"]).memory, 7808 * MI);
+    assert_eq!(env["limitsPolicy"]["memoryPercent"], 100.0);
+    assert_eq!(env["limitsPolicy"]["memorySet"], true);
+    assert_eq!(env["limitsPolicy"]["cpuPercent"], Value::Null);
+    assert_eq!(totals["overCommit"]["memory"]["ok"], true);
+    assert_eq!(totals["overCommitAtMax"]["memory"]["usedPercent"], 95.31);
+    assert_eq!(
+        totals["overCommit"]["cpu"],
+        Value::Null,
+        "CPU is not judged"
+    );
+    assert_eq!(totals["overCommitted"], false);
+    let markdown = ok(&repo(), &["plan", "--env", "prod", "--format", "markdown"]);
+    assert!(
+        markdown.contains("**the platform is not over-committed**"),
+        "{markdown}"
+    );
+    let text = ok(&repo(), &["plan", "--env", "prod"]);
+    assert!(text.contains("over-commit  ✔ not over-committed"), "{text}");
+}
+
+/// The document's target ("Memory Usage: <50% (target: 45%)") is missed by its own figures; the
+/// plan says so without failing it.
+#[test]
+fn seed_plan_misses_its_target_without_failing() {
+    let plan = plan_json(&seed_plan(), "plan");
+    let env = &plan["environments"][0];
+    let totals = &env["totals"];
+    assert_eq!(env["targetPercent"]["memory"], 45.0);
+    assert_eq!(totals["target"]["memory"]["usedPercent"], 71.88);
+    assert_eq!(totals["targetMet"], false);
+    assert_eq!(totals["overCommitted"], false);
+    assert_eq!(env["ok"], true, "a missed target is information");
+    let text = ok(&seed_plan(), &["plan"]);
+    assert!(
+        text.contains("target       memory ≤ 45%: 71.9% ✘ missed"),
+        "{text}"
+    );
+}
+
 // ---- document 002's arithmetic ---------------------------------------------------------------
 
 #[test]

@@ -49,6 +49,13 @@ fn the_seed_plan_has_two_port_clashes_and_an_impossible_gateway() {
         "{short}"
     );
     assert!(short.contains("both start together"), "{short}");
+    // The target state "Memory Usage: <50% (target: 45%)" against its own 5888Mi: information.
+    assert!(
+        short.contains(
+            "info[resource-overcommit/target]: memory requests total 5.75Gi (71.9% of capacity), above the 45% target"
+        ),
+        "{short}"
+    );
     insta::assert_snapshot!("seed_plan_short", short);
     let (_, human) = build_report("human");
     insta::assert_snapshot!("seed_plan_human", human);

@@ -201,6 +201,35 @@ pub struct Capacity {
 pub struct ClusterSpec {
     pub capacity: Capacity,
     pub max_utilisation: Option<String>,
+    /// How far the sum of limits may go, in percent of capacity (above 100% is an over-commit
+    /// policy). Unset: memory limits above capacity are a warning, CPU limits are not judged.
+    #[serde(default)]
+    pub limits: ResourceShares,
+    /// What requests should stay under, below the hard `maxUtilisation` ceiling; missing it is
+    /// information, not a failure.
+    #[serde(default)]
+    pub target: ResourceShares,
+}
+
+/// A share of capacity per resource, each optional.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq)]
+pub struct ResourceShares {
+    pub cpu: Option<Percent>,
+    pub memory: Option<Percent>,
+}
+
+/// A percentage of capacity, read when the environment is, so a bad one is reported at its line
+/// with the other input errors. It may exceed 100%.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percent(pub f64);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = QuantityText::deserialize(d)?;
+        crate::catalogue::quantity::parse_share(&text.0)
+            .map(Percent)
+            .map_err(|e| serde::de::Error::custom(e.message))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

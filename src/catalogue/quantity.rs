@@ -273,9 +273,21 @@ fn suggest_memory(text: &str) -> Option<String> {
 
 /// Parses a percentage such as `"80%"` or `"12.5%"` into a number between 0 and 100.
 pub fn parse_percent(text: &str) -> Result<f64, QuantityError> {
+    let value = parse_share(text)?;
+    if value > 100.0 {
+        return Err(QuantityError::new(format!(
+            "percentage {text:?} is above 100%"
+        )));
+    }
+    Ok(value)
+}
+
+/// Parses a percentage that may exceed 100%, such as how far limits may over-commit a cluster
+/// (`"200%"`).
+pub fn parse_share(text: &str) -> Result<f64, QuantityError> {
     precheck(text, "percentage").map_err(|err| {
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        let suggestion = (compact != text && parse_percent(&compact).is_ok()).then_some(compact);
+        let suggestion = (compact != text && parse_share(&compact).is_ok()).then_some(compact);
         err.with_suggestion(suggestion)
     })?;
     let Some(number) = text.strip_suffix('%') else {
@@ -298,9 +310,9 @@ pub fn parse_percent(text: &str) -> Result<f64, QuantityError> {
     let value: f64 = number
         .parse()
         .map_err(|_| QuantityError::new(format!("percentage {text:?} is not a valid number")))?;
-    if value > 100.0 {
+    if !value.is_finite() {
         return Err(QuantityError::new(format!(
-            "percentage {text:?} is above 100%"
+            "percentage {text:?} is too large"
         )));
     }
     Ok(value)

@@ -134,6 +134,8 @@ pub struct ResolvedEnvironment {
     pub namespace: String,
     pub capacity: Amount,
     pub max_utilisation: f64,
+    /// Limits and target policy of `cluster` (see `crate::plan::ledger::Policy`).
+    pub cluster: ClusterSpec,
     pub istio: IstioSpec,
     pub argocd: Option<ArgoSpec>,
     pub phases: Vec<ResolvedPhase>,
@@ -489,6 +491,7 @@ pub fn resolve(
         namespace,
         capacity,
         max_utilisation,
+        cluster,
         istio,
         argocd,
         phases,

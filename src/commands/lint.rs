@@ -3,12 +3,14 @@
 
 use crate::app::{self, Io, EXIT_FINDINGS, EXIT_OK};
 use crate::catalogue::load::{read_yaml_file, Loader};
-use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent};
+use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent, parse_share};
+use crate::catalogue::resolve::Amount;
 use crate::cli::{Format, OutputArgs};
 use crate::diagnostic::{Diagnostic, Failure, Severity};
 use crate::lint::{self, Capacity, LintContext};
 use crate::manifest::read::read_paths;
 use crate::manifest::schema;
+use crate::plan::ledger::Policy;
 use crate::yaml::Limits;
 use indexmap::IndexMap;
 use std::path::PathBuf;
@@ -19,6 +21,25 @@ pub struct LintArgs {
     pub capacity_cpu: Option<String>,
     pub capacity_memory: Option<String>,
     pub max_utilisation: Option<String>,
+    pub policy: PolicyArgs,
+}
+
+/// The environment file's `cluster.limits` and `cluster.target`, as flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PolicyArgs {
+    /// How far CPU limits may add up, as a share of capacity, e.g. 200% (an error above it).
+    #[arg(long, value_name = "PERCENT")]
+    pub limits_cpu: Option<String>,
+    /// How far memory limits may add up, e.g. 100% (an error above it; without it, memory
+    /// limits above capacity are a warning).
+    #[arg(long, value_name = "PERCENT")]
+    pub limits_memory: Option<String>,
+    /// Share of capacity CPU requests should stay under, e.g. 50% (information when missed).
+    #[arg(long, value_name = "PERCENT")]
+    pub target_cpu: Option<String>,
+    /// Share of capacity memory requests should stay under, e.g. 45% (information when missed).
+    #[arg(long, value_name = "PERCENT")]
+    pub target_memory: Option<String>,
 }
 
 /// Code of findings about manifests that break their kind's schema.
@@ -92,6 +113,33 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
     let mut max_utilisation = 100.0;
     let mut location = None;
     let mut levels = IndexMap::new();
+    // (flag, environment file pointer, flag value, parsed): the percentages of the policy.
+    let mut shares: [(&str, &str, Option<String>, Option<f64>); 4] = [
+        (
+            "--limits-cpu",
+            "/cluster/limits/cpu",
+            args.policy.limits_cpu.clone(),
+            None,
+        ),
+        (
+            "--limits-memory",
+            "/cluster/limits/memory",
+            args.policy.limits_memory.clone(),
+            None,
+        ),
+        (
+            "--target-cpu",
+            "/cluster/target/cpu",
+            args.policy.target_cpu.clone(),
+            None,
+        ),
+        (
+            "--target-memory",
+            "/cluster/target/memory",
+            args.policy.target_memory.clone(),
+            None,
+        ),
+    ];
     if let Some(path) = &args.environment_file {
         let doc = read_yaml_file(path, limits)?;
         let loader = Loader::new(limits.clone())?;
@@ -108,6 +156,11 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
         };
         cpu = text("/cluster/capacity/cpu");
         memory = text("/cluster/capacity/memory");
+        for (_, pointer, flag, _) in &mut shares {
+            if flag.is_none() {
+                *flag = text(pointer);
+            }
+        }
         if let Some(m) = text("/cluster/maxUtilisation") {
             max_utilisation =
                 parse_percent(&m).map_err(|e| usage(&format!("maxUtilisation: {}", e.message)))?;
@@ -142,10 +195,21 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
     let memory = memory
         .map(|m| parse_memory(&m).map_err(|e| usage(&format!("memory capacity: {}", e.message))))
         .transpose()?;
+    for (name, _, text, parsed) in &mut shares {
+        if let Some(t) = text {
+            *parsed = Some(parse_share(t).map_err(|e| usage(&format!("{name}: {}", e.message)))?);
+        }
+    }
+    let [limits_cpu, limits_memory, target_cpu, target_memory] = shares.map(|s| s.3);
     let capacity = (cpu.is_some() || memory.is_some()).then_some(Capacity {
-        cpu,
-        memory,
-        max_utilisation,
+        policy: Policy {
+            capacity: Amount { cpu, memory },
+            max_utilisation,
+            limits_cpu,
+            limits_memory,
+            target_cpu,
+            target_memory,
+        },
         location,
     });
     Ok((capacity, levels))

@@ -4,19 +4,16 @@ use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Location;
 use crate::lint::index::Index;
 use crate::manifest::{at, Manifest, ManifestOrigin};
+use crate::plan::ledger::Policy;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Cluster capacity and the ceiling on what may be requested of it.
+/// Cluster capacity and what may be asked of it: the same policy `shipshape plan` judges by.
 #[derive(Debug, Clone)]
 pub struct Capacity {
-    /// Millicores.
-    pub cpu: Option<u64>,
-    /// Bytes.
-    pub memory: Option<u64>,
-    /// Percent of capacity that requests may use.
-    pub max_utilisation: f64,
+    pub policy: Policy,
+    /// The environment's `cluster` section, when the capacity comes from one.
     pub location: Option<Location>,
 }
 
@@ -53,9 +50,7 @@ impl<'a> LintContext<'a> {
             index: Index::build(manifests),
             platform: Some(env),
             capacity: Some(Capacity {
-                cpu: env.capacity.cpu,
-                memory: env.capacity.memory,
-                max_utilisation: env.max_utilisation,
+                policy: Policy::of(env),
                 location: Some(cluster.location()),
             }),
             phases: env

@@ -111,8 +111,12 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
         let level = levels.get(rule.id).copied();
         for finding in sink.findings {
             let mut d = finding.diagnostic;
+            // A level says how serious the rule's problems are; information (a missed target) is
+            // not a problem, and `resource-overcommit: error` must not turn it into a failed build.
             if let Some(Some(sev)) = level {
-                d.severity = sev;
+                if d.severity != Severity::Info {
+                    d.severity = sev;
+                }
             }
             if let Some(i) = finding.manifest {
                 if let Some(m) = ctx.manifests.get(i) {

@@ -88,8 +88,11 @@ fn phase(p: &PhasePlan) -> Value {
         "requests": usage(p.requests),
         "limits": usage(p.limits),
         "requestsAtMax": usage(p.requests_at_max),
+        "limitsAtMax": usage(p.limits_at_max),
         "cumulative": usage_share(p.cumulative, p.cumulative_share),
         "cumulativeAtMax": usage_share(p.cumulative_at_max, p.cumulative_at_max_share),
+        "cumulativeLimits": usage_share(p.cumulative_limits, p.cumulative_limits_share),
+        "cumulativeLimitsAtMax": usage_share(p.cumulative_limits_at_max, p.cumulative_limits_at_max_share),
         "budget": checks(&p.budget),
         "ok": p.budget.ok(),
     })
@@ -97,11 +100,21 @@ fn phase(p: &PhasePlan) -> Value {
 
 fn environment(env: &EnvPlan) -> Value {
     let t = &env.totals;
+    let v = &t.verdicts;
+    let p = &env.policy;
+    let (limits_cpu, limits_memory) = p.limits_allowed();
     json!({
         "name": env.name,
         "namespace": env.namespace,
-        "capacity": amount(env.capacity),
-        "maxUtilisationPercent": env.max_utilisation,
+        "capacity": amount(p.capacity),
+        "maxUtilisationPercent": p.max_utilisation,
+        "limitsPolicy": {
+            "cpuPercent": limits_cpu,
+            "memoryPercent": limits_memory,
+            "cpuSet": p.limits_cpu.is_some(),
+            "memorySet": p.limits_memory.is_some(),
+        },
+        "targetPercent": { "cpu": p.target_cpu, "memory": p.target_memory },
         "phases": env.phases.iter().map(phase).collect::<Vec<_>>(),
         "totals": {
             "services": t.services,
@@ -110,8 +123,14 @@ fn environment(env: &EnvPlan) -> Value {
             "requests": usage_share(t.requests, t.requests_share),
             "limits": usage_share(t.limits, t.limits_share),
             "requestsAtMax": usage_share(t.requests_at_max, t.requests_at_max_share),
-            "ceiling": checks(&t.ceiling),
-            "hpaWorstCase": checks(&t.hpa_worst_case),
+            "limitsAtMax": usage_share(t.limits_at_max, t.limits_at_max_share),
+            "ceiling": checks(&v.ceiling),
+            "hpaWorstCase": checks(&v.hpa_worst_case),
+            "overCommit": checks(&v.limits),
+            "overCommitAtMax": checks(&v.limits_at_max),
+            "overCommitted": v.over_committed(),
+            "target": checks(&v.target),
+            "targetMet": v.target.ok(),
             "missingRequests": missing(&t.missing_requests),
             "missingLimits": missing(&t.missing_limits),
         },

@@ -1,8 +1,9 @@
 //! The plan as Markdown: one section per environment, with the rollout order and the figures in
 //! tables, for a pull request or a docs page.
 
+use super::target_phrases;
 use super::text::mark;
-use super::{cpu, limit, mem, pct, rollout_name, service_label};
+use super::{cpu, limit, mem, over_commit_phrases, pct, rollout_name, service_label};
 use super::{Checks, EnvPlan, Missing, Plan};
 
 pub fn render(plan: &Plan) -> String {
@@ -18,9 +19,9 @@ fn environment(env: &EnvPlan) -> String {
          Requests and limits are per phase, x min replicas (the HPA minimum where an HPA scales \
          a service); cumulative figures are after the phase, with their share of capacity.",
         env.namespace,
-        env.capacity.cpu.map_or("?".to_owned(), cpu),
-        env.capacity.memory.map_or("?".to_owned(), mem),
-        limit(env.max_utilisation)
+        env.policy.capacity.cpu.map_or("?".to_owned(), cpu),
+        env.policy.capacity.memory.map_or("?".to_owned(), mem),
+        limit(env.policy.max_utilisation)
     ));
     out.push(String::new());
     out.push("### Rollout order".to_owned());
@@ -60,13 +61,17 @@ fn environment(env: &EnvPlan) -> String {
     out.push(String::new());
     out.push(
         "| Phase | CPU requests | Memory requests | CPU limits | Memory limits | Cumulative CPU \
-         | Cumulative memory | Budget | HPA max | HPA max, cumulative |"
+         | Cumulative memory | Budget | HPA max | HPA max, cumulative | Cumulative limits \
+         | Cumulative limits, HPA max |"
             .to_owned(),
     );
-    out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |".to_owned());
+    out.push(
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+            .to_owned(),
+    );
     for p in &env.phases {
         out.push(format!(
-            "| {}. {} | {} | {} | {} | {} | {} ({}) | {} ({}) | {} | {}, {} | {}, {} |",
+            "| {}. {} | {} | {} | {} | {} | {} ({}) | {} ({}) | {} | {}, {} | {}, {} | {}, {} | {}, {} |",
             p.number,
             p.name,
             cpu(p.requests.cpu),
@@ -82,40 +87,65 @@ fn environment(env: &EnvPlan) -> String {
             mem(p.requests_at_max.memory),
             pct(p.cumulative_at_max_share.cpu),
             pct(p.cumulative_at_max_share.memory),
+            pct(p.cumulative_limits_share.cpu),
+            pct(p.cumulative_limits_share.memory),
+            pct(p.cumulative_limits_at_max_share.cpu),
+            pct(p.cumulative_limits_at_max_share.memory),
         ));
     }
     let t = &env.totals;
+    let v = &t.verdicts;
     out.push(format!(
-        "| **Total** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** | ceiling {}: {} | **{}, {}** | **{}, {}** |",
+        "| **Total** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** | ceiling {}: {} | **{}, {}** | **{}, {}** | **{}, {}** | **{}, {}** |",
         cpu(t.requests.cpu),
         mem(t.requests.memory),
         cpu(t.limits.cpu),
         mem(t.limits.memory),
         pct(t.requests_share.cpu),
         pct(t.requests_share.memory),
-        limit(env.max_utilisation),
-        mark_both(&t.ceiling),
+        limit(env.policy.max_utilisation),
+        mark_both(&v.ceiling),
         cpu(t.requests_at_max.cpu),
         mem(t.requests_at_max.memory),
         pct(t.requests_at_max_share.cpu),
         pct(t.requests_at_max_share.memory),
+        pct(t.limits_share.cpu),
+        pct(t.limits_share.memory),
+        pct(t.limits_at_max_share.cpu),
+        pct(t.limits_at_max_share.memory),
     ));
     out.push(String::new());
     out.push(format!(
-        "- **Ceiling** ({} of capacity): CPU {} {}, memory {} {}",
-        limit(env.max_utilisation),
+        "- **Ceiling** (requests, {} of capacity): CPU {} {}, memory {} {}",
+        limit(env.policy.max_utilisation),
         pct(t.requests_share.cpu),
-        mark(t.ceiling.cpu),
+        mark(v.ceiling.cpu),
         pct(t.requests_share.memory),
-        mark(t.ceiling.memory),
+        mark(v.ceiling.memory),
     ));
     out.push(format!(
-        "- **HPA worst case** (every HPA at max replicas, against the whole capacity): CPU {} {}, memory {} {}",
+        "- **HPA worst case** (requests, every HPA at max replicas, against the whole capacity): CPU {} {}, memory {} {}",
         pct(t.requests_at_max_share.cpu),
-        mark(t.hpa_worst_case.cpu),
+        mark(v.hpa_worst_case.cpu),
         pct(t.requests_at_max_share.memory),
-        mark(t.hpa_worst_case.memory),
+        mark(v.hpa_worst_case.memory),
     ));
+    let [memory, processor] = over_commit_phrases(env);
+    out.push(format!(
+        "- **Over-commitment** (limits against capacity; `cluster.limits`): {}: {memory}; {processor}",
+        if v.over_committed() {
+            "✘ **the platform is over-committed**"
+        } else {
+            "✔ **the platform is not over-committed**"
+        }
+    ));
+    let targets = target_phrases(env);
+    if !targets.is_empty() {
+        out.push(format!(
+            "- **Target** (requests; `cluster.target`, information only): {}",
+            targets.join(", ")
+        ));
+    }
     out.push(format!(
         "- **Services**: {}; pods: {} at min replicas, {} at HPA max",
         t.services, t.pods_at_min, t.pods_at_max
@@ -124,20 +154,26 @@ fn environment(env: &EnvPlan) -> String {
     missing(&mut out, "limit", &t.missing_limits);
     let failures = env.phases.iter().filter(|p| !p.budget.ok()).count();
     out.push(if env.ok() {
-        "- **Verdict**: every budget, the ceiling and the HPA worst case hold ✔".to_owned()
+        "- **Verdict**: every budget, the ceiling and the HPA worst case hold; limits fit ✔"
+            .to_owned()
     } else {
         format!(
-            "- **Verdict**: ✘ {failures} phase budget{} exceeded{}{}",
+            "- **Verdict**: ✘ {failures} phase budget{} exceeded{}{}{}",
             if failures == 1 { "" } else { "s" },
-            if t.ceiling.ok() {
+            if v.ceiling.ok() {
                 ""
             } else {
                 "; the ceiling is exceeded"
             },
-            if t.hpa_worst_case.ok() {
+            if v.hpa_worst_case.ok() {
                 ""
             } else {
                 "; the HPA worst case exceeds capacity"
+            },
+            if v.over_committed() {
+                "; limits over-commit the cluster"
+            } else {
+                ""
             }
         )
     });

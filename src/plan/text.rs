@@ -1,7 +1,7 @@
 //! The plan as aligned text for a terminal: no line wider than [`WIDTH`] columns.
 
-use super::{cpu, limit, mem, pct, rollout_name, service_label, wave_range};
-use super::{Check, Checks, EnvPlan, Missing, Plan, Share, Usage};
+use super::{cpu, limit, mem, over_commit_summary, pct, rollout_name, service_label};
+use super::{target_phrases, wave_range, Check, Checks, EnvPlan, Missing, Plan, Share, Usage};
 
 pub const WIDTH: usize = 100;
 
@@ -17,14 +17,15 @@ fn environment(env: &EnvPlan) -> String {
     ));
     out.push(format!(
         "Capacity {} CPU, {} memory; requests may use up to {} of it.",
-        env.capacity.cpu.map_or("?".to_owned(), cpu),
-        env.capacity.memory.map_or("?".to_owned(), mem),
-        limit(env.max_utilisation)
+        env.policy.capacity.cpu.map_or("?".to_owned(), cpu),
+        env.policy.capacity.memory.map_or("?".to_owned(), mem),
+        limit(env.policy.max_utilisation)
     ));
     out.push(
         "Requests and limits are x min replicas (the HPA minimum where an HPA scales a service)."
             .to_owned(),
     );
+    out.push(limits_policy(env));
     let count = env.phases.len();
     for p in &env.phases {
         out.push(String::new());
@@ -61,6 +62,20 @@ fn environment(env: &EnvPlan) -> String {
             shared(p.cumulative, p.cumulative_share),
             "",
         ));
+        let note = if p.has_hpa() {
+            format!(
+                "HPA max {} CPU, {} memory",
+                pct(p.cumulative_limits_at_max_share.cpu),
+                pct(p.cumulative_limits_at_max_share.memory)
+            )
+        } else {
+            String::new()
+        };
+        out.push(row(
+            "cum. limits",
+            shared(p.cumulative_limits, p.cumulative_limits_share),
+            &note,
+        ));
         out.push(format!("  {:<11}  {}", "budget", budget(&p.budget)));
         let note = if p.has_hpa() {
             format!(
@@ -79,26 +94,44 @@ fn environment(env: &EnvPlan) -> String {
         "Totals: {} services, {} pods at min replicas ({} at HPA max)",
         t.services, t.pods_at_min, t.pods_at_max
     ));
+    let v = &t.verdicts;
     out.push(row(
         "requests",
         shared(t.requests, t.requests_share),
         &format!(
             "ceiling {}: {}",
-            limit(env.max_utilisation),
-            both(&t.ceiling)
+            limit(env.policy.max_utilisation),
+            both(&v.ceiling)
         ),
     ));
-    out.push(row("limits", shared(t.limits, t.limits_share), ""));
     out.push(row(
         "HPA max",
         shared(t.requests_at_max, t.requests_at_max_share),
-        &format!("capacity: {}", both(&t.hpa_worst_case)),
+        &format!("capacity: {}", both(&v.hpa_worst_case)),
     ));
+    out.push(row(
+        "limits",
+        shared(t.limits, t.limits_share),
+        &judged(&v.limits),
+    ));
+    out.push(row(
+        "limits max",
+        shared(t.limits_at_max, t.limits_at_max_share),
+        &judged(&v.limits_at_max),
+    ));
+    out.push(format!(
+        "  {:<11}  {}",
+        "over-commit",
+        over_commit_summary(env)
+    ));
+    for target in target_phrases(env) {
+        out.push(format!("  {:<11}  {target} (information)", "target"));
+    }
     missing(&mut out, "no request", &t.missing_requests);
     missing(&mut out, "no limit", &t.missing_limits);
     let failures = env.phases.iter().filter(|p| !p.budget.ok()).count();
     let verdict = if env.ok() {
-        "every budget, the ceiling and the HPA worst case hold ✔".to_owned()
+        "every budget, the ceiling and the HPA worst case hold; limits fit ✔".to_owned()
     } else {
         let mut parts = Vec::new();
         if failures > 0 {
@@ -107,11 +140,14 @@ fn environment(env: &EnvPlan) -> String {
                 if failures == 1 { "" } else { "s" }
             ));
         }
-        if !t.ceiling.ok() {
+        if !v.ceiling.ok() {
             parts.push("the ceiling is exceeded".to_owned());
         }
-        if !t.hpa_worst_case.ok() {
+        if !v.hpa_worst_case.ok() {
             parts.push("the HPA worst case exceeds capacity".to_owned());
+        }
+        if v.over_committed() {
+            parts.push("limits over-commit the cluster".to_owned());
         }
         format!("✘ {}", parts.join("; "))
     };
@@ -119,6 +155,36 @@ fn environment(env: &EnvPlan) -> String {
     let mut text = out.join("\n");
     text.push('\n');
     text
+}
+
+/// What limits may add up to, and what requests should stay under, as the environment sets it.
+fn limits_policy(env: &EnvPlan) -> String {
+    let p = &env.policy;
+    let mut line = format!(
+        "Limits may add up to {} of memory{}; ",
+        limit(
+            p.limits_memory
+                .unwrap_or(super::ledger::DEFAULT_MEMORY_LIMITS)
+        ),
+        if p.limits_memory.is_some() {
+            ""
+        } else {
+            " (default)"
+        }
+    );
+    match p.limits_cpu {
+        Some(c) => line.push_str(&format!("{} of CPU", limit(c))),
+        None => line.push_str("CPU limits are not judged"),
+    }
+    let targets: Vec<String> = [("memory", p.target_memory), ("CPU", p.target_cpu)]
+        .into_iter()
+        .filter_map(|(what, t)| Some(format!("{what} {}", limit(t?))))
+        .collect();
+    if !targets.is_empty() {
+        line.push_str(&format!("; target {}", targets.join(", ")));
+    }
+    line.push('.');
+    line
 }
 
 fn row(label: &str, (cpu_cell, mem_cell): (String, String), extra: &str) -> String {
@@ -146,6 +212,20 @@ pub(crate) fn mark(check: Option<Check>) -> &'static str {
         Some(c) if c.ok => "✔",
         Some(_) => "✘ OVER",
         None => "?",
+    }
+}
+
+/// Only the resources the limits policy judges: CPU has none by default.
+fn judged(c: &Checks) -> String {
+    let parts: Vec<String> = [("CPU", c.cpu), ("memory", c.memory)]
+        .into_iter()
+        .filter(|(_, k)| k.is_some())
+        .map(|(what, k)| format!("{what} {}", mark(k)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("policy: {}", parts.join(", "))
     }
 }
 

@@ -1,9 +1,17 @@
-//! `resource-overcommit`: what the platform requests must fit the cluster, phase by phase.
+//! `resource-overcommit`: what the platform requests must fit the cluster, phase by phase, and
+//! what its limits allow must not over-commit it beyond the environment's policy.
+//!
+//! The requests findings keep the rule's id as their code; the limits and target findings have
+//! their own (`resource-overcommit/limits-memory`, `/limits-cpu`, `/target`) because they differ
+//! in kind and in default severity, while `lint.rules.resource-overcommit` and the
+//! `shipshape.dev/suppress.resource-overcommit` annotation still govern them all. The figures and
+//! verdicts come from [`crate::plan::ledger`], the same as `shipshape plan`'s.
 
-use crate::catalogue::quantity::{format_memory_human, parse_cpu, parse_memory};
-use crate::diagnostic::Severity;
+use crate::catalogue::quantity::{format_memory, format_memory_human, parse_cpu, parse_memory};
+use crate::diagnostic::{Location, Severity};
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
+use crate::plan::ledger::{self, Check, Footprint, Usage};
 use crate::render::context::ANNOTATION_PHASE;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -11,49 +19,78 @@ use std::borrow::Cow;
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
     severity: Severity::Error,
-    summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, or missing requests/limits",
+    summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, limits over-committing the cluster, a missed target, or missing requests/limits",
     doc: r#"## What it checks
-With the environment's cluster capacity and utilisation ceiling (`cluster:` in the environment file,
-or `--capacity-cpu/--capacity-memory/--max-utilisation` for `shipshape lint`):
+With the environment's cluster capacity and policy (`cluster:` in the environment file, or
+`--capacity-cpu/--capacity-memory/--max-utilisation/--limits-cpu/--limits-memory/--target-cpu/
+--target-memory` for `shipshape lint`):
 - CPU and memory requests x replicas, summed over the environment, against capacity x ceiling
   (error). Replicas are the HPA minimum where an HPA scales the workload.
 - The same at every HPA's maximum replicas against the full capacity (warning: the platform cannot
   scale out as configured).
 - After each phase, in rollout order, the cumulative requests against the phase's budget
   (`budget: { memory: 60% }`), the way the rollout plan sets a ceiling per phase (error).
+- Limits x replicas, at minimum and at HPA maximum replicas, against what `cluster.limits` allows
+  (`limits: { memory: 100%, cpu: 200% }`: how far the sum of limits may go, in percent of
+  capacity). Code `resource-overcommit/limits-memory`: by default a warning when memory limits
+  exceed the capacity; an error when the environment sets `limits.memory`. Code
+  `resource-overcommit/limits-cpu`: nothing by default; an error when the environment sets
+  `limits.cpu`.
+- Requests x minimum replicas against `cluster.target` (`target: { memory: 45% }`), a goal below
+  the ceiling. Code `resource-overcommit/target`, information: a missed target is worth knowing,
+  not worth failing a build for.
 - A container without CPU or memory requests (error: the totals above become unknowable) or
   without limits (warning).
 Every finding states the numbers: used, capacity, percentage, and the largest contributors.
+
+`lint.rules.resource-overcommit` sets the severity of the warnings and errors of every code (a
+missed target stays information), and `shipshape.dev/suppress.resource-overcommit` suppresses
+them all.
 
 ## Why it matters
 Pods that do not fit stay Pending; a phase that overruns its budget leaves no room for the next
 one, and the rollout stops half-way with the platform in neither state.
 
+Limits are what pods may use once they run, and the scheduler does not look at them. Memory and
+CPU differ. Memory is incompressible: when pods together use more memory than the node has, the
+kernel OOM-kills them, so memory limits above capacity are a promise the cluster cannot keep. CPU
+is compressible: pods that together want more CPU than there is are throttled, slower but alive,
+so CPU limits above capacity are a common, deliberate over-commit. That is why memory is judged
+by default and CPU only when the environment states a policy.
+
 ## Bad
 ```yaml
 cluster: { capacity: { cpu: "16", memory: 8Gi }, maxUtilisation: 80% }
-# ... and services whose requests x replicas add up to 7Gi (87.5%)
+# ... and services whose requests x replicas add up to 7Gi (87.5%),
+# or whose memory limits add up to 12.5Gi (156.2% of 8Gi)
 ```
 
 ## Good
 Lower requests or replicas, raise capacity, or move services to another environment, until the
-totals sit under the ceiling. `shipshape plan` shows the figures per phase.
+totals sit under the ceiling. Set memory limits equal to requests (the usual practice for stateful
+services), or state the over-commit you accept and why:
+```yaml
+cluster:
+  capacity: { cpu: "16", memory: 8Gi }
+  maxUtilisation: 80%
+  limits: { memory: 100%, cpu: 200% }   # memory never over-committed; CPU may throttle
+  target: { memory: 45% }               # the plan's goal; information when missed
+```
+`shipshape plan` shows the figures per phase, and whether the platform is over-committed.
 "#,
     check,
 };
 
-#[derive(Default, Clone, Copy)]
-struct Usage {
-    cpu: u128,
-    memory: u128,
-}
+/// Codes of the findings about limits and the target; the rest carry the rule's id.
+pub const CODE_LIMITS_MEMORY: &str = "resource-overcommit/limits-memory";
+pub const CODE_LIMITS_CPU: &str = "resource-overcommit/limits-cpu";
+pub const CODE_TARGET: &str = "resource-overcommit/target";
 
 struct WorkloadUsage<'m> {
     manifest: usize,
     name: &'m str,
     phase: Option<&'m str>,
-    at_min: Usage,
-    at_max: Usage,
+    footprint: Footprint,
 }
 
 fn quantity(v: &Value) -> Option<Cow<'_, str>> {
@@ -64,28 +101,17 @@ fn quantity(v: &Value) -> Option<Cow<'_, str>> {
     }
 }
 
-fn pct(used: u128, capacity: u64) -> f64 {
-    if capacity == 0 {
-        return f64::INFINITY;
-    }
-    used as f64 * 100.0 / capacity as f64
-}
-
-fn mem(b: u128) -> String {
-    format_memory_human(u64::try_from(b).unwrap_or(u64::MAX))
-}
-
 /// Memory in binary units, CPU in cores: the units people size clusters in.
-fn amount(x: u128, is_memory: bool) -> String {
+fn amount(x: u64, is_memory: bool) -> String {
     if is_memory {
-        mem(x)
+        format_memory_human(x)
     } else {
         format!("{} cores", cores(x))
     }
 }
 
 /// CPU as cores, the unit people size clusters in: `12.8`, `16`, `0.25`.
-fn cores(m: u128) -> String {
+fn cores(m: u64) -> String {
     let whole = m / 1000;
     let frac = m % 1000;
     if frac == 0 {
@@ -97,6 +123,42 @@ fn cores(m: u128) -> String {
     }
 }
 
+/// One resource of a usage.
+fn pick(u: Usage, is_memory: bool) -> u64 {
+    if is_memory {
+        u.memory
+    } else {
+        u.cpu
+    }
+}
+
+/// A share above `limit`, with enough decimals to show that it is above: `100.05`, not `100.0`.
+fn over(used: f64, limit: f64) -> String {
+    let mut text = format!("{used:.1}");
+    for decimals in 2..=4 {
+        if text.parse::<f64>().is_ok_and(|shown| shown > limit) {
+            break;
+        }
+        text = format!("{used:.decimals$}");
+    }
+    text
+}
+
+/// Used and capacity, exact where rounding would print them the same (`8196Mi of 8Gi`).
+fn pair(used: u64, cap: u64, is_memory: bool) -> (String, String) {
+    let (a, b) = (amount(used, is_memory), amount(cap, is_memory));
+    if a == b && used != cap && is_memory {
+        (format_memory(used), format_memory(cap))
+    } else {
+        (a, b)
+    }
+}
+
+/// A percentage limit as written: `80`, `12.5`.
+fn percent(p: f64) -> String {
+    format!("{p}")
+}
+
 /// Reads one container's resources. Kubernetes takes a missing request to equal the limit, so a
 /// request is only unknown when both are missing.
 fn container_usage(
@@ -105,12 +167,13 @@ fn container_usage(
     wi: usize,
     c: &Value,
     (base, ci): (&str, usize),
-) -> Usage {
+) -> (Usage, Usage) {
     let m = &ctx.manifests[wi];
     // Built only for a finding.
     let cpointer = || format!("{base}/containers/{ci}");
     let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
     let mut usage = Usage::default();
+    let mut limits = Usage::default();
     let mut missing_requests = Vec::new();
     let mut missing_limits = Vec::new();
     let resources = c.field("resources");
@@ -161,11 +224,13 @@ fn container_usage(
         if limit.is_none() {
             missing_limits.push(key);
         }
-        if let Some(v) = effective {
+        // A missing limit counts as none here; the warning below says so.
+        for (into, v) in [(&mut usage, effective), (&mut limits, limit.flatten())] {
+            let v = v.unwrap_or(0);
             if key == "cpu" {
-                usage.cpu += u128::from(v);
+                into.cpu = into.cpu.saturating_add(v);
             } else {
-                usage.memory += u128::from(v);
+                into.memory = into.memory.saturating_add(v);
             }
         }
     }
@@ -208,7 +273,7 @@ fn container_usage(
         .place(Some(place()), "no limits")
         .help(fix("limits", &missing_limits));
     }
-    usage
+    (usage, limits)
 }
 
 fn check(ctx: &LintContext, out: &mut Sink) {
@@ -219,16 +284,17 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some((pod, base)) = facts.pod_spec else {
             continue;
         };
-        let mut per_pod = Usage::default();
+        let mut requests = Usage::default();
+        let mut limits = Usage::default();
         let containers = pod
             .field("containers")
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         for (ci, c) in containers.iter().enumerate() {
-            let u = container_usage(ctx, out, wi, c, (base, ci));
-            per_pod.cpu += u.cpu;
-            per_pod.memory += u.memory;
+            let (r, l) = container_usage(ctx, out, wi, c, (base, ci));
+            requests = requests.plus(r);
+            limits = limits.plus(l);
         }
         let replicas = at(&m.value, &["spec", "replicas"])
             .and_then(Value::as_u64)
@@ -246,111 +312,85 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             }
             None => (replicas, replicas),
         };
-        let times = |u: Usage, n: u64| Usage {
-            cpu: u.cpu * u128::from(n),
-            memory: u.memory * u128::from(n),
-        };
         usages.push(WorkloadUsage {
             manifest: wi,
             name: facts.name,
             phase: m.annotation(ANNOTATION_PHASE),
-            at_min: times(per_pod, min),
-            at_max: times(per_pod, max),
+            footprint: Footprint::of(requests, limits, min, max),
         });
     }
     let Some(capacity) = &ctx.capacity else {
         return;
     };
-    let total = usages.iter().fold(Usage::default(), |a, u| Usage {
-        cpu: a.cpu + u.at_min.cpu,
-        memory: a.memory + u.at_min.memory,
-    });
-    let worst = usages.iter().fold(Usage::default(), |a, u| Usage {
-        cpu: a.cpu + u.at_max.cpu,
-        memory: a.memory + u.at_max.memory,
-    });
-    let ceiling = capacity.max_utilisation;
-    // Plain manifests have no capacity line to point at: point at the largest contributor, which
-    // is also the first place to look for savings.
-    let place = |by_memory: bool, at_max: bool| {
-        capacity.location.clone().or_else(|| {
-            usages
-                .iter()
-                .max_by_key(|u| {
-                    let x = if at_max { u.at_max } else { u.at_min };
-                    (
-                        if by_memory { x.memory } else { x.cpu },
-                        std::cmp::Reverse(u.manifest),
-                    )
-                })
-                .map(|u| ctx.locate(u.manifest, "/metadata/name", "/resources"))
-        })
+    let policy = &capacity.policy;
+    let total = usages
+        .iter()
+        .fold(Footprint::default(), |a, u| a.plus(u.footprint));
+    let verdicts = ledger::judge(&total, policy);
+    let report = Report {
+        ctx,
+        usages: &usages,
+        location: capacity.location.clone(),
     };
-    let label = if capacity.location.is_some() {
-        "cluster capacity"
-    } else {
-        "largest contributor"
-    };
-    let top = |by_memory: bool, at_max: bool| -> String {
-        let mut v: Vec<&WorkloadUsage> = usages.iter().collect();
-        let key = |u: &WorkloadUsage| {
-            let x = if at_max { u.at_max } else { u.at_min };
-            if by_memory {
-                x.memory
-            } else {
-                x.cpu
-            }
-        };
-        v.sort_by(|a, b| key(b).cmp(&key(a)).then(a.name.cmp(b.name)));
-        v.iter()
-            .take(3)
-            .map(|u| format!("{} {}", u.name, amount(key(u), by_memory)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let checks = [
-        ("memory", total.memory, capacity.memory, true),
-        ("CPU", total.cpu, capacity.cpu, false),
+    let resources = [
+        ("memory", true, policy.capacity.memory),
+        ("CPU", false, policy.capacity.cpu),
     ];
-    for (what, used, cap, is_mem) in checks {
-        let Some(cap) = cap else { continue };
-        let share = pct(used, cap);
-        if share > ceiling + 1e-9 {
-            let show = |x: u128| amount(x, is_mem);
-            out.report(
-                None,
-                format!(
-                    "{what} requests total {} of {} capacity ({share:.1}%), above the {ceiling}% ceiling ({})",
-                    show(used),
-                    show(u128::from(cap)),
-                    show((cap as f64 * ceiling / 100.0) as u128)
-                ),
-            )
-            .place(place(is_mem, false), label)
-            .help(format!("largest requests: {}; lower requests or replicas, or raise capacity", top(is_mem, false)));
+    let by_requests = |f: &Footprint| f.requests;
+    let by_requests_at_max = |f: &Footprint| f.requests_at_max;
+    for (what, is_mem, cap) in resources {
+        let (Some(cap), Some(c)) = (cap, side(verdicts.ceiling, is_mem)) else {
+            continue;
+        };
+        if c.ok {
+            continue;
         }
+        let show = |x: u64| amount(x, is_mem);
+        out.report(
+            None,
+            format!(
+                "{what} requests total {} of {} capacity ({}%), above the {}% ceiling ({})",
+                show(pick(total.requests, is_mem)),
+                show(cap),
+                over(c.used, c.limit),
+                percent(c.limit),
+                show((cap as f64 * c.limit / 100.0) as u64)
+            ),
+        )
+        .place(report.place(is_mem, &by_requests), report.label())
+        .help(format!(
+            "largest requests: {}; lower requests or replicas, or raise capacity",
+            report.top(is_mem, &by_requests)
+        ));
     }
     let has_hpa = !ctx.index.of_kind("HorizontalPodAutoscaler").is_empty();
-    for (what, used, cap, is_mem) in [
-        ("memory", worst.memory, capacity.memory, true),
-        ("CPU", worst.cpu, capacity.cpu, false),
-    ] {
-        let Some(cap) = cap else { continue };
-        if !has_hpa {
-            break;
+    for (what, is_mem, cap) in resources {
+        let (Some(cap), Some(c), true) = (cap, side(verdicts.hpa_worst_case, is_mem), has_hpa)
+        else {
+            continue;
+        };
+        if c.ok {
+            continue;
         }
-        let share = pct(used, cap);
-        if share > 100.0 + 1e-9 {
-            let show = |x: u128| amount(x, is_mem);
-            out.report_as(
-                None,
-                Severity::Warning,
-                format!("at HPA maximum replicas, {what} requests total {} of {} capacity ({share:.1}%): the platform cannot scale out as configured", show(used), show(u128::from(cap))),
-            )
-            .place(place(is_mem, true), label)
-            .help(format!("largest at maximum: {}; lower HPA maxReplicas or raise capacity", top(is_mem, true)));
-        }
+        let show = |x: u64| amount(x, is_mem);
+        out.report_as(
+            None,
+            Severity::Warning,
+            format!(
+                "at HPA maximum replicas, {what} requests total {} of {} capacity ({}%): the platform cannot scale out as configured",
+                show(pick(total.requests_at_max, is_mem)),
+                show(cap),
+                over(c.used, c.limit)
+            ),
+        )
+        .place(report.place(is_mem, &by_requests_at_max), report.label())
+        .help(format!(
+            "largest at maximum: {}; lower HPA maxReplicas or raise capacity",
+            report.top(is_mem, &by_requests_at_max)
+        ));
     }
+    over_commit(out, &report, policy, &total, &verdicts);
+    target(out, &report, &total, &verdicts);
     // Phase budgets: cumulative requests after each phase, in rollout order.
     let mut cumulative = Usage::default();
     for phase in &ctx.phases {
@@ -358,37 +398,215 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             .iter()
             .filter(|u| u.phase == Some(phase.name.as_str()))
         {
-            cumulative.cpu += u.at_min.cpu;
-            cumulative.memory += u.at_min.memory;
+            cumulative = cumulative.plus(u.footprint.requests);
         }
-        for (what, used, cap, budget, is_mem) in [
-            (
-                "memory",
-                cumulative.memory,
-                capacity.memory,
-                phase.memory_budget,
-                true,
-            ),
-            ("CPU", cumulative.cpu, capacity.cpu, phase.cpu_budget, false),
-        ] {
-            let (Some(cap), Some(budget)) = (cap, budget) else {
+        let share = ledger::Share::of(cumulative, policy.capacity);
+        let budget = ledger::Checks::new(share, phase.cpu_budget, phase.memory_budget);
+        for (what, is_mem, cap) in resources {
+            let (Some(cap), Some(c)) = (cap, side(budget, is_mem)) else {
                 continue;
             };
-            let share = pct(used, cap);
-            if share > budget + 1e-9 {
-                let show = |x: u128| amount(x, is_mem);
-                out.report(
-                    None,
-                    format!(
-                        "after phase `{}`, {what} requests total {} of {} ({share:.1}%), above the phase budget of {budget}%",
-                        phase.name,
-                        show(used),
-                        show(u128::from(cap))
-                    ),
-                )
-                .place(phase.location.clone(), "phase budget")
-                .help("move services to a later phase, lower their requests, or raise the budget if the plan allows");
+            if c.ok {
+                continue;
             }
+            let show = |x: u64| amount(x, is_mem);
+            out.report(
+                None,
+                format!(
+                    "after phase `{}`, {what} requests total {} of {} ({}%), above the phase budget of {}%",
+                    phase.name,
+                    show(pick(cumulative, is_mem)),
+                    show(cap),
+                    over(c.used, c.limit),
+                    percent(c.limit)
+                ),
+            )
+            .place(phase.location.clone(), "phase budget")
+            .help("move services to a later phase, lower their requests, or raise the budget if the plan allows");
         }
+    }
+}
+
+fn side(checks: ledger::Checks, is_memory: bool) -> Option<Check> {
+    if is_memory {
+        checks.memory
+    } else {
+        checks.cpu
+    }
+}
+
+/// Which figure of a footprint a finding is about: requests or limits, at min or max replicas.
+type By<'a> = &'a dyn Fn(&Footprint) -> Usage;
+
+/// Where findings about the totals point, and who contributes most to them.
+struct Report<'r, 'm> {
+    ctx: &'r LintContext<'m>,
+    usages: &'r [WorkloadUsage<'m>],
+    /// The environment's `cluster` section, when there is one.
+    location: Option<Location>,
+}
+
+impl Report<'_, '_> {
+    /// Plain manifests have no capacity line to point at: point at the largest contributor,
+    /// which is also the first place to look for savings.
+    fn place(&self, is_memory: bool, by: &dyn Fn(&Footprint) -> Usage) -> Option<Location> {
+        self.location.clone().or_else(|| {
+            self.usages
+                .iter()
+                .max_by_key(|u| {
+                    (
+                        pick(by(&u.footprint), is_memory),
+                        std::cmp::Reverse(u.manifest),
+                    )
+                })
+                .map(|u| self.ctx.locate(u.manifest, "/metadata/name", "/resources"))
+        })
+    }
+
+    fn label(&self) -> &'static str {
+        if self.location.is_some() {
+            "cluster capacity"
+        } else {
+            "largest contributor"
+        }
+    }
+
+    /// The three largest contributors, with their amounts.
+    fn top(&self, is_memory: bool, by: &dyn Fn(&Footprint) -> Usage) -> String {
+        let key = |u: &WorkloadUsage| pick(by(&u.footprint), is_memory);
+        let mut v: Vec<&WorkloadUsage> = self.usages.iter().collect();
+        v.sort_by(|a, b| key(b).cmp(&key(a)).then(a.name.cmp(b.name)));
+        v.iter()
+            .take(3)
+            .map(|u| format!("{} {}", u.name, amount(key(u), is_memory)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Limits above what the policy allows, at minimum replicas, else at HPA maximum: one finding
+/// per resource, as the minimum is the state the platform is always in.
+fn over_commit(
+    out: &mut Sink,
+    report: &Report,
+    policy: &ledger::Policy,
+    total: &Footprint,
+    verdicts: &ledger::Verdicts,
+) {
+    let by_limits = |f: &Footprint| f.limits;
+    let by_limits_at_max = |f: &Footprint| f.limits_at_max;
+    for (what, is_mem, cap, code) in [
+        ("memory", true, policy.capacity.memory, CODE_LIMITS_MEMORY),
+        ("CPU", false, policy.capacity.cpu, CODE_LIMITS_CPU),
+    ] {
+        let Some(cap) = cap else { continue };
+        // Where the requests alone do not fit, pods stay Pending: that is the problem to report
+        // (the ceiling or the HPA worst case does), and limits, never below requests, add nothing.
+        let fits = |u: Usage| {
+            ledger::Check::new(ledger::percent(pick(u, is_mem), Some(cap)), Some(100.0))
+                .is_none_or(|c| c.ok)
+        };
+        let at_min = side(verdicts.limits, is_mem).filter(|_| fits(total.requests));
+        let at_max = side(verdicts.limits_at_max, is_mem).filter(|_| fits(total.requests_at_max));
+        let (c, used, by, when): (Check, u64, By, &str) = match (at_min, at_max) {
+            (Some(c), _) if !c.ok => (c, pick(total.limits, is_mem), &by_limits, ""),
+            (_, Some(c)) if !c.ok => (
+                c,
+                pick(total.limits_at_max, is_mem),
+                &by_limits_at_max,
+                "at HPA maximum replicas, ",
+            ),
+            _ => continue,
+        };
+        let set = if is_mem {
+            policy.limits_memory.is_some()
+        } else {
+            policy.limits_cpu.is_some()
+        };
+        let (used_text, cap_text) = pair(used, cap, is_mem);
+        let allowed = if set {
+            format!(", above the {}% the environment allows", percent(c.limit))
+        } else {
+            String::new()
+        };
+        let consequence = if is_mem {
+            "pods that use the memory they are allowed get OOM-killed"
+        } else {
+            "pods that use the CPU they are allowed get throttled"
+        };
+        let key = if is_mem { "memory" } else { "cpu" };
+        let remedy = if is_mem {
+            "set memory limits equal to requests (the usual practice for stateful services), lower replicas or raise capacity"
+        } else {
+            "lower CPU limits or replicas, or raise capacity"
+        };
+        let help = format!(
+            "largest limits{}: {}; {remedy}, or state the over-commit you accept and why: `cluster.limits: {{ {key}: {}% }}` (`--limits-{key}` for `shipshape lint`)",
+            if when.is_empty() { "" } else { " at maximum" },
+            report.top(is_mem, by),
+            percent(c.used.ceil()),
+        );
+        let d = out.report_as(
+            None,
+            policy.limits_severity(is_mem),
+            format!(
+                "{when}{what} limits total {used_text} of {cap_text} capacity ({}%){allowed}: the cluster is over-committed, and {consequence}",
+                over(c.used, c.limit)
+            ),
+        );
+        d.code = code.to_owned();
+        d.place(report.place(is_mem, by), report.label()).help(help);
+    }
+}
+
+/// Requests above the target: information, since the target is a goal below the ceiling.
+fn target(out: &mut Sink, report: &Report, total: &Footprint, verdicts: &ledger::Verdicts) {
+    let by_requests = |f: &Footprint| f.requests;
+    for (what, is_mem) in [("memory", true), ("CPU", false)] {
+        let Some(c) = side(verdicts.target, is_mem) else {
+            continue;
+        };
+        if c.ok {
+            continue;
+        }
+        let help = format!(
+            "the target is a goal below the ceiling, not a gate; largest requests: {}",
+            report.top(is_mem, &by_requests)
+        );
+        let d = out.report_as(
+            None,
+            Severity::Info,
+            format!(
+                "{what} requests total {} ({}% of capacity), above the {}% target",
+                amount(pick(total.requests, is_mem), is_mem),
+                over(c.used, c.limit),
+                percent(c.limit)
+            ),
+        );
+        d.code = CODE_TARGET.to_owned();
+        d.place(report.place(is_mem, &by_requests), report.label())
+            .help(help);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_share_just_over_its_limit_does_not_print_as_the_limit() {
+        assert_eq!(over(156.25, 100.0), "156.2");
+        assert_eq!(over(100.048_828_125, 100.0), "100.05");
+        assert_eq!(over(80.000_01, 80.0), "80.0000");
+    }
+
+    #[test]
+    fn amounts_that_round_alike_print_exactly() {
+        let mi = 1 << 20;
+        assert_eq!(
+            pair(8196 * mi, 8192 * mi, true),
+            ("8196Mi".into(), "8Gi".into())
+        );
+        assert_eq!(pair(12 << 30, 8 << 30, true), ("12Gi".into(), "8Gi".into()));
     }
 }

@@ -1,0 +1,342 @@
+//! The capacity ledger: what an environment allows (capacity, the requests ceiling, the limits
+//! policy, the target) and the verdicts on what its workloads add up to. `shipshape plan` and the
+//! `resource-overcommit` rule both judge through [`judge`], so they cannot disagree on a figure.
+//!
+//! Requests decide whether pods fit: the scheduler places a pod only where its requests fit. Limits
+//! decide what happens once they run: memory is incompressible, so limits above capacity mean the
+//! kernel OOM-kills pods when they use what they were allowed; CPU is compressible, so CPU limits
+//! above capacity only mean throttling. Hence the default: memory limits over capacity are a
+//! warning, CPU limits are not judged until the environment says how far they may go.
+
+use crate::catalogue::resolve::Amount;
+use crate::catalogue::ResolvedEnvironment;
+use crate::diagnostic::Severity;
+
+/// Allowed rounding slack when comparing a share with a limit: a figure that sits exactly on a
+/// limit holds, whichever way the division rounded.
+pub const EPSILON: f64 = 1e-9;
+
+/// Memory limits may reach the whole capacity when the environment sets no policy.
+pub const DEFAULT_MEMORY_LIMITS: f64 = 100.0;
+
+/// CPU in millicores and memory in bytes. Saturating, because a catalogue or a manifest is free
+/// to ask for absurd amounts and the figures must still print rather than overflow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub cpu: u64,
+    pub memory: u64,
+}
+
+impl Usage {
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            cpu: self.cpu.saturating_add(other.cpu),
+            memory: self.memory.saturating_add(other.memory),
+        }
+    }
+
+    pub fn times(self, n: u64) -> Usage {
+        Usage {
+            cpu: self.cpu.saturating_mul(n),
+            memory: self.memory.saturating_mul(n),
+        }
+    }
+
+    /// A per-pod amount times `n` pods; a missing quantity counts as zero (reported separately).
+    pub fn of(amount: Amount, n: u32) -> Usage {
+        Usage {
+            cpu: amount.cpu.unwrap_or(0),
+            memory: amount.memory.unwrap_or(0),
+        }
+        .times(u64::from(n))
+    }
+}
+
+/// A usage as percentages of capacity; `None` where the capacity is unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Share {
+    pub cpu: Option<f64>,
+    pub memory: Option<f64>,
+}
+
+impl Share {
+    pub fn of(used: Usage, capacity: Amount) -> Share {
+        Share {
+            cpu: percent(used.cpu, capacity.cpu),
+            memory: percent(used.memory, capacity.memory),
+        }
+    }
+}
+
+/// `None` where the capacity is unknown. Nothing fits a zero capacity: any use of it is infinitely
+/// over, so a check against it fails rather than passing unseen.
+pub fn percent(used: u64, capacity: Option<u64>) -> Option<f64> {
+    match capacity? {
+        0 if used == 0 => Some(0.0),
+        0 => Some(f64::INFINITY),
+        cap => Some(used as f64 * 100.0 / cap as f64),
+    }
+}
+
+/// One share held against one limit (a budget, the ceiling, the capacity, the limits policy or
+/// the target).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Check {
+    pub limit: f64,
+    pub used: f64,
+    pub ok: bool,
+}
+
+impl Check {
+    pub fn new(used: Option<f64>, limit: Option<f64>) -> Option<Check> {
+        let (used, limit) = (used?, limit?);
+        Some(Check {
+            limit,
+            used,
+            ok: used <= limit + EPSILON,
+        })
+    }
+}
+
+/// Checks per resource; `None` where there is no limit or the share is unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Checks {
+    pub cpu: Option<Check>,
+    pub memory: Option<Check>,
+}
+
+impl Checks {
+    pub fn new(share: Share, cpu_limit: Option<f64>, memory_limit: Option<f64>) -> Checks {
+        Checks {
+            cpu: Check::new(share.cpu, cpu_limit),
+            memory: Check::new(share.memory, memory_limit),
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.cpu.is_none_or(|c| c.ok) && self.memory.is_none_or(|c| c.ok)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cpu.is_none() && self.memory.is_none()
+    }
+}
+
+/// What an environment allows, as percentages of its capacity.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Policy {
+    pub capacity: Amount,
+    /// Share of capacity that requests may use (`cluster.maxUtilisation`, else 100).
+    pub max_utilisation: f64,
+    /// Share of capacity limits may add up to, as `cluster.limits` sets it.
+    pub limits_cpu: Option<f64>,
+    pub limits_memory: Option<f64>,
+    /// Share of capacity requests should stay under (`cluster.target`).
+    pub target_cpu: Option<f64>,
+    pub target_memory: Option<f64>,
+}
+
+impl Policy {
+    pub fn of(env: &ResolvedEnvironment) -> Policy {
+        Policy {
+            capacity: env.capacity,
+            max_utilisation: env.max_utilisation,
+            limits_cpu: env.cluster.limits.cpu.map(|p| p.0),
+            limits_memory: env.cluster.limits.memory.map(|p| p.0),
+            target_cpu: env.cluster.target.cpu.map(|p| p.0),
+            target_memory: env.cluster.target.memory.map(|p| p.0),
+        }
+    }
+
+    /// How far limits may go: as set, else memory up to the capacity and CPU unjudged.
+    pub fn limits_allowed(&self) -> (Option<f64>, Option<f64>) {
+        (
+            self.limits_cpu,
+            Some(self.limits_memory.unwrap_or(DEFAULT_MEMORY_LIMITS)),
+        )
+    }
+
+    /// A limits policy the environment wrote is a gate; the default only warns.
+    pub fn limits_severity(&self, memory: bool) -> Severity {
+        let set = if memory {
+            self.limits_memory.is_some()
+        } else {
+            self.limits_cpu.is_some()
+        };
+        if set {
+            Severity::Error
+        } else {
+            Severity::Warning
+        }
+    }
+
+    pub fn has_target(&self) -> bool {
+        self.target_cpu.is_some() || self.target_memory.is_some()
+    }
+}
+
+/// What workloads add up to: requests and limits, at minimum and at maximum replicas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub requests: Usage,
+    pub limits: Usage,
+    pub requests_at_max: Usage,
+    pub limits_at_max: Usage,
+}
+
+impl Footprint {
+    /// One workload: per-pod requests and limits, at `min` and `max` replicas.
+    pub fn of(requests: Usage, limits: Usage, min: u64, max: u64) -> Footprint {
+        Footprint {
+            requests: requests.times(min),
+            limits: limits.times(min),
+            requests_at_max: requests.times(max),
+            limits_at_max: limits.times(max),
+        }
+    }
+
+    pub fn plus(self, other: Footprint) -> Footprint {
+        Footprint {
+            requests: self.requests.plus(other.requests),
+            limits: self.limits.plus(other.limits),
+            requests_at_max: self.requests_at_max.plus(other.requests_at_max),
+            limits_at_max: self.limits_at_max.plus(other.limits_at_max),
+        }
+    }
+}
+
+/// Every verdict on one environment's footprint.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Verdicts {
+    /// Requests against capacity x maxUtilisation (an error when over).
+    pub ceiling: Checks,
+    /// Requests at HPA maximum against the whole capacity (a warning when over).
+    pub hpa_worst_case: Checks,
+    /// Limits against the limits policy: over means over-committed.
+    pub limits: Checks,
+    /// The same at HPA maximum replicas.
+    pub limits_at_max: Checks,
+    /// Requests against the target (information when missed).
+    pub target: Checks,
+}
+
+impl Verdicts {
+    /// Whether limits exceed the policy, at minimum or at maximum replicas.
+    pub fn over_committed(&self) -> bool {
+        !self.limits.ok() || !self.limits_at_max.ok()
+    }
+}
+
+pub fn judge(f: &Footprint, policy: &Policy) -> Verdicts {
+    let share = |u: Usage| Share::of(u, policy.capacity);
+    let (limits_cpu, limits_memory) = policy.limits_allowed();
+    let ceiling = Some(policy.max_utilisation);
+    Verdicts {
+        ceiling: Checks::new(share(f.requests), ceiling, ceiling),
+        hpa_worst_case: Checks::new(share(f.requests_at_max), Some(100.0), Some(100.0)),
+        limits: Checks::new(share(f.limits), limits_cpu, limits_memory),
+        limits_at_max: Checks::new(share(f.limits_at_max), limits_cpu, limits_memory),
+        target: Checks::new(share(f.requests), policy.target_cpu, policy.target_memory),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GI: u64 = 1 << 30;
+
+    fn policy() -> Policy {
+        Policy {
+            capacity: Amount {
+                cpu: Some(16_000),
+                memory: Some(8 * GI),
+            },
+            max_utilisation: 80.0,
+            ..Policy::default()
+        }
+    }
+
+    fn pod(memory: u64) -> Usage {
+        Usage { cpu: 1000, memory }
+    }
+
+    #[test]
+    fn shares_and_checks() {
+        assert_eq!(percent(1, None), None);
+        assert_eq!(percent(1, Some(0)), Some(f64::INFINITY));
+        assert_eq!(
+            Check::new(percent(1, Some(0)), Some(100.0)).map(|c| c.ok),
+            Some(false)
+        );
+        assert_eq!(percent(4, Some(8)), Some(50.0));
+        assert_eq!(Check::new(Some(80.0), Some(80.0)).map(|c| c.ok), Some(true));
+        assert_eq!(
+            Check::new(Some(80.01), Some(80.0)).map(|c| c.ok),
+            Some(false)
+        );
+        assert_eq!(Check::new(None, Some(80.0)), None);
+    }
+
+    #[test]
+    fn memory_limits_exactly_at_capacity_hold_and_one_byte_more_does_not() {
+        let p = policy();
+        let at = Footprint::of(pod(GI), pod(2 * GI), 4, 4);
+        assert!(!judge(&at, &p).over_committed());
+        let over = Footprint::of(pod(GI), pod(2 * GI + 1), 4, 4);
+        let v = judge(&over, &p);
+        assert!(v.over_committed());
+        assert_eq!(p.limits_severity(true), Severity::Warning);
+        // CPU is not judged by default: 4 x 1 core of 16 leaves nothing to say either way.
+        assert_eq!(v.limits.cpu, None);
+    }
+
+    #[test]
+    fn the_hpa_worst_case_over_commits_on_its_own() {
+        let v = judge(&Footprint::of(pod(GI), pod(GI), 2, 10), &policy());
+        assert!(v.limits.ok());
+        assert!(!v.limits_at_max.ok());
+        assert!(v.over_committed());
+    }
+
+    #[test]
+    fn a_written_policy_is_an_error_and_may_allow_over_commit() {
+        let p = Policy {
+            limits_cpu: Some(200.0),
+            limits_memory: Some(150.0),
+            ..policy()
+        };
+        let v = judge(&Footprint::of(pod(GI), pod(3 * GI), 4, 4), &p);
+        assert!(!v.over_committed(), "12Gi is 150% of 8Gi: allowed");
+        assert_eq!(p.limits_severity(true), Severity::Error);
+        assert_eq!(p.limits_severity(false), Severity::Error);
+        assert_eq!(v.limits.cpu.map(|c| c.ok), Some(true));
+    }
+
+    #[test]
+    fn the_target_is_judged_on_requests_only_where_set() {
+        let p = Policy {
+            target_memory: Some(45.0),
+            ..policy()
+        };
+        let v = judge(&Footprint::of(pod(GI), pod(GI), 4, 4), &p);
+        assert_eq!(v.target.memory.map(|c| c.ok), Some(false), "50% > 45%");
+        assert_eq!(v.target.cpu, None);
+        assert!(v.ceiling.ok());
+    }
+
+    #[test]
+    fn usage_saturates() {
+        let big = Amount {
+            cpu: Some(u64::MAX),
+            memory: None,
+        };
+        assert_eq!(
+            Usage::of(big, 3),
+            Usage {
+                cpu: u64::MAX,
+                memory: 0
+            }
+        );
+    }
+}
