@@ -282,6 +282,9 @@ impl Walk<'_, '_> {
                         continue;
                     };
                     let found = detect(name, value, Place::Named);
+                    if found.is_empty() {
+                        continue;
+                    }
                     let pointer = format!("{base}/{group}/{ci}/env/{ei}/value");
                     let mut catalogue_rel = String::from("/env");
                     crate::yaml::push_pointer_segment(&mut catalogue_rel, name);
@@ -321,6 +324,9 @@ impl Walk<'_, '_> {
                     continue;
                 };
                 let found = detect(key, value, Place::ValueOnly);
+                if found.is_empty() {
+                    continue;
+                }
                 let mut pointer = format!("{meta}/annotations");
                 crate::yaml::push_pointer_segment(&mut pointer, key);
                 let subject = |kind: Kind, shown: &str| {

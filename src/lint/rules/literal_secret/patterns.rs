@@ -203,20 +203,70 @@ pub struct TokenMatch {
     pub end: usize,
 }
 
-/// Every token of a known format in `text`, left to right, not overlapping.
-pub fn find_tokens(text: &str) -> Vec<TokenMatch> {
-    let mut out: Vec<TokenMatch> = Vec::new();
-    for pattern in PATTERNS {
-        for prefix in pattern.prefixes {
-            let mut from = 0;
-            while let Some(found) = text.get(from..).and_then(|rest| rest.find(prefix)) {
-                let start = from + found;
-                from = start + prefix.len();
-                if let Some(m) = match_at(text, start, prefix, pattern) {
-                    if !out.iter().any(|o| o.start < m.end && m.start < o.end) {
-                        out.push(m);
-                    }
+/// Every prefix of every pattern, by its first byte: `(pattern, prefix)` indices. One pass over
+/// a value then finds every place a token may start, where searching for each of the forty
+/// prefixes in turn was most of this rule's time (every env value and annotation is scanned).
+fn prefixes_by_first_byte() -> &'static [Vec<(usize, usize)>] {
+    static TABLE: std::sync::OnceLock<Vec<Vec<(usize, usize)>>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = vec![Vec::new(); 256];
+        for (pi, pattern) in PATTERNS.iter().enumerate() {
+            for (xi, prefix) in pattern.prefixes.iter().enumerate() {
+                if let Some(&first) = prefix.as_bytes().first() {
+                    table[usize::from(first)].push((pi, xi));
                 }
+            }
+        }
+        table
+    })
+}
+
+/// The shortest text any pattern matches: shorter values (most settings) are not looked at.
+fn shortest_token() -> usize {
+    static SHORTEST: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SHORTEST.get_or_init(|| {
+        PATTERNS
+            .iter()
+            .flat_map(|p| p.prefixes.iter().map(move |x| x.len() + p.min))
+            .min()
+            .unwrap_or(0)
+    })
+}
+
+/// Every token of a known format in `text`, left to right, not overlapping. Where two formats
+/// claim overlapping text, the one listed first in [`PATTERNS`] wins.
+pub fn find_tokens(text: &str) -> Vec<TokenMatch> {
+    if text.len() < shortest_token() {
+        return Vec::new();
+    }
+    let table = prefixes_by_first_byte();
+    let bytes = text.as_bytes();
+    // (pattern, prefix, start): sorted, the order in which the formats are tried.
+    let mut candidates: Vec<(usize, usize, usize)> = Vec::new();
+    for (start, &b) in bytes.iter().enumerate() {
+        for &(pi, xi) in &table[usize::from(b)] {
+            if bytes[start..].starts_with(PATTERNS[pi].prefixes[xi].as_bytes()) {
+                candidates.push((pi, xi, start));
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    candidates.sort_unstable();
+    let mut out: Vec<TokenMatch> = Vec::new();
+    let mut resume = (usize::MAX, usize::MAX, 0);
+    for (pi, xi, start) in candidates {
+        let pattern = &PATTERNS[pi];
+        let prefix = pattern.prefixes[xi];
+        // A prefix found again inside its own previous occurrence is not a new start.
+        if (pi, xi) == (resume.0, resume.1) && start < resume.2 {
+            continue;
+        }
+        resume = (pi, xi, start + prefix.len());
+        if let Some(m) = match_at(text, start, prefix, pattern) {
+            if !out.iter().any(|o| o.start < m.end && m.start < o.end) {
+                out.push(m);
             }
         }
     }
