@@ -161,6 +161,22 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     }
 }
 
+/// The pointer and path of a pod template's metadata, from the pointer of its pod spec (a bare
+/// Pod's spec has no template: its metadata is the manifest's own).
+fn template_metadata(spec: &str) -> Option<(&'static str, &'static [&'static str])> {
+    match spec {
+        "/spec/template/spec" => Some((
+            "/spec/template/metadata",
+            &["spec", "template", "metadata"][..],
+        )),
+        "/spec/jobTemplate/spec/template/spec" => Some((
+            "/spec/jobTemplate/spec/template/metadata",
+            &["spec", "jobTemplate", "spec", "template", "metadata"][..],
+        )),
+        _ => None,
+    }
+}
+
 /// Text of a placeholder for a message: it is not a secret, but it may be long.
 fn shown(kind: Kind, secret: &str) -> String {
     match kind {
@@ -301,19 +317,17 @@ impl Walk<'_, '_> {
         }
     }
 
-    /// Annotations of the manifest and of its pod template: value-based detectors only.
+    /// Annotations of the manifest and of its pod template: value-based detectors only. Every
+    /// manifest passes here, so nothing is allocated unless a value is found.
     fn annotations(&mut self, i: usize, m: &Manifest) {
-        let mut places = vec![String::from("/metadata")];
-        if let Some((_, base)) = self.ctx.index.pod_spec(i) {
-            if let Some(template) = base.strip_suffix("/spec") {
-                if !template.is_empty() {
-                    places.push(format!("{template}/metadata"));
-                }
-            }
-        }
-        for meta in places {
-            let segments: Vec<&str> = meta.split('/').filter(|s| !s.is_empty()).collect();
-            let Some(annotations) = crate::manifest::at(&m.value, &segments)
+        let template = self
+            .ctx
+            .index
+            .pod_spec(i)
+            .and_then(|(_, base)| template_metadata(base));
+        let places = std::iter::once(("/metadata", &["metadata"][..])).chain(template);
+        for (meta, segments) in places {
+            let Some(annotations) = crate::manifest::at(&m.value, segments)
                 .and_then(|v| v.field("annotations"))
                 .and_then(Value::as_object)
             else {
