@@ -258,6 +258,24 @@ pub fn render_argocd(
             Err(d) => problems.push(d),
         }
     }
+    // So `kubectl kustomize` (and Argo CD, which runs it when the file is there) reads the
+    // directory like an environment's. Only a complete render knows every Application; a build
+    // restricted with `--env` keeps the one on disk.
+    if complete && !out.files.is_empty() {
+        let resources: Vec<&str> = out.files.iter().map(|f| f.path.as_str()).collect();
+        let doc = serde_json::json!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": resources,
+        });
+        let mut text = header("all environments");
+        emit::write_yaml(&mut text, &doc);
+        out.files.push(RenderedFile {
+            path: "kustomization.yaml".into(),
+            text,
+            text_at: TextAt::Memory,
+        });
+    }
     if problems.is_empty() {
         Ok(out)
     } else {
