@@ -411,3 +411,17 @@ fn the_move_aside_swap_survives_a_crash_between_its_renames() {
         changed.iter().map(|c| c.0).collect::<Vec<_>>()
     );
 }
+
+/// An output directory whose parent does not exist yet is created with it, and the work area
+/// beside it goes when the build ends.
+#[test]
+fn an_output_below_missing_directories_is_created() {
+    let p = built_project();
+    let dir = p.path();
+    let m = run(dir, &["build", "--out", "deploy/gitops/rendered"]);
+    assert_eq!(m.outcome.code, Some(0), "{}", m.outcome.stderr);
+    assert!(dir
+        .join("deploy/gitops/rendered/dev/kustomization.yaml")
+        .is_file());
+    assert_no_staging_left(&dir.join("deploy/gitops"));
+}

@@ -72,6 +72,10 @@ impl WorkArea {
                 "shipshape's work area beside the output directory",
             ));
         }
+        // The output's parent may not exist yet (`--out deploy/rendered` in a fresh checkout).
+        if let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, &e))?;
+        }
         match fs::create_dir(&self.dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
