@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod diff;
+pub mod fsio;
 pub mod graph;
 pub mod lint;
 pub mod manifest;

@@ -132,15 +132,7 @@ pub fn open_unfollowed(path: &Path) -> Result<Option<fs::File>, Diagnostic> {
             return Err(link_refused(path, "a file shipshape renders"));
         }
     }
-    let mut options = fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever.
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    match options.open(path) {
+    match crate::fsio::open_unfollowed(path) {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(match inspect(path) {

@@ -7,7 +7,7 @@
 //! metadata claims.
 
 use super::limits::{Limits, MAX_FILE_BYTES_VAR};
-use std::fs::{File, Metadata};
+use std::fs::Metadata;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -37,7 +37,9 @@ pub fn read_input(
             meta.len()
         )));
     }
-    let file = open_no_wait(&resolved).map_err(|e| io_error(name, &e))?;
+    // Without blocking: were the path swapped for a FIFO after it was checked, `open` would
+    // otherwise wait for a writer forever.
+    let file = crate::fsio::open_unfollowed(&resolved).map_err(|e| io_error(name, &e))?;
     // Checked again on what was opened: the path may have been swapped since it was looked at.
     let opened = file.metadata().map_err(|e| io_error(name, &e))?;
     check_kind(&opened, name, &resolved)?;
@@ -141,22 +143,6 @@ fn kind_of(meta: &Metadata) -> &'static str {
     } else {
         "a special file"
     }
-}
-
-/// Opens without blocking: were the path swapped for a FIFO after it was checked, `open` would
-/// otherwise wait for a writer forever.
-#[cfg(unix)]
-fn open_no_wait(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_no_wait(path: &Path) -> std::io::Result<File> {
-    File::open(path)
 }
 
 /// Reads at most one byte more than the limit: a file that grows, or whose size the metadata
