@@ -338,13 +338,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     ];
     let by_requests = |f: &Footprint| f.requests;
     let by_requests_at_max = |f: &Footprint| f.requests_at_max;
-    for (what, is_mem, cap) in resources {
-        let (Some(cap), Some(c)) = (cap, side(verdicts.ceiling, is_mem)) else {
-            continue;
-        };
-        if c.ok {
-            continue;
-        }
+    for (what, is_mem, cap, c) in failing(&resources, verdicts.ceiling) {
         let show = |x: u64| amount(x, is_mem);
         out.report(
             None,
@@ -364,14 +358,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         ));
     }
     let has_hpa = !ctx.index.of_kind("HorizontalPodAutoscaler").is_empty();
-    for (what, is_mem, cap) in resources {
-        let (Some(cap), Some(c), true) = (cap, side(verdicts.hpa_worst_case, is_mem), has_hpa)
-        else {
-            continue;
-        };
-        if c.ok {
-            continue;
-        }
+    let hpa_worst_case = if has_hpa {
+        verdicts.hpa_worst_case
+    } else {
+        ledger::Checks::default()
+    };
+    for (what, is_mem, cap, c) in failing(&resources, hpa_worst_case) {
         let show = |x: u64| amount(x, is_mem);
         out.report_as(
             None,
@@ -402,13 +394,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         }
         let share = ledger::Share::of(cumulative, policy.capacity);
         let budget = ledger::Checks::new(share, phase.cpu_budget, phase.memory_budget);
-        for (what, is_mem, cap) in resources {
-            let (Some(cap), Some(c)) = (cap, side(budget, is_mem)) else {
-                continue;
-            };
-            if c.ok {
-                continue;
-            }
+        for (what, is_mem, cap, c) in failing(&resources, budget) {
             let show = |x: u64| amount(x, is_mem);
             out.report(
                 None,
@@ -425,6 +411,18 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             .help("move services to a later phase, lower their requests, or raise the budget if the plan allows");
         }
     }
+}
+
+/// The resources (`(name, is memory, capacity)`) whose check in `checks` failed, each with its
+/// capacity and the failed check: what every requests finding starts from.
+fn failing<'r>(
+    resources: &'r [(&'static str, bool, Option<u64>)],
+    checks: ledger::Checks,
+) -> impl Iterator<Item = (&'static str, bool, u64, Check)> + 'r {
+    resources.iter().filter_map(move |&(what, is_mem, cap)| {
+        let c = side(checks, is_mem)?;
+        Some((what, is_mem, cap?, c)).filter(|_| !c.ok)
+    })
 }
 
 fn side(checks: ledger::Checks, is_memory: bool) -> Option<Check> {
