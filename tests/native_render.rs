@@ -17,13 +17,25 @@ fn resolve(root: &Path) -> Option<Vec<ResolvedEnvironment>> {
     project.resolve(&[]).ok()
 }
 
+/// Every environment, then the Argo CD directory (complete, and restricted to the first
+/// environment as `--env` does).
 fn render_all(templates: &Templates, envs: &[ResolvedEnvironment]) -> Vec<RenderedEnvironment> {
-    envs.iter()
+    let mut out: Vec<RenderedEnvironment> = envs
+        .iter()
         .map(|env| {
             render::render_environment(templates, env)
                 .unwrap_or_else(|e| panic!("environment `{}` does not render: {e:?}", env.name))
         })
-        .collect()
+        .collect();
+    out.push(
+        render::render_argocd(templates, envs, true)
+            .unwrap_or_else(|e| panic!("the Argo CD directory does not render: {e:?}")),
+    );
+    out.push(
+        render::render_argocd(templates, &envs[..envs.len().min(1)], false)
+            .unwrap_or_else(|e| panic!("a restricted Argo CD directory does not render: {e:?}")),
+    );
+    out
 }
 
 /// A short unified diff of two texts, enough to see what differs.
@@ -278,12 +290,19 @@ fn tricky_values_render_identically() {
     let capacity = "cluster:\n  capacity: { cpu: \"16\", memory: 32Gi }\n  maxUtilisation: 80%\n";
     std::fs::write(
         dir.path().join("environments/mesh.yaml"),
-        format!("imageTag: \"2.0\"\n{capacity}istio: {{ enabled: true, mtls: PERMISSIVE }}\n"),
+        format!(
+            "imageTag: \"2.0\"\n{capacity}istio: {{ enabled: true, mtls: PERMISSIVE }}\n\
+             argocd: {{ repoURL: \"https://git.example.com/a b.git\", targetRevision: \"1.10\", \
+             destination: {{ server: \"https://10.0.0.1:6443\" }}, syncPolicy: {{ prune: true }} }}\n"
+        ),
     )
     .expect("write");
     std::fs::write(
         dir.path().join("environments/plain.yaml"),
-        format!("imageTag: \"2.0\"\nnamespace: edge-plain\n{capacity}"),
+        format!(
+            "imageTag: \"2.0\"\nnamespace: edge-plain\n{capacity}\
+             argocd: {{ project: \"on\", repoURL: \"https://git.example.com/edge.git\" }}\n"
+        ),
     )
     .expect("write");
     let project = Project::load(&ProjectPaths::in_root(dir.path()), Limits::default())
@@ -293,6 +312,13 @@ fn tricky_values_render_identically() {
         .unwrap_or_else(|e| panic!("the edge catalogue resolves: {e:?}"));
     assert_eq!(envs.len(), 2);
     check_project("edge catalogue", &envs);
+    let argocd = render::render_argocd(&Templates::load(None).expect("templates"), &envs, true)
+        .expect("the Argo CD directory renders");
+    let files: Vec<&str> = argocd.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        files,
+        ["mesh.yaml", "plain.yaml", "root.yaml", "kustomization.yaml"]
+    );
 }
 
 fn embedded_template(name: &str) -> String {

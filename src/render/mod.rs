@@ -69,12 +69,19 @@ pub fn render_environment(
     };
     let mut problems = Vec::new();
 
-    let ctx = context::template_value(&serde_json::json!({ "env": env_ctx }));
     let mut docs = Vec::new();
-    for name in templates::ENVIRONMENT_TEMPLATES {
-        match render_docs(templates, name, &ctx, None) {
-            Ok(d) => docs.extend(d),
-            Err(d) => problems.push(d.in_environment(&env.name)),
+    if templates::ENVIRONMENT_TEMPLATES
+        .iter()
+        .all(|name| templates.native_standalone(name))
+    {
+        docs = native::namespace::environment_documents(env);
+    } else {
+        let ctx = context::template_value(&serde_json::json!({ "env": env_ctx }));
+        for name in templates::ENVIRONMENT_TEMPLATES {
+            match render_docs(templates, name, &ctx, None) {
+                Ok(d) => docs.extend(d),
+                Err(d) => problems.push(d.in_environment(&env.name)),
+            }
         }
     }
     push_file(
@@ -102,9 +109,14 @@ pub fn render_environment(
         }
     }
 
-    let files: Vec<String> = out.files.iter().map(|f| f.path.clone()).collect();
-    let ctx = context::template_value(&serde_json::json!({ "env": env_ctx, "files": files }));
-    match render_docs(templates, templates::KUSTOMIZATION_TEMPLATE, &ctx, None) {
+    let files: Vec<&str> = out.files.iter().map(|f| f.path.as_str()).collect();
+    let kustomization = if templates.native_standalone(templates::KUSTOMIZATION_TEMPLATE) {
+        Ok(vec![native::namespace::kustomization(env, &files)])
+    } else {
+        let ctx = context::template_value(&serde_json::json!({ "env": env_ctx, "files": files }));
+        render_docs(templates, templates::KUSTOMIZATION_TEMPLATE, &ctx, None)
+    };
+    match kustomization {
         Ok(docs) => {
             let mut text = header(&format!("environment `{}`", env.name));
             for (i, doc) in docs.iter().enumerate() {
@@ -234,10 +246,10 @@ pub fn render_argocd(
         complete,
     };
     let mut problems = Vec::new();
-    let mut apps: Vec<(String, String, serde_json::Value)> = envs
+    let mut apps: Vec<(String, String, native::argocd::Application<'_>)> = envs
         .iter()
         .filter_map(|env| {
-            context::application_context(env).map(|app| {
+            native::argocd::environment_application(env).map(|app| {
                 (
                     format!("{}.yaml", env.name),
                     format!("environment `{}`", env.name),
@@ -247,11 +259,17 @@ pub fn render_argocd(
         })
         .collect();
     if complete {
-        if let Some(root) = context::root_application_context(envs) {
+        if let Some(root) = native::argocd::root_application(envs) {
             apps.push(("root.yaml".into(), "all environments".into(), root));
         }
     }
     for (file, source, app) in apps {
+        if templates.native_standalone(templates::APPLICATION_TEMPLATE) {
+            let doc = native::argocd::application(&app);
+            push_file(&mut out, &file, &source, None, vec![doc]);
+            continue;
+        }
+        let app = native::argocd::application_context(&app);
         let ctx = context::template_value(&serde_json::json!({ "app": app }));
         match render_docs(templates, templates::APPLICATION_TEMPLATE, &ctx, None) {
             Ok(docs) => push_file(&mut out, &file, &source, None, docs),

@@ -294,6 +294,12 @@ impl Templates {
         self.native && self.is_embedded(name) && self.is_embedded(METADATA_TEMPLATE)
     }
 
+    /// Whether a built-in template that includes nothing (namespace documents, kustomization,
+    /// Application) may be built natively: it is the embedded one and native rendering is on.
+    pub fn native_standalone(&self, name: &str) -> bool {
+        self.native && self.is_embedded(name)
+    }
+
     pub fn render(&self, name: &str, ctx: &minijinja::Value) -> Result<String, Diagnostic> {
         if let Some(spent) = self.spent.get() {
             return Err(spent.clone());

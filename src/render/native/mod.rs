@@ -11,8 +11,10 @@
 //! the template's order, which is the order they are written in. `tests/native_render.rs` renders
 //! projects both ways and requires identical bytes and values.
 
+pub mod argocd;
 mod basics;
 mod istio;
+pub mod namespace;
 mod networkpolicy;
 mod workload;
 
