@@ -151,21 +151,3 @@ pub fn application(app: &Application<'_>) -> Value {
         ),
     ])
 }
-
-/// The template context of an Application (`app` in `application.yaml.j2`).
-pub fn application_context(app: &Application<'_>) -> Value {
-    serde_json::json!({
-        "name": app.name,
-        "namespace": ARGOCD_NAMESPACE,
-        "platform": app.platform,
-        "environment": app.environment,
-        "project": app.project,
-        "repoURL": app.repo_url,
-        "targetRevision": app.target_revision,
-        "path": app.path,
-        "destination": app.destination,
-        "prune": app.prune,
-        "selfHeal": app.self_heal,
-        "syncOptions": app.sync_options,
-    })
-}
