@@ -1,0 +1,286 @@
+//! Patches for the last mile: changes a platform makes to a service's rendered resources that the
+//! catalogue has no field for. Written per service in the catalogue and per service in each
+//! environment file; applied after the built-in resources are rendered and before anything is
+//! emitted, validated or linted, so patched output is checked like the rest.
+//!
+//! Two forms, as Kustomize users know them: a strategic-merge-style `merge` ([`strategic`]) and
+//! JSON Patch operations ([`json_patch`], RFC 6902). Every value a patch writes is remembered
+//! (a [`Trail`] per patched resource), so a finding about it points at the patch.
+
+pub mod json_patch;
+pub mod pointer;
+pub mod read;
+pub mod strategic;
+
+use crate::catalogue::origin::Origin;
+use crate::diagnostic::{Diagnostic, Location};
+use crate::manifest::Field;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub use read::read_patches;
+
+/// A patch names a resource the service does not render.
+pub const CODE_TARGET: &str = "input/patch-target-missing";
+/// A JSON Patch path that leads nowhere (or a `move` into itself).
+pub const CODE_PATH: &str = "input/patch-path";
+/// A patch value whose type cannot go where the target has another.
+pub const CODE_TYPE: &str = "input/patch-type";
+/// A JSON Patch `test` that did not hold.
+pub const CODE_TEST: &str = "input/patch-test";
+/// An item of a list that merges by key, without its key.
+pub const CODE_MERGE_KEY: &str = "input/patch-merge-key";
+/// A `$patch` directive that is neither `delete` nor `replace`.
+pub const CODE_DIRECTIVE: &str = "input/patch-directive";
+/// A patch entry the schema accepts but that cannot be read (a malformed pointer, an operation
+/// without its `value`).
+pub const CODE_SHAPE: &str = "input/patch";
+
+/// One patch entry of a service, read from the catalogue or an environment file.
+#[derive(Debug)]
+pub struct Patch {
+    pub service: String,
+    /// Position in the service's `patches` list.
+    pub index: usize,
+    pub target: Target,
+    pub body: Body,
+    /// The entry itself (`/services/<name>/patches/<i>`), for locations.
+    pub origin: Origin,
+}
+
+/// The resource a patch changes: one of its service's rendered documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug)]
+pub enum Body {
+    Merge(Value),
+    Json(Vec<json_patch::Operation>),
+}
+
+impl Body {
+    /// The key the body is written under, the start of every pointer into it.
+    fn key(&self) -> &'static str {
+        match self {
+            Body::Merge(_) => "/merge",
+            Body::Json(_) => "/jsonPatch",
+        }
+    }
+}
+
+impl Patch {
+    /// How messages name the patch.
+    pub fn describe(&self) -> String {
+        format!("patch {} of service `{}`", self.index + 1, self.service)
+    }
+
+    /// The place `relative` (a pointer inside the entry) names: its value, else its key, else
+    /// the entry.
+    pub fn locate(&self, relative: &str, value: bool) -> Location {
+        let found = if value {
+            self.origin.value_at(relative)
+        } else {
+            self.origin.key_at(relative)
+        };
+        found.unwrap_or_else(|| self.origin.location())
+    }
+}
+
+/// A value a patch wrote or deleted: where in the target, and where in the patch entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// JSON pointer in the patched document.
+    pub pointer: String,
+    /// JSON pointer inside the patch entry.
+    pub source: String,
+}
+
+/// Why a patch could not apply, before it is placed in its file.
+#[derive(Debug, Clone)]
+pub struct PatchError {
+    pub code: &'static str,
+    pub message: String,
+    /// Pointer inside the patch entry of the node to underline.
+    pub at: String,
+    pub label: String,
+    pub help: String,
+    /// Underline the node's value rather than its key.
+    pub value: bool,
+}
+
+impl PatchError {
+    pub fn new(code: &'static str, message: String, at: &str, label: &str, help: &str) -> Self {
+        PatchError {
+            code,
+            message,
+            at: at.to_owned(),
+            label: label.to_owned(),
+            help: help.to_owned(),
+            value: false,
+        }
+    }
+
+    pub fn at_value(mut self) -> Self {
+        self.value = true;
+        self
+    }
+}
+
+/// What patches did to one rendered document: each value written, in order of application.
+#[derive(Debug, Default)]
+pub struct Trail {
+    marks: Vec<(Arc<Patch>, Mark)>,
+}
+
+impl Trail {
+    /// Where to point a finding about `pointer`: the patch entry that last wrote the value at
+    /// `pointer` or a value holding it (the deepest such value; the latest of equals, as
+    /// `max_by_key` keeps the last). `None` when no patch wrote there.
+    pub fn locate(&self, pointer: &str) -> Option<Location> {
+        let (patch, mark) = self
+            .marks
+            .iter()
+            .filter(|(_, m)| holds(&m.pointer, pointer))
+            .max_by_key(|(_, m)| m.pointer.len())?;
+        Some(patch.locate(&mark.source, false))
+    }
+
+    /// The patches that changed the document, in order, once each.
+    pub fn patches(&self) -> Vec<&Arc<Patch>> {
+        let mut out: Vec<&Arc<Patch>> = Vec::new();
+        for (p, _) in &self.marks {
+            if !out.iter().any(|q| Arc::ptr_eq(q, p)) {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// Whether the node at `outer` holds (or is) the node at `inner`.
+fn holds(outer: &str, inner: &str) -> bool {
+    inner
+        .strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Applies `patches` in order to the documents of one service in one environment. Returns a
+/// trail per document (`None` for one no patch changed; an empty list when there are no patches),
+/// or every patch that failed. A failed patch leaves the documents half patched: the caller
+/// reports and writes nothing.
+pub fn apply(
+    docs: &mut [Value],
+    patches: &[Arc<Patch>],
+    environment: &str,
+) -> Result<Vec<Option<Arc<Trail>>>, Vec<Diagnostic>> {
+    if patches.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut trails: Vec<Option<Trail>> = docs.iter().map(|_| None).collect();
+    let mut problems = Vec::new();
+    for patch in patches {
+        // A service renders a handful of documents: a scan beats building an index.
+        let Some(i) = docs.iter().position(|d| is_target(d, &patch.target)) else {
+            problems.push(target_missing(docs, patch, environment));
+            continue;
+        };
+        let mut marks = Vec::new();
+        let applied = match &patch.body {
+            Body::Merge(body) => strategic::apply(&mut docs[i], body, patch.body.key(), &mut marks),
+            Body::Json(ops) => json_patch::apply(&mut docs[i], ops, patch.body.key(), &mut marks),
+        };
+        match applied {
+            Ok(()) => {
+                let trail = trails[i].get_or_insert_with(Trail::default);
+                trail
+                    .marks
+                    .extend(marks.into_iter().map(|m| (Arc::clone(patch), m)));
+            }
+            Err(e) => problems.push(failed(patch, &patch.target, e, environment)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(trails.into_iter().map(|t| t.map(Arc::new)).collect())
+    } else {
+        Err(problems)
+    }
+}
+
+fn kind_and_name(doc: &Value) -> (&str, &str) {
+    let kind = doc.field("kind").and_then(Value::as_str).unwrap_or("");
+    let name = doc
+        .field("metadata")
+        .and_then(|m| m.field("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    (kind, name)
+}
+
+fn is_target(doc: &Value, target: &Target) -> bool {
+    kind_and_name(doc) == (target.kind.as_str(), target.name.as_str())
+}
+
+fn target_missing(docs: &[Value], patch: &Patch, environment: &str) -> Diagnostic {
+    let rendered: Vec<String> = docs
+        .iter()
+        .map(|d| {
+            let (kind, name) = kind_and_name(d);
+            format!("{kind}/{name}")
+        })
+        .collect();
+    let wanted = format!("{}/{}", patch.target.kind, patch.target.name);
+    let mut help = match crate::catalogue::schema::closest(&wanted, &rendered) {
+        Some(s) => format!("did you mean `{s}`? "),
+        None => String::new(),
+    };
+    help.push_str(&format!(
+        "service `{}` renders {} in environment `{environment}`",
+        patch.service,
+        rendered.join(", ")
+    ));
+    Diagnostic::error(
+        CODE_TARGET,
+        format!(
+            "{} targets {wanted}, which service `{}` does not render",
+            patch.describe(),
+            patch.service
+        ),
+    )
+    .at(Some(patch.locate("/target", false)), "no such resource")
+    .with_help(help)
+    .in_environment(environment)
+}
+
+fn failed(patch: &Patch, target: &Target, e: PatchError, environment: &str) -> Diagnostic {
+    Diagnostic::error(
+        e.code,
+        format!(
+            "{} on {}/{}: {}",
+            patch.describe(),
+            target.kind,
+            target.name,
+            e.message
+        ),
+    )
+    .at(Some(patch.locate(&e.at, e.value)), e.label)
+    .with_help(e.help)
+    .in_environment(environment)
+    .on_resource(format!("{}/{}", target.kind, target.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_is_segment_wise() {
+        assert!(holds("/a/b", "/a/b"));
+        assert!(holds("/a/b", "/a/b/c"));
+        assert!(!holds("/a/b", "/a/bc"));
+        assert!(holds("", "/a"));
+        assert!(!holds("/a/b", "/a"));
+    }
+}
