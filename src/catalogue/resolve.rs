@@ -102,6 +102,8 @@ pub struct ResolvedService {
     pub storage_size: Option<String>,
     pub suppress: IndexMap<String, String>,
     pub layers: Layers,
+    /// The catalogue's patches of this service, then the environment's: the order they apply in.
+    pub patches: Vec<std::sync::Arc<crate::patch::Patch>>,
 }
 
 impl ResolvedService {
@@ -408,7 +410,12 @@ pub fn resolve(
                 continue;
             }
         };
-        if let Some(s) = check_service(
+        let mut patches = declared.patches.clone();
+        if let Some(o) = override_value {
+            let origin = env_origin.child("services").child(name);
+            patches.extend(crate::patch::read_patches(name, o, &origin, &mut problems));
+        }
+        if let Some(mut s) = check_service(
             name,
             spec,
             &layers,
@@ -419,6 +426,7 @@ pub fn resolve(
             &env.name,
             &mut problems,
         ) {
+            s.patches = patches;
             services.push(s);
         }
     }
@@ -890,6 +898,7 @@ fn check_service(
         storage_size: storage_size.map(|q| q.0),
         suppress: spec.suppress,
         layers: layers.clone(),
+        patches: Vec::new(),
     })
 }
 

@@ -16,6 +16,9 @@ pub enum ManifestOrigin {
         service: Option<String>,
         /// Path of the output file, relative to the environment's directory.
         file: String,
+        /// What the catalogue's and environment's patches wrote into it, if they changed it:
+        /// findings about those values point at the patch.
+        patches: Option<Arc<crate::patch::Trail>>,
     },
     /// Read from a YAML file shipshape did not write; findings point into that file.
     File {
@@ -84,6 +87,41 @@ impl Manifest {
         match &self.origin {
             ManifestOrigin::Rendered { service, .. } => service.as_deref(),
             ManifestOrigin::File { .. } => None,
+        }
+    }
+
+    /// For a rendered manifest a patch changed: the patch that wrote the value at `pointer` (or
+    /// a value holding it).
+    pub fn patch_location(&self, pointer: &str) -> Option<Location> {
+        match &self.origin {
+            ManifestOrigin::Rendered {
+                patches: Some(trail),
+                ..
+            } => trail.locate(pointer),
+            _ => None,
+        }
+    }
+
+    /// For a finding about a manifest patches changed, placed at `location`: where the patches
+    /// are (those it does not already point into).
+    pub fn patch_notes(&self, location: Option<&Location>) -> Vec<(Location, String)> {
+        match &self.origin {
+            ManifestOrigin::Rendered {
+                patches: Some(trail),
+                ..
+            } => trail.notes(location),
+            _ => Vec::new(),
+        }
+    }
+
+    /// For a rendered manifest a patch changed: the scalar the patch wrote at `pointer`.
+    pub fn patch_value_node(&self, pointer: &str) -> Option<Location> {
+        match &self.origin {
+            ManifestOrigin::Rendered {
+                patches: Some(trail),
+                ..
+            } => trail.value_node(pointer),
+            _ => None,
         }
     }
 

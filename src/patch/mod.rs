@@ -77,6 +77,16 @@ impl Patch {
         format!("patch {} of service `{}`", self.index + 1, self.service)
     }
 
+    /// Whether `location` lies inside this entry.
+    pub fn contains(&self, location: &Location) -> bool {
+        let Some(entry) = self.origin.spans.get(&self.origin.pointer) else {
+            return false;
+        };
+        Arc::ptr_eq(&location.file, &self.origin.file)
+            && location.span.start >= entry.value.start
+            && location.span.end <= entry.value.end
+    }
+
     /// The place `relative` (a pointer inside the entry) names: its value, else its key, else
     /// the entry.
     pub fn locate(&self, relative: &str, value: bool) -> Location {
@@ -136,16 +146,52 @@ pub struct Trail {
 }
 
 impl Trail {
-    /// Where to point a finding about `pointer`: the patch entry that last wrote the value at
-    /// `pointer` or a value holding it (the deepest such value; the latest of equals, as
-    /// `max_by_key` keeps the last). `None` when no patch wrote there.
-    pub fn locate(&self, pointer: &str) -> Option<Location> {
+    /// The patch entry that last wrote the value at `pointer` or a value holding it (the deepest
+    /// such value; the latest of equals, as `max_by_key` keeps the last), and the pointer inside
+    /// the entry that corresponds to `pointer`. A value a patch wrote whole is a copy of the
+    /// patch's own, so the rest of `pointer` below it is the same path in the patch.
+    fn find(&self, pointer: &str) -> Option<(&Arc<Patch>, String)> {
         let (patch, mark) = self
             .marks
             .iter()
             .filter(|(_, m)| holds(&m.pointer, pointer))
             .max_by_key(|(_, m)| m.pointer.len())?;
-        Some(patch.locate(&mark.source, false))
+        let rest = &pointer[mark.pointer.len()..];
+        Some((patch, format!("{}{rest}", mark.source)))
+    }
+
+    /// Where to point a finding about `pointer`: in the patch that wrote it, at the node itself
+    /// or its nearest ancestor the patch spells out. `None` when no patch wrote there.
+    pub fn locate(&self, pointer: &str) -> Option<Location> {
+        let (patch, source) = self.find(pointer)?;
+        let full = format!("{}{source}", patch.origin.pointer);
+        let span = patch.origin.spans.nearest(&full)?;
+        Some(Location::new(
+            &patch.origin.file,
+            span.key.unwrap_or(span.value),
+        ))
+    }
+
+    /// The scalar a patch wrote at `pointer`, exactly (for masking a secret in an excerpt).
+    pub fn value_node(&self, pointer: &str) -> Option<Location> {
+        let (patch, source) = self.find(pointer)?;
+        patch.origin.value_at(&source)
+    }
+
+    /// For a finding about the document placed at `location`: where each patch that changed
+    /// the document is, unless the finding already points into that patch, so the reader knows
+    /// the resource is not what the catalogue alone renders.
+    pub fn notes(&self, location: Option<&Location>) -> Vec<(Location, String)> {
+        self.patches()
+            .into_iter()
+            .filter(|p| !location.is_some_and(|l| p.contains(l)))
+            .map(|p| {
+                (
+                    p.locate("/target", false),
+                    format!("the resource is changed by {}", p.describe()),
+                )
+            })
+            .collect()
     }
 
     /// The patches that changed the document, in order, once each.
@@ -206,6 +252,15 @@ pub fn apply(
         Ok(trails.into_iter().map(|t| t.map(Arc::new)).collect())
     } else {
         Err(problems)
+    }
+}
+
+/// Hands each trail of [`apply`] to the manifest made of its document (same order).
+pub fn attach(manifests: &mut [crate::manifest::Manifest], trails: Vec<Option<Arc<Trail>>>) {
+    for (m, trail) in manifests.iter_mut().zip(trails) {
+        if let crate::manifest::ManifestOrigin::Rendered { patches, .. } = &mut m.origin {
+            *patches = trail;
+        }
     }
 }
 

@@ -196,6 +196,7 @@ fn render_service(
     if !problems.is_empty() {
         return Err(problems);
     }
+    let trails = crate::patch::apply(&mut docs, &svc.patches, &env.name)?;
     let source = format!("service `{}`, environment `{}`", svc.name, env.name);
     let mut scratch = RenderedEnvironment {
         name: String::new(),
@@ -210,6 +211,7 @@ fn render_service(
         Some(&svc.name),
         docs,
     );
+    crate::patch::attach(&mut scratch.manifests, trails);
     match scratch.files.pop() {
         Some(file) => Ok((file, scratch.manifests)),
         None => Err(Vec::new()),
@@ -306,6 +308,7 @@ fn push_file(
             origin: ManifestOrigin::Rendered {
                 service: service.map(str::to_owned),
                 file: path.to_owned(),
+                patches: None,
             },
         });
     }
