@@ -179,12 +179,15 @@ impl Trail {
     }
 
     /// For a finding about the document placed at `location`: where each patch that changed
-    /// the document is, unless the finding already points into that patch, so the reader knows
-    /// the resource is not what the catalogue alone renders.
+    /// the document is, so the reader knows the resource is not what the catalogue alone
+    /// renders. None when the finding already points into one of them.
     pub fn notes(&self, location: Option<&Location>) -> Vec<(Location, String)> {
-        self.patches()
+        let patches = self.patches();
+        if location.is_some_and(|l| patches.iter().any(|p| p.contains(l))) {
+            return Vec::new();
+        }
+        patches
             .into_iter()
-            .filter(|p| !location.is_some_and(|l| p.contains(l)))
             .map(|p| {
                 (
                     p.locate("/target", false),
@@ -215,8 +218,8 @@ fn holds(outer: &str, inner: &str) -> bool {
 
 /// Applies `patches` in order to the documents of one service in one environment. Returns a
 /// trail per document (`None` for one no patch changed; an empty list when there are no patches),
-/// or every patch that failed. A failed patch leaves the documents half patched: the caller
-/// reports and writes nothing.
+/// or the first patch that failed (the later ones are not tried). A failed patch leaves the
+/// documents half patched: the caller reports and writes nothing.
 pub fn apply(
     docs: &mut [Value],
     patches: &[Arc<Patch>],
@@ -231,7 +234,9 @@ pub fn apply(
         // A service renders a handful of documents: a scan beats building an index.
         let Some(i) = docs.iter().position(|d| is_target(d, &patch.target)) else {
             problems.push(target_missing(docs, patch, environment));
-            continue;
+            // The patches after it were written for the documents it would have left: their
+            // own errors would only echo this one.
+            break;
         };
         let mut marks = Vec::new();
         let applied = match &patch.body {
@@ -245,7 +250,10 @@ pub fn apply(
                     .marks
                     .extend(marks.into_iter().map(|m| (Arc::clone(patch), m)));
             }
-            Err(e) => problems.push(failed(patch, &patch.target, e, environment)),
+            Err(e) => {
+                problems.push(failed(patch, &patch.target, e, environment));
+                break;
+            }
         }
     }
     if problems.is_empty() {
@@ -287,15 +295,15 @@ fn target_missing(docs: &[Value], patch: &Patch, environment: &str) -> Diagnosti
         })
         .collect();
     let wanted = format!("{}/{}", patch.target.kind, patch.target.name);
-    let mut help = match crate::catalogue::schema::closest(&wanted, &rendered) {
-        Some(s) => format!("did you mean `{s}`? "),
-        None => String::new(),
-    };
-    help.push_str(&format!(
-        "service `{}` renders {} in environment `{environment}`",
+    let renders = format!(
+        "in environment `{environment}`, service `{}` renders {}",
         patch.service,
         rendered.join(", ")
-    ));
+    );
+    let help = match crate::catalogue::schema::closest(&wanted, &rendered) {
+        Some(s) => format!("did you mean `{s}`? {renders}"),
+        None => renders,
+    };
     Diagnostic::error(
         CODE_TARGET,
         format!(
@@ -310,20 +318,11 @@ fn target_missing(docs: &[Value], patch: &Patch, environment: &str) -> Diagnosti
 }
 
 fn failed(patch: &Patch, target: &Target, e: PatchError, environment: &str) -> Diagnostic {
-    Diagnostic::error(
-        e.code,
-        format!(
-            "{} on {}/{}: {}",
-            patch.describe(),
-            target.kind,
-            target.name,
-            e.message
-        ),
-    )
-    .at(Some(patch.locate(&e.at, e.value)), e.label)
-    .with_help(e.help)
-    .in_environment(environment)
-    .on_resource(format!("{}/{}", target.kind, target.name))
+    Diagnostic::error(e.code, format!("{}: {}", patch.describe(), e.message))
+        .at(Some(patch.locate(&e.at, e.value)), e.label)
+        .with_help(e.help)
+        .in_environment(environment)
+        .on_resource(format!("{}/{}", target.kind, target.name))
 }
 
 #[cfg(test)]
