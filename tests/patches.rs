@@ -97,6 +97,13 @@ fn a_finding_about_what_a_patch_added_points_at_the_patch() {
 }
 
 #[test]
+fn a_secret_a_patch_writes_is_found_at_the_patch_and_masked() {
+    let stderr = fails("secret", 1);
+    assert!(!stderr.contains("ghp_aBcD"), "the token leaked:\n{stderr}");
+    insta::assert_snapshot!("secret", stderr);
+}
+
+#[test]
 fn every_fixture_has_a_test() {
     let mut on_disk: Vec<String> = std::fs::read_dir(common::crate_root().join("tests/fixtures"))
         .unwrap()
@@ -109,6 +116,7 @@ fn every_fixture_has_a_test() {
         "patches-bad-pointer",
         "patches-lint",
         "patches-ok",
+        "patches-secret",
         "patches-target-missing",
         "patches-type",
     ];

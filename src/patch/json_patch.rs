@@ -67,12 +67,17 @@ pub fn apply(
     for (i, op) in ops.iter().enumerate() {
         let at = format!("{source}/{i}");
         apply_one(doc, op, &at)?;
-        if op.op != Op::Test {
-            marks.push(Mark {
-                pointer: op.path.text.clone(),
-                source: at,
-            });
-        }
+        // What `add` and `replace` write is a copy of their `value`, so a pointer below `path`
+        // continues below `value`; the other operations are best shown by their `path`.
+        let source = match op.op {
+            Op::Test => continue,
+            Op::Add | Op::Replace => format!("{at}/value"),
+            Op::Remove | Op::Move | Op::Copy => format!("{at}/path"),
+        };
+        marks.push(Mark {
+            pointer: op.path.text.clone(),
+            source,
+        });
     }
     Ok(())
 }
@@ -435,7 +440,8 @@ mod tests {
         );
         assert_eq!(marks.len(), 6, "every operation but `test` is marked");
         assert_eq!(marks[0].pointer, "/a/b/1");
-        assert_eq!(marks[0].source, "/jsonPatch/0");
+        assert_eq!(marks[0].source, "/jsonPatch/0/value");
+        assert_eq!(marks[5].source, "/jsonPatch/5/path");
     }
 
     #[test]
