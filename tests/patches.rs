@@ -104,6 +104,26 @@ fn a_secret_a_patch_writes_is_found_at_the_patch_and_masked() {
 }
 
 #[test]
+fn a_synthetic_platform_with_a_patch_per_service_builds_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut platform = shipshape::synth::generate(60, 7);
+    shipshape::synth::add_patches(&mut platform);
+    assert_eq!(platform.catalogue.matches("    patches:\n").count(), 60);
+    shipshape::synth::write_project(tmp.path(), &platform).unwrap();
+    let out = run(tmp.path(), "build");
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    // Every service's workload got the variable, stateful or not.
+    let mut patched = 0;
+    for env in ["dev", "prod", "staging"] {
+        for entry in std::fs::read_dir(tmp.path().join("rendered").join(env)).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            patched += text.matches("- name: OTEL_SERVICE_NAME").count();
+        }
+    }
+    assert_eq!(patched, 3 * 60);
+}
+
+#[test]
 fn every_fixture_has_a_test() {
     let mut on_disk: Vec<String> = std::fs::read_dir(common::crate_root().join("tests/fixtures"))
         .unwrap()
