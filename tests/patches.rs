@@ -97,6 +97,11 @@ fn a_finding_about_what_a_patch_added_points_at_the_patch() {
 }
 
 #[test]
+fn patched_output_is_schema_checked_and_the_finding_points_at_the_patch() {
+    insta::assert_snapshot!("schema", fails("schema", 1));
+}
+
+#[test]
 fn a_secret_a_patch_writes_is_found_at_the_patch_and_masked() {
     let stderr = fails("secret", 1);
     assert!(!stderr.contains("ghp_aBcD"), "the token leaked:\n{stderr}");
@@ -136,6 +141,7 @@ fn every_fixture_has_a_test() {
         "patches-bad-pointer",
         "patches-lint",
         "patches-ok",
+        "patches-schema",
         "patches-secret",
         "patches-target-missing",
         "patches-type",

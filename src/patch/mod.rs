@@ -329,6 +329,141 @@ fn failed(patch: &Patch, target: &Target, e: PatchError, environment: &str) -> D
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::load::parse_single;
+    use crate::yaml::{Limits, SourceFile};
+    use serde_json::json;
+
+    /// The patches of service `api` in a catalogue `text`, and the problems reading them.
+    fn patches(text: &str) -> (Vec<Arc<Patch>>, Vec<Diagnostic>) {
+        let doc = parse_single(SourceFile::new("c.yaml", text), &Limits::default()).unwrap();
+        let origin = doc.root().child("services").child("api");
+        let mut problems = Vec::new();
+        let read = read_patches("api", &doc.value["services"]["api"], &origin, &mut problems);
+        (read, problems)
+    }
+
+    fn docs() -> Vec<Value> {
+        vec![
+            json!({"kind": "Service", "metadata": {"name": "api"}, "spec": {"ports": [{"port": 80}]}}),
+            json!({"kind": "Deployment", "metadata": {"name": "api"}, "spec": {"replicas": 1}}),
+        ]
+    }
+
+    const TWO: &str = "\
+services:
+  api:
+    patches:
+      - target: { kind: Deployment }
+        merge:
+          spec:
+            replicas: 3
+            paused: true
+      - target: { kind: Deployment, name: api }
+        jsonPatch:
+          - op: replace
+            path: /spec/replicas
+            value: 4
+";
+
+    #[test]
+    fn patches_apply_in_order_and_findings_point_at_the_last_writer() {
+        let (read, problems) = patches(TWO);
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut docs = docs();
+        let trails = apply(&mut docs, &read, "dev").unwrap();
+        assert_eq!(docs[1]["spec"], json!({"replicas": 4, "paused": true}));
+        assert!(trails[0].is_none(), "the Service is untouched");
+        let trail = trails[1].as_ref().unwrap();
+        let at = |pointer: &str| trail.locate(pointer).map(|l| (l.span.line, l.span.column));
+        // The JSON Patch wrote replicas last: its `value` key (line 13, column 13).
+        assert_eq!(at("/spec/replicas"), Some((13, 13)));
+        assert_eq!(at("/spec/paused"), Some((8, 13)));
+        assert_eq!(at("/spec/paused/below"), Some((8, 13)));
+        assert_eq!(at("/metadata/name"), None);
+        assert_eq!(trail.patches().len(), 2);
+        // A finding placed in a patch needs no note; one placed elsewhere names both patches.
+        let inside = trail.locate("/spec/paused");
+        assert!(trail.notes(inside.as_ref()).is_empty());
+        let notes = trail.notes(None);
+        assert_eq!(notes.len(), 2);
+        assert_eq!(
+            notes[0].1,
+            "the resource is changed by patch 1 of service `api`"
+        );
+        assert_eq!(notes[1].0.span.line, 9);
+    }
+
+    #[test]
+    fn no_patches_cost_nothing() {
+        let mut docs = docs();
+        assert!(apply(&mut docs, &[], "dev").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_missing_target_stops_the_service_s_patches() {
+        let (read, _) = patches(&TWO.replace("kind: Deployment }", "kind: Deploymnet }"));
+        let mut docs = docs();
+        let problems = apply(&mut docs, &read, "dev").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        let d = &problems[0];
+        assert_eq!(d.code, CODE_TARGET);
+        assert_eq!(
+            d.message,
+            "patch 1 of service `api` targets Deploymnet/api, which service `api` does not render"
+        );
+        assert_eq!(
+            d.help.as_deref(),
+            Some("did you mean `Deployment/api`? in environment `dev`, service `api` renders Service/api, Deployment/api")
+        );
+        let at = d.location.as_ref().unwrap();
+        assert_eq!((at.span.line, at.span.column), (4, 9));
+        assert_eq!(d.environment.as_deref(), Some("dev"));
+        assert_eq!(
+            docs[1]["spec"]["replicas"], 1,
+            "the second patch was not tried"
+        );
+    }
+
+    #[test]
+    fn entries_that_cannot_be_read() {
+        let text = "\
+services:
+  api:
+    patches:
+      - target: { kind: Deployment }
+      - target: { kind: Deployment }
+        merge: {}
+        jsonPatch: []
+      - target: { kind: Service }
+        jsonPatch:
+          - { op: add, path: /a }
+          - { op: copy, path: /a }
+          - { op: replace, path: 'spec', value: 1 }
+          - { op: frobnicate, path: /a }
+          - { op: remove, path: /a~2 }
+";
+        let (read, problems) = patches(text);
+        assert!(read.is_empty());
+        let messages: Vec<(&str, u32, String)> = problems
+            .iter()
+            .map(|d| {
+                let line = d.location.as_ref().map_or(0, |l| l.span.line);
+                (d.code.as_str(), line, d.message.clone())
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (CODE_SHAPE, 4, "patch 1 of service `api` has neither `merge` nor `jsonPatch`".to_owned()),
+                (CODE_SHAPE, 5, "patch 2 of service `api` has both `merge` and `jsonPatch`".to_owned()),
+                (CODE_SHAPE, 10, "patch 3 of service `api`: `add` needs `value`".to_owned()),
+                (CODE_SHAPE, 11, "patch 3 of service `api`: `copy` needs `from`, the path to take the value from".to_owned()),
+                (CODE_SHAPE, 12, "patch 3 of service `api`: `spec` is not a JSON Pointer: a JSON Pointer starts with `/` (or is empty for the whole document), not `s`".to_owned()),
+                (CODE_SHAPE, 13, "patch 3 of service `api`: `frobnicate` is not a JSON Patch operation".to_owned()),
+                (CODE_SHAPE, 14, "patch 3 of service `api`: `/a~2` is not a JSON Pointer: `~2` is not an escape of a JSON Pointer: write `~0` for `~` and `~1` for `/`".to_owned()),
+            ]
+        );
+    }
 
     #[test]
     fn holds_is_segment_wise() {

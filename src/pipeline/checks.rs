@@ -69,9 +69,9 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
         for v in violations {
             // A value a patch wrote is the patch's to fix.
             let patched = m.patch_location(&v.pointer);
-            let help = match patched {
-                Some(_) => "a patch wrote a value the resource's schema refuses; correct the patch",
-                None => "a value of this service produced an invalid manifest; if you use --templates, check the template",
+            let (label, help) = match patched {
+                Some(_) => ("written by this patch", "a patch wrote a value the resource's schema refuses; correct the patch"),
+                None => ("rendered from here", "a value of this service produced an invalid manifest; if you use --templates, check the template"),
             };
             let location =
                 patched.unwrap_or_else(|| match m.service().and_then(|s| ctx_env.service(s)) {
@@ -87,7 +87,7 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
                     v.message
                 ),
             )
-            .at(Some(location), "rendered from here")
+            .at(Some(location), label)
             .with_help(help)
             .in_environment(&ctx_env.name)
             .on_resource(m.resource_id());
