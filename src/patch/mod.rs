@@ -37,7 +37,6 @@ pub const CODE_DIRECTIVE: &str = "input/patch-directive";
 pub const CODE_SHAPE: &str = "input/patch";
 
 /// One patch entry of a service, read from the catalogue or an environment file.
-#[derive(Debug)]
 pub struct Patch {
     pub service: String,
     /// Position in the service's `patches` list.
@@ -68,6 +67,18 @@ impl Body {
             Body::Merge(_) => "/merge",
             Body::Json(_) => "/jsonPatch",
         }
+    }
+}
+
+/// Names the entry rather than dumping its origin, whose span index is the whole file's.
+impl std::fmt::Debug for Patch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Patch")
+            .field("file", &self.origin.file.name)
+            .field("pointer", &self.origin.pointer)
+            .field("target", &self.target)
+            .field("body", &self.body)
+            .finish()
     }
 }
 
