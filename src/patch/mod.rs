@@ -13,8 +13,10 @@ pub mod read;
 pub mod strategic;
 
 use crate::catalogue::origin::Origin;
-use crate::diagnostic::{Diagnostic, Location};
-use crate::manifest::Field;
+use crate::catalogue::ResolvedEnvironment;
+use crate::diagnostic::{Diagnostic, Failure, Location};
+use crate::manifest::{Field, Manifest, ManifestOrigin};
+use crate::render::EnvironmentDocuments;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -228,60 +230,74 @@ fn holds(outer: &str, inner: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// Applies `patches` in order to the documents of one service in one environment. Returns a
-/// trail per document (`None` for one no patch changed; an empty list when there are no patches),
-/// or the first patch that failed (the later ones are not tried). A failed patch leaves the
-/// documents half patched: the caller reports and writes nothing.
-pub fn apply(
-    docs: &mut [Value],
-    patches: &[Arc<Patch>],
-    environment: &str,
-) -> Result<Vec<Option<Arc<Trail>>>, Vec<Diagnostic>> {
-    if patches.is_empty() {
-        return Ok(Vec::new());
+/// Applies every service's patches to its file of `documents` (built-in and extra documents
+/// alike), the catalogue's then the environment's. Reports every service whose patches failed.
+pub fn apply_environment(
+    env: &ResolvedEnvironment,
+    documents: &mut EnvironmentDocuments,
+) -> Result<(), Failure> {
+    if env.services.iter().all(|s| s.patches.is_empty()) {
+        return Ok(());
     }
-    let mut trails: Vec<Option<Trail>> = docs.iter().map(|_| None).collect();
     let mut problems = Vec::new();
-    for patch in patches {
-        // A service renders a handful of documents: a scan beats building an index.
-        let Some(i) = docs.iter().position(|d| is_target(d, &patch.target)) else {
-            problems.push(target_missing(docs, patch, environment));
-            // The patches after it were written for the documents it would have left: their
-            // own errors would only echo this one.
-            break;
+    for file in &mut documents.files {
+        let Some(service) = file.manifests.first().and_then(|m| m.service()) else {
+            continue;
         };
-        let mut marks = Vec::new();
-        let applied = match &patch.body {
-            Body::Merge(body) => strategic::apply(&mut docs[i], body, patch.body.key(), &mut marks),
-            Body::Json(ops) => json_patch::apply(&mut docs[i], ops, patch.body.key(), &mut marks),
+        let Some(svc) = env.service(service).filter(|s| !s.patches.is_empty()) else {
+            continue;
         };
-        match applied {
-            Ok(()) => {
-                let trail = trails[i].get_or_insert_with(Trail::default);
-                trail
-                    .marks
-                    .extend(marks.into_iter().map(|m| (Arc::clone(patch), m)));
-            }
-            Err(e) => {
-                problems.push(failed(patch, &patch.target, e, environment));
-                break;
-            }
+        if let Err(p) = apply(&mut file.manifests, &svc.patches, &env.name) {
+            problems.extend(p);
         }
     }
     if problems.is_empty() {
-        Ok(trails.into_iter().map(|t| t.map(Arc::new)).collect())
+        Ok(())
     } else {
-        Err(problems)
+        Err(problems.into())
     }
 }
 
-/// Hands each trail of [`apply`] to the manifest made of its document (same order).
-pub fn attach(manifests: &mut [crate::manifest::Manifest], trails: Vec<Option<Arc<Trail>>>) {
+/// Applies `patches` in order to the documents of one service in one environment, and hands each
+/// changed document the trail of what was written into it. On failure, returns the first patch
+/// that failed (the later ones are not tried); the documents are then half patched, and the
+/// caller reports and writes nothing.
+pub fn apply(
+    manifests: &mut [Manifest],
+    patches: &[Arc<Patch>],
+    environment: &str,
+) -> Result<(), Vec<Diagnostic>> {
+    let mut trails: Vec<Option<Trail>> = manifests.iter().map(|_| None).collect();
+    for patch in patches {
+        // A service renders a handful of documents: a scan beats building an index.
+        let Some(i) = manifests
+            .iter()
+            .position(|m| is_target(&m.value, &patch.target))
+        else {
+            // The patches after it were written for the documents it would have left: their
+            // own errors would only echo this one.
+            return Err(vec![target_missing(manifests, patch, environment)]);
+        };
+        let mut marks = Vec::new();
+        let doc = &mut manifests[i].value;
+        let applied = match &patch.body {
+            Body::Merge(body) => strategic::apply(doc, body, patch.body.key(), &mut marks),
+            Body::Json(ops) => json_patch::apply(doc, ops, patch.body.key(), &mut marks),
+        };
+        if let Err(e) = applied {
+            return Err(vec![failed(patch, &patch.target, e, environment)]);
+        }
+        let trail = trails[i].get_or_insert_with(Trail::default);
+        trail
+            .marks
+            .extend(marks.into_iter().map(|m| (Arc::clone(patch), m)));
+    }
     for (m, trail) in manifests.iter_mut().zip(trails) {
-        if let crate::manifest::ManifestOrigin::Rendered { patches, .. } = &mut m.origin {
-            *patches = trail;
+        if let (ManifestOrigin::Rendered { patches, .. }, Some(trail)) = (&mut m.origin, trail) {
+            *patches = Some(Arc::new(trail));
         }
     }
+    Ok(())
 }
 
 fn kind_and_name(doc: &Value) -> (&str, &str) {
@@ -298,11 +314,11 @@ fn is_target(doc: &Value, target: &Target) -> bool {
     kind_and_name(doc) == (target.kind.as_str(), target.name.as_str())
 }
 
-fn target_missing(docs: &[Value], patch: &Patch, environment: &str) -> Diagnostic {
+fn target_missing(docs: &[Manifest], patch: &Patch, environment: &str) -> Diagnostic {
     let rendered: Vec<String> = docs
         .iter()
         .map(|d| {
-            let (kind, name) = kind_and_name(d);
+            let (kind, name) = kind_and_name(&d.value);
             format!("{kind}/{name}")
         })
         .collect();
@@ -353,11 +369,28 @@ mod tests {
         (read, problems)
     }
 
-    fn docs() -> Vec<Value> {
-        vec![
+    fn docs() -> Vec<Manifest> {
+        [
             json!({"kind": "Service", "metadata": {"name": "api"}, "spec": {"ports": [{"port": 80}]}}),
             json!({"kind": "Deployment", "metadata": {"name": "api"}, "spec": {"replicas": 1}}),
         ]
+        .into_iter()
+        .map(|value| Manifest {
+            value,
+            origin: ManifestOrigin::Rendered {
+                service: Some("api".into()),
+                file: "api.yaml".into(),
+                patches: None,
+            },
+        })
+        .collect()
+    }
+
+    fn trail(m: &Manifest) -> Option<&Trail> {
+        match &m.origin {
+            ManifestOrigin::Rendered { patches, .. } => patches.as_deref(),
+            ManifestOrigin::File { .. } => None,
+        }
     }
 
     const TWO: &str = "\
@@ -381,10 +414,13 @@ services:
         let (read, problems) = patches(TWO);
         assert!(problems.is_empty(), "{problems:?}");
         let mut docs = docs();
-        let trails = apply(&mut docs, &read, "dev").unwrap();
-        assert_eq!(docs[1]["spec"], json!({"replicas": 4, "paused": true}));
-        assert!(trails[0].is_none(), "the Service is untouched");
-        let trail = trails[1].as_ref().unwrap();
+        apply(&mut docs, &read, "dev").unwrap();
+        assert_eq!(
+            docs[1].value["spec"],
+            json!({"replicas": 4, "paused": true})
+        );
+        assert!(trail(&docs[0]).is_none(), "the Service is untouched");
+        let trail = trail(&docs[1]).unwrap();
         let at = |pointer: &str| trail.locate(pointer).map(|l| (l.span.line, l.span.column));
         // The JSON Patch wrote replicas last: its `value` key (line 13, column 13).
         assert_eq!(at("/spec/replicas"), Some((13, 13)));
@@ -405,9 +441,10 @@ services:
     }
 
     #[test]
-    fn no_patches_cost_nothing() {
+    fn no_patches_leave_no_trail() {
         let mut docs = docs();
-        assert!(apply(&mut docs, &[], "dev").unwrap().is_empty());
+        apply(&mut docs, &[], "dev").unwrap();
+        assert!(docs.iter().all(|d| trail(d).is_none()));
     }
 
     #[test]
@@ -430,7 +467,7 @@ services:
         assert_eq!((at.span.line, at.span.column), (4, 9));
         assert_eq!(d.environment.as_deref(), Some("dev"));
         assert_eq!(
-            docs[1]["spec"]["replicas"], 1,
+            docs[1].value["spec"]["replicas"], 1,
             "the second patch was not tried"
         );
     }
