@@ -54,6 +54,15 @@ fn json_patch_tests_then_adds() {
     insta::assert_snapshot!("ok-web-service", document(&web, "Service"));
 }
 
+#[test]
+fn a_patch_changes_a_document_an_extra_template_added() {
+    let tmp = project("extra");
+    let out = run(tmp.path(), "build");
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let web = std::fs::read_to_string(tmp.path().join("rendered/dev/web.yaml")).unwrap();
+    insta::assert_snapshot!("extra-web-configmap", document(&web, "ConfigMap"));
+}
+
 /// Runs `build` on a broken case: it must fail with `code`, write nothing and not panic.
 fn fails(case: &str, code: i32) -> String {
     let tmp = project(case);
@@ -139,6 +148,7 @@ fn every_fixture_has_a_test() {
     let tested = [
         "patches-bad-path",
         "patches-bad-pointer",
+        "patches-extra",
         "patches-lint",
         "patches-ok",
         "patches-schema",
