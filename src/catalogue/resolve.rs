@@ -193,6 +193,25 @@ pub fn merge(base: &mut Value, over: &Value) {
     }
 }
 
+/// [`merge`] of a service's own values, less its `patches`: they apply to the rendered resources,
+/// both lists in order (read once in `load`, per environment below), not to the merged values,
+/// and copying them into every environment's merge would cost as much as the rest of a service.
+fn merge_service(base: &mut Value, service: &Value) {
+    match (base.as_object_mut(), service.as_object()) {
+        (Some(b), Some(s)) => {
+            for (k, v) in s.iter().filter(|(k, _)| *k != "patches") {
+                match b.get_mut(k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        _ => merge(base, service),
+    }
+}
+
 fn quantity_diag(e: &QuantityError, at: Location, what: &str) -> Diagnostic {
     let mut d = Diagnostic::error("input/bad-quantity", format!("{what}: {}", e.message))
         .at(Some(at), "this quantity");
@@ -414,9 +433,9 @@ pub fn resolve(
         if env_defaults.is_object() {
             merge(&mut merged, &env_defaults);
         }
-        merge(&mut merged, &declared.value);
+        merge_service(&mut merged, &declared.value);
         if let Some(o) = override_value {
-            merge(&mut merged, o);
+            merge_service(&mut merged, o);
         }
         let spec: ServiceSpec = match serde_json::from_value(merged) {
             Ok(s) => s,
