@@ -9,6 +9,8 @@
 
 pub mod json_patch;
 pub mod pointer;
+#[cfg(test)]
+mod properties;
 pub mod read;
 pub mod strategic;
 
