@@ -166,6 +166,15 @@ pub fn build_documents(
         None,
         namespace_docs,
     ));
+    let enforcement = crate::enforce::documents(env);
+    if !enforcement.is_empty() {
+        files.push(FileDocuments::new(
+            crate::enforce::FILE.into(),
+            format!("environment `{}`", env.name),
+            None,
+            enforcement,
+        ));
+    }
     files.extend(services);
     Ok(EnvironmentDocuments {
         name: env.name.clone(),
