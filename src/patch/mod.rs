@@ -18,9 +18,9 @@ use crate::catalogue::origin::Origin;
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::{Diagnostic, Failure, Location};
 use crate::manifest::{Field, Manifest, ManifestOrigin};
-use crate::render::EnvironmentDocuments;
+use crate::render::{EnvironmentDocuments, FileDocuments};
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub use read::read_patches;
 
@@ -241,18 +241,19 @@ pub fn apply_environment(
     if env.services.iter().all(|s| s.patches.is_empty()) {
         return Ok(());
     }
-    let mut problems = Vec::new();
-    for file in &mut documents.files {
-        let Some(service) = file.manifests.first().and_then(|m| m.service()) else {
-            continue;
-        };
-        let Some(svc) = env.service(service).filter(|s| !s.patches.is_empty()) else {
-            continue;
-        };
-        if let Err(p) = apply(&mut file.manifests, &svc.patches, &env.name) {
-            problems.extend(p);
-        }
-    }
+    let t = std::time::Instant::now();
+    // Services patch independently: spread them over the cores like their rendering. Each file
+    // is taken by one thread, so its lock is never contended.
+    let files: Vec<Mutex<&mut FileDocuments>> =
+        documents.files.iter_mut().map(Mutex::new).collect();
+    let results = crate::parallel::map(&files, 64, |file| {
+        let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+        let service = file.manifests.first().and_then(|m| m.service())?;
+        let svc = env.service(service).filter(|s| !s.patches.is_empty())?;
+        apply(&mut file.manifests, &svc.patches, &env.name).err()
+    });
+    let problems: Vec<Diagnostic> = results.into_iter().flatten().flatten().collect();
+    crate::profile::mark("  patches", t);
     if problems.is_empty() {
         Ok(())
     } else {
