@@ -103,8 +103,8 @@ impl Patch {
             && location.span.end <= entry.value.end
     }
 
-    /// The place `relative` (a pointer inside the entry) names: its value, else its key, else
-    /// the entry.
+    /// The place `relative` (a pointer inside the entry) names: its value (with `value`) or its
+    /// key, else the entry.
     pub fn locate(&self, relative: &str, value: bool) -> Location {
         let found = if value {
             self.origin.value_at(relative)
@@ -506,7 +506,7 @@ services:
             messages,
             [
                 (CODE_SHAPE, 4, "patch 1 of service `api` has neither `merge` nor `jsonPatch`".to_owned()),
-                (CODE_SHAPE, 5, "patch 2 of service `api` has both `merge` and `jsonPatch`".to_owned()),
+                (CODE_SHAPE, 7, "patch 2 of service `api` has both `merge` and `jsonPatch`".to_owned()),
                 (CODE_SHAPE, 10, "patch 3 of service `api`: `add` needs `value`".to_owned()),
                 (CODE_SHAPE, 11, "patch 3 of service `api`: `copy` needs `from`, the path to take the value from".to_owned()),
                 (CODE_SHAPE, 12, "patch 3 of service `api`: `spec` is not a JSON Pointer: a JSON Pointer starts with `/` (or is empty for the whole document), not `s`".to_owned()),

@@ -33,17 +33,17 @@ pub fn read_patches(
     out
 }
 
+/// A problem with the node at `at` in the entry: underlined at its value (its key for the
+/// mappings and lists an entry holds, which would underline many lines).
 fn shape(origin: &Origin, at: &str, message: String, label: &str, help: &str) -> Diagnostic {
+    let scalar = at.ends_with("/op") || at.ends_with("/path") || at.ends_with("/from");
+    let location = if scalar {
+        origin.value_at(at)
+    } else {
+        origin.key_at(at)
+    };
     Diagnostic::error(CODE_SHAPE, message)
-        .at(
-            Some(
-                origin
-                    .value_at(at)
-                    .or_else(|| origin.key_at(at))
-                    .unwrap_or_else(|| origin.location()),
-            ),
-            label,
-        )
+        .at(Some(location.unwrap_or_else(|| origin.location())), label)
         .with_help(help)
 }
 
@@ -76,16 +76,22 @@ fn read_entry(
         (Some(merge), None) => Body::Merge(merge.clone()),
         (None, Some(ops)) => Body::Json(read_operations(&what, ops, origin)?),
         (both, _) => {
-            let message = if both.is_some() {
-                format!("{what} has both `merge` and `jsonPatch`")
+            let (message, at) = if both.is_some() {
+                (
+                    format!("{what} has both `merge` and `jsonPatch`"),
+                    "/jsonPatch",
+                )
             } else {
-                format!("{what} has neither `merge` nor `jsonPatch`")
+                (
+                    format!("{what} has neither `merge` nor `jsonPatch`"),
+                    "/target",
+                )
             };
             return Err(vec![shape(
                 origin,
-                "",
+                at,
                 message,
-                "one of them",
+                "one body per entry",
                 "write one body per entry: `merge:` (the part of the resource to change) or `jsonPatch:` (a list of operations); split two into two entries",
             )]);
         }
