@@ -85,6 +85,24 @@ fn a_patch_that_targets_nothing_is_an_error_at_its_target() {
 }
 
 #[test]
+fn the_json_report_locates_a_patch_error_in_its_file() {
+    let tmp = project("bad-path");
+    let root_arg = tmp.path().to_str().unwrap();
+    let out = common::run_shipshape(
+        common::crate_root(),
+        &["build", "--root", root_arg, "--format", "json"],
+        &[],
+    )
+    .normalised(tmp.path(), "<root>");
+    assert_eq!(out.code, Some(2), "{}", out.all());
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    insta::assert_snapshot!(
+        "bad-path.json",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+}
+
+#[test]
 fn a_path_that_does_not_exist_is_an_error_at_the_path() {
     insta::assert_snapshot!("bad-path", fails("bad-path", 2));
 }
