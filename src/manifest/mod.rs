@@ -114,6 +114,29 @@ impl Manifest {
         }
     }
 
+    /// For a lint finding about a manifest patches changed: a help that says which patch to
+    /// change when the finding points into one (a rule's own advice speaks of the catalogue),
+    /// else the patches as related places.
+    pub fn explain_patches(&self, d: &mut crate::diagnostic::Diagnostic) {
+        let ManifestOrigin::Rendered {
+            patches: Some(trail),
+            ..
+        } = &self.origin
+        else {
+            return;
+        };
+        match trail.owner(d.location.as_ref()) {
+            Some(patch) => {
+                let note = format!("this comes from {}: change it there", patch.describe());
+                d.help = Some(match d.help.take() {
+                    Some(help) => format!("{note}; {help}"),
+                    None => note,
+                });
+            }
+            None => d.related.extend(trail.notes(d.location.as_ref())),
+        }
+    }
+
     /// For a rendered manifest a patch changed: the scalar the patch wrote at `pointer`.
     pub fn patch_value_node(&self, pointer: &str) -> Option<Location> {
         match &self.origin {

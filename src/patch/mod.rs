@@ -213,6 +213,13 @@ impl Trail {
             .collect()
     }
 
+    /// The patch entry `location` lies in, if it lies in one of the patches that changed the
+    /// document.
+    pub fn owner(&self, location: Option<&Location>) -> Option<&Arc<Patch>> {
+        let location = location?;
+        self.patches().into_iter().find(|p| p.contains(location))
+    }
+
     /// The patches that changed the document, in order, once each.
     pub fn patches(&self) -> Vec<&Arc<Patch>> {
         let mut out: Vec<&Arc<Patch>> = Vec::new();
