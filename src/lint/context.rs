@@ -109,13 +109,17 @@ impl<'a> LintContext<'a> {
     }
 
     /// Where to point a finding about `pointer` in manifest `i`: the manifest's own line for a
-    /// file shipshape did not write, else the catalogue value (`catalogue_rel`, relative to the
+    /// file shipshape did not write, the patch that wrote the value for a patched one, else the
+    /// catalogue value (`catalogue_rel`, relative to the
     /// service) that produced it. A rendered manifest of no service (the namespace, the Argo CD
     /// Applications) comes from the environment, so there `catalogue_rel` is relative to the
     /// environment file, then to the catalogue's top level, where the environment inherits it.
     pub fn locate(&self, i: usize, pointer: &str, catalogue_rel: &str) -> Location {
         let m = &self.manifests[i];
         if let Some(l) = m.file_location(pointer) {
+            return l;
+        }
+        if let Some(l) = m.patch_location(pointer) {
             return l;
         }
         let platform = self.platform;

@@ -123,6 +123,7 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
                     if d.resource.is_none() {
                         d.resource = Some(m.resource_id());
                     }
+                    m.explain_patches(&mut d);
                     let key = format!("{ANNOTATION_SUPPRESS_PREFIX}{}", rule.id);
                     if let Some(reason) = m.annotation(&key) {
                         if !reason.trim().is_empty() {

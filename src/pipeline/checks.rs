@@ -67,20 +67,32 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
             continue;
         };
         for v in violations {
-            let location = match m.service().and_then(|s| ctx_env.service(s)) {
-                Some(svc) => svc.declaration(),
-                None => ctx_env.origin.location(),
+            // A value a patch wrote is the patch's to fix.
+            let patched = m.patch_location(&v.pointer);
+            let (label, help) = match patched {
+                Some(_) => ("written by this patch", "a patch wrote a value the resource's schema refuses; correct the patch"),
+                None => ("rendered from here", "a value of this service produced an invalid manifest; if you use --templates, check the template"),
             };
-            out.push(
-                Diagnostic::error(
-                    OUTPUT_SCHEMA_CODE,
-                    format!("rendered {} breaks its schema at `{}`: {}", m.api_version(), v.pointer, v.message),
-                )
-                .at(Some(location), "rendered from here")
-                .with_help("a value of this service produced an invalid manifest; if you use --templates, check the template")
-                .in_environment(&ctx_env.name)
-                .on_resource(m.resource_id()),
-            );
+            let location =
+                patched.unwrap_or_else(|| match m.service().and_then(|s| ctx_env.service(s)) {
+                    Some(svc) => svc.declaration(),
+                    None => ctx_env.origin.location(),
+                });
+            let mut d = Diagnostic::error(
+                OUTPUT_SCHEMA_CODE,
+                format!(
+                    "rendered {} breaks its schema at `{}`: {}",
+                    m.api_version(),
+                    v.pointer,
+                    v.message
+                ),
+            )
+            .at(Some(location), label)
+            .with_help(help)
+            .in_environment(&ctx_env.name)
+            .on_resource(m.resource_id());
+            d.related.extend(m.patch_notes(d.location.as_ref()));
+            out.push(d);
         }
     }
     out
