@@ -50,6 +50,10 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some((pod, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
+        // `helm test` runs its pod once to completion: nothing sends it traffic or restarts it.
+        if ctx.index.facts(wi).helm_test {
+            continue;
+        }
         let Some(containers) = pod.field("containers").and_then(Value::as_array) else {
             continue;
         };

@@ -284,6 +284,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some((pod, base)) = facts.pod_spec else {
             continue;
         };
+        if facts.helm_test {
+            continue;
+        }
         let mut requests = Usage::default();
         let mut limits = Usage::default();
         let containers = pod
@@ -299,7 +302,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let replicas = at(&m.value, &["spec", "replicas"])
             .and_then(Value::as_u64)
             .unwrap_or(1);
-        let (min, max) = match ctx.index.hpa_for(facts.kind, facts.name) {
+        let (min, max) = match ctx.index.hpa_for(facts.namespace, facts.kind, facts.name) {
             Some(h) => {
                 let hpa = &ctx.manifests[h].value;
                 let min = at(hpa, &["spec", "minReplicas"])
