@@ -6,7 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::manifest::{Manifest, ManifestOrigin};
 use crate::yaml::{input, parse_documents_in, Limits, Schema, SourceFile};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -208,18 +208,22 @@ pub fn read_paths(paths: &[PathBuf], limits: &Limits, group_by: GroupBy) -> Read
             };
             kustomizations.insert(dir.clone(), Kustomization::of(&dir, &doc));
         }
-        let patches: BTreeSet<&PathBuf> =
-            kustomizations.values().flat_map(|k| &k.patches).collect();
+        // Patch file -> the directory of the kustomization that applies it.
+        let patches: BTreeMap<&PathBuf, &PathBuf> = kustomizations
+            .iter()
+            .flat_map(|(dir, k)| k.patches.iter().map(move |p| (p, dir)))
+            .collect();
         for path in &files {
             let normal = lexical(path);
             if is_kustomization(path) {
                 // Not a resource; reading it as one would only count it as not validated.
                 continue;
             }
-            if patches.contains(&normal) {
+            if let Some(dir) = patches.get(&normal) {
                 result.skipped.push(format!(
-                    "{}: a kustomize patch, not a whole resource: lint `kustomize build DIR | shipshape lint -` to see it applied",
-                    display_path(path)
+                    "{}: a kustomize patch, not a whole resource: lint `kustomize build {} | shipshape lint -` to see it applied",
+                    display_path(path),
+                    display_path(dir)
                 ));
                 continue;
             }

@@ -111,6 +111,21 @@ pub fn run_shipshape(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Outcom
     }
 }
 
+/// [`run_shipshape`] with `stdin` as the binary's standard input.
+pub fn run_shipshape_with_stdin(cwd: &Path, args: &[&str], stdin: &str) -> Outcome {
+    let mut cmd = assert_cmd::Command::cargo_bin("shipshape").unwrap();
+    cmd.current_dir(cwd).args(args).args(["--color", "never"]);
+    for var in HOST_VARS {
+        cmd.env_remove(var);
+    }
+    let output = cmd.write_stdin(stdin.as_bytes().to_vec()).output().unwrap();
+    Outcome {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// `text` with CRLF turned into LF and `path` (as given, and as the OS resolves it, longest
 /// first) replaced by `placeholder`, so output that names a temporary or checkout directory can
 /// be snapshotted.
