@@ -164,6 +164,9 @@ pub struct Tree {
     /// Whether `dirs` is every directory there is (shipshape's own output). If not, a path outside
     /// `dirs` and `on_disk` may still live in another repository.
     pub complete: bool,
+    /// Sources in another repository than this one (see [`crate::lint::repository`]), as
+    /// (manifest index, pointer to the source's `path`): their directories are not on this disk.
+    pub elsewhere: BTreeSet<(usize, String)>,
 }
 
 impl Tree {
@@ -197,7 +200,7 @@ impl Tree {
             .unwrap_or_default();
         let mut roots: HashMap<PathBuf, PathBuf> = HashMap::new();
         let mut by_dir: BTreeMap<String, Vec<(&Manifest, Option<&str>)>> = BTreeMap::new();
-        let mut app_roots: Vec<(PathBuf, &Manifest)> = Vec::new();
+        let mut app_roots: Vec<(PathBuf, usize, &Manifest)> = Vec::new();
         for (i, m) in manifests.iter().enumerate() {
             let ManifestOrigin::File { file, .. } = &m.origin else {
                 continue;
@@ -221,15 +224,25 @@ impl Tree {
                 .or_default()
                 .push((m, forced.get(i).copied().flatten()));
             if is_application(m) {
-                app_roots.push((root, m));
+                app_roots.push((root, i, m));
             }
         }
         let mut tree = Tree::default();
         for (dir, ms) in by_dir {
             tree.dirs.insert(dir, placed_namespaces(&ms));
         }
-        for (root, app) in app_roots {
-            for (_, path) in application_sources(app) {
+        let mut known: HashMap<PathBuf, Vec<String>> = HashMap::new();
+        for (root, i, app) in app_roots {
+            let ours = known
+                .entry(root.clone())
+                .or_insert_with(|| crate::lint::repository::this_repository(&root));
+            for (pointer, path) in application_sources(app) {
+                let repo_pointer = format!("{}/repoURL", pointer.trim_end_matches("/path"));
+                let repo_url = app.value.pointer(&repo_pointer).and_then(Value::as_str);
+                if repo_url.is_some_and(|u| crate::lint::repository::is_elsewhere(ours, u)) {
+                    tree.elsewhere.insert((i, pointer));
+                    continue;
+                }
                 let path = normalise_dir(path);
                 if !tree.dirs.contains_key(&path) && root.join(&path).is_dir() {
                     tree.on_disk.insert(path);

@@ -23,6 +23,7 @@ const HOST_VARS: &[&str] = &[
     "SHIPSHAPE_TEST_SWAP",
     "SHIPSHAPE_TEMPLATE_FUEL",
     "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES",
+    "SHIPSHAPE_REPO_URL",
 ];
 
 /// The crate root: the repository's own catalogue, and where fixture paths start.
