@@ -235,3 +235,46 @@ fn kinds_without_schema_are_counted_and_reported_once_per_kind() {
         o.stderr
     );
 }
+
+#[test]
+fn build_reports_rendered_kinds_without_schema_once_per_environment_and_kind() {
+    let project = common::scratch_copy(&common::fixture("bad/valid"));
+    let overrides = tempfile::tempdir().unwrap();
+    let account =
+        fs::read_to_string(crate_root().join("templates/serviceaccount.yaml.j2")).unwrap();
+    // A custom template that renders a ConfigMap beside each ServiceAccount.
+    write(
+        overrides.path(),
+        "serviceaccount.yaml.j2",
+        &format!(
+            "{account}---\napiVersion: v1\nkind: ConfigMap\nmetadata:{{% include \"_metadata.yaml.j2\" %}}\ndata: {{}}\n"
+        ),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = run_shipshape(
+        project.path(),
+        &[
+            "build",
+            "--templates",
+            &overrides.path().to_string_lossy(),
+            "--out",
+            &out.path().join("rendered").to_string_lossy(),
+            "--format",
+            "short",
+        ],
+        &[],
+    );
+    o.no_panic();
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    let all = o.all();
+    let infos: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains("info[output-schema/not-validated]"))
+        .collect();
+    // The project has one environment: one finding for its three ConfigMaps.
+    assert_eq!(infos.len(), 1, "{all}");
+    assert!(
+        infos[0].contains("not validated: no schema for ConfigMap v1 (3 rendered manifests)"),
+        "{all}"
+    );
+}
