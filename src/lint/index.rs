@@ -50,32 +50,31 @@ impl Default for Placement<'_> {
 
 /// Kinds that belong to no namespace (the built-in ones a GitOps repository commonly holds, and
 /// the cluster-wide kinds of cert-manager and Gatekeeper); any other kind is taken as namespaced,
-/// as custom resources mostly are.
-const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CSIDriver",
-    "CertificateSigningRequest",
-    "ClusterIssuer",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ConstraintTemplate",
-    "CustomResourceDefinition",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PriorityClass",
-    "RuntimeClass",
-    "StorageClass",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-];
-
+/// as custom resources mostly are. A `match`, so the common kinds cost a length comparison.
 pub fn is_cluster_scoped(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
+    matches!(
+        kind,
+        "APIService"
+            | "CSIDriver"
+            | "CertificateSigningRequest"
+            | "ClusterIssuer"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "ConstraintTemplate"
+            | "CustomResourceDefinition"
+            | "IngressClass"
+            | "MutatingWebhookConfiguration"
+            | "Namespace"
+            | "Node"
+            | "PersistentVolume"
+            | "PriorityClass"
+            | "RuntimeClass"
+            | "StorageClass"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "ValidatingWebhookConfiguration"
+            | "VolumeAttachment"
+    )
 }
 
 /// `apps` of `apps/v1`; the core group (`v1`) is empty.

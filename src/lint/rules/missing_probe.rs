@@ -17,7 +17,9 @@ Every container of every workload (Deployment, StatefulSet, DaemonSet, Job, Cron
 - an HTTP probe has an absolute path, and for services of the catalogue, the path is the service's
   declared health endpoint.
 
-Probe *ports* are checked by `port-conflict`, which knows the container's ports.
+Probe *ports* are checked by `port-conflict`, which knows the container's ports. A Helm test
+hook (a pod annotated `helm.sh/hook: test`) runs once to completion under `helm test` and is not
+held to this.
 
 ## Why it matters
 Without a readiness probe, traffic reaches a pod before it can answer, and ArgoCD reports the

@@ -47,6 +47,9 @@ Every finding states the numbers: used, capacity, percentage, and the largest co
 missed target stays information), and `shipshape.dev/suppress.resource-overcommit` suppresses
 them all.
 
+A Helm test hook (a pod annotated `helm.sh/hook: test`) runs once under `helm test`, outside
+the platform's steady state: it is neither counted nor required to set requests and limits.
+
 ## Why it matters
 Pods that do not fit stay Pending; a phase that overruns its budget leaves no room for the next
 one, and the rollout stops half-way with the platform in neither state.
