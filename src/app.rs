@@ -128,7 +128,11 @@ pub fn options(p: &ProjectArgs) -> CompileOptions {
     CompileOptions {
         paths,
         envs: p.envs.clone(),
-        templates: p.templates.clone(),
+        // The project's own templates/ holds its extra templates unless --templates names others.
+        templates: p
+            .templates
+            .clone()
+            .or_else(|| Some(p.root.join("templates")).filter(|d| d.is_dir())),
         limits: Limits::from_env(),
     }
 }

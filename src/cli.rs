@@ -30,7 +30,7 @@ pub struct ProjectArgs {
     /// Only these environments (repeatable) [default: all].
     #[arg(long = "env", value_name = "NAME")]
     pub envs: Vec<String>,
-    /// Replace built-in templates with same-named files from this directory.
+    /// Directory of extra templates (*.service.yaml.j2, *.environment.yaml.j2) [default: ROOT/templates].
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 }

@@ -240,15 +240,11 @@ fn kinds_without_schema_are_counted_and_reported_once_per_kind() {
 fn build_reports_rendered_kinds_without_schema_once_per_environment_and_kind() {
     let project = common::scratch_copy(&common::fixture("bad/valid"));
     let overrides = tempfile::tempdir().unwrap();
-    let account =
-        fs::read_to_string(crate_root().join("templates/serviceaccount.yaml.j2")).unwrap();
-    // A custom template that renders a ConfigMap beside each ServiceAccount.
+    // An extra template that renders a ConfigMap per service: a kind with no schema.
     write(
         overrides.path(),
-        "serviceaccount.yaml.j2",
-        &format!(
-            "{account}---\napiVersion: v1\nkind: ConfigMap\nmetadata:{{% include \"_metadata.yaml.j2\" %}}\ndata: {{}}\n"
-        ),
+        "settings.service.yaml.j2",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ svc.name }}\n  namespace: {{ env.namespace }}\ndata: {}\n",
     );
     let out = tempfile::tempdir().unwrap();
     let o = run_shipshape(

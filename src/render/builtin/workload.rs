@@ -1,4 +1,4 @@
-//! The Deployment or StatefulSet (`workload.yaml.j2`).
+//! The Deployment or StatefulSet.
 
 use super::{array, manifest, match_selector, present, strings_map};
 use crate::catalogue::model::ProbeKind;

@@ -44,7 +44,7 @@ pub(super) fn service(f: &ServiceFacts<'_>) -> Option<Value> {
     ))
 }
 
-/// As in service-headless.yaml.j2: a StatefulSet's governing Service.
+/// A StatefulSet's governing Service (`<name>-headless`), which gives each pod a stable DNS name.
 pub(super) fn headless_service(f: &ServiceFacts<'_>) -> Option<Value> {
     if !f.stateful() {
         return None;
@@ -106,7 +106,7 @@ pub(super) fn hpa(f: &ServiceFacts<'_>) -> Option<Value> {
     ))
 }
 
-/// As in pdb.yaml.j2, only above one replica: a budget of `replicas - 1` protects nothing below.
+/// Only above one replica: a budget of `replicas - 1` protects nothing below.
 pub(super) fn pdb(f: &ServiceFacts<'_>) -> Option<Value> {
     let replicas = f.svc.replicas_min;
     if replicas <= 1 {

@@ -136,7 +136,7 @@ pub(super) fn authorization_policy(f: &ServiceFacts<'_>) -> Option<Value> {
 }
 
 /// Requests from these sources (`principals` or `namespaces`) to the port. Istio takes ports as
-/// strings here, as the template's `| string` writes them.
+/// strings here.
 fn rule(source_key: &str, sources: Vec<Value>, port: u16) -> Value {
     object([
         (

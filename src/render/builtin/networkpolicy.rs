@@ -1,4 +1,4 @@
-//! The service's NetworkPolicy (`networkpolicy.yaml.j2`): on top of the namespace's default
+//! The service's NetworkPolicy: on top of the namespace's default
 //! deny, ingress from its callers and declared namespaces, egress to its dependencies and DNS.
 
 use super::{array, manifest, match_label, match_selector};
