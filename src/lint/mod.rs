@@ -4,6 +4,7 @@ pub mod context;
 pub mod depgraph;
 mod fxhash;
 pub mod index;
+pub mod repository;
 pub mod rules;
 
 pub use context::{Capacity, LintContext, PhaseInfo};

@@ -62,6 +62,9 @@ Every finding states the numbers: used, capacity, percentage, and the largest co
 missed target stays information), and `shipshape.dev/suppress.resource-overcommit` suppresses
 them all.
 
+A Helm test hook (a pod annotated `helm.sh/hook: test`) runs once under `helm test`, outside
+the platform's steady state: it is neither counted nor required to set requests and limits.
+
 ## Why it matters
 Pods that do not fit stay Pending; a phase that overruns its budget leaves no room for the next
 one, and the rollout stops half-way with the platform in neither state.
@@ -345,6 +348,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some((pod, base)) = facts.pod_spec else {
             continue;
         };
+        if facts.helm_test {
+            continue;
+        }
         let mut requests = Usage::default();
         let mut limits = Usage::default();
         let containers = pod
@@ -360,7 +366,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let replicas = at(&m.value, &["spec", "replicas"])
             .and_then(Value::as_u64)
             .unwrap_or(1);
-        let (min, max) = match ctx.index.hpa_for(facts.kind, facts.name) {
+        let (min, max) = match ctx.index.hpa_for(facts.namespace, facts.kind, facts.name) {
             Some(h) => {
                 let hpa = &ctx.manifests[h].value;
                 let min = at(hpa, &["spec", "minReplicas"])
