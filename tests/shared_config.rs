@@ -29,7 +29,7 @@ services:
     calls: [web]
     env: { TRACING: "on", LOG_LEVEL: WARN }
     ingress: { fromNamespaces: [ingress-nginx] }
-  web: { phase: front, image: web, port: 3000, dependsOn: [api], ingress: { fromNamespaces: [ingress-nginx] } }
+  web: { phase: front, image: web, port: 3000, dependsOn: [api] }
 "#;
 
 const ENVIRONMENT: &str = r#"
@@ -171,6 +171,16 @@ fn a_platform_wide_callee_admits_every_service_without_being_waited_for() {
         .filter(|d| d.code.starts_with("phase-order"))
         .collect();
     assert!(phase_order.is_empty(), "{phase_order:#?}");
+    // Nobody lists it anywhere, and it has no ingress namespaces: still reachable.
+    assert!(no_finding(&c, "unreachable-service", "errors"));
+}
+
+/// Whether no finding of `rule` names `service`.
+fn no_finding(c: &Compiled, rule: &str, service: &str) -> bool {
+    let named = format!("Service `{service}`");
+    !c.findings
+        .iter()
+        .any(|d| d.code.starts_with(rule) && d.message.contains(&named))
 }
 
 #[test]
@@ -181,6 +191,8 @@ fn calls_admit_a_later_or_peer_service_without_a_startup_dependency() {
     assert_eq!(peers(web, "ingress", "from"), ["api"]);
     let api_np = &manifest(&c, "NetworkPolicy", "api").value;
     assert_eq!(peers(api_np, "egress", "to"), ["db", "web", "errors"]);
+    // Only api's `calls` admits anyone to web: reachable all the same.
+    assert!(no_finding(&c, "unreachable-service", "web"));
     let api = manifest(&c, "Deployment", "api");
     assert_eq!(api.annotation("shipshape.dev/depends-on"), Some("db"));
     let phase_order: Vec<_> = c
