@@ -536,6 +536,18 @@ fn split_setting(line: &str) -> Option<(&str, &str)> {
     Some((key, value))
 }
 
+/// `--name=value`, `-name=value` or `NAME=value` as a name and a value; `None` for anything
+/// else (a flag alone, a positional argument, a URL whose query holds `=`).
+fn argument_setting(text: &str) -> Option<(&str, &str)> {
+    let (name, value) = text.split_once('=')?;
+    let name = name.trim_start_matches('-');
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    plain.then_some((name, value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{settings_in_file, split_setting};
@@ -561,16 +573,4 @@ mod tests {
         let secrets: Vec<&str> = found.iter().map(|d| d.secret(text)).collect();
         assert_eq!(secrets, ["tr0ub4dor", "b"]);
     }
-}
-
-/// `--name=value`, `-name=value` or `NAME=value` as a name and a value; `None` for anything
-/// else (a flag alone, a positional argument, a URL whose query holds `=`).
-fn argument_setting(text: &str) -> Option<(&str, &str)> {
-    let (name, value) = text.split_once('=')?;
-    let name = name.trim_start_matches('-');
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    plain.then_some((name, value))
 }
