@@ -395,6 +395,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: None,
                 file: "test.yaml".into(),
+                template: None,
             },
         }
     }
@@ -410,6 +411,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: None,
                 file: "test.yaml".into(),
+                template: None,
             },
         };
         let template = serde_json::json!({ "metadata": { "labels": { "app": "x" } }, "spec": {} });

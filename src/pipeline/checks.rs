@@ -58,32 +58,94 @@ pub(super) fn check_environment(env: &CompiledEnvironment) -> Vec<Diagnostic> {
 /// Code of findings about rendered output that breaks the Kubernetes, Istio or Argo CD schemas.
 pub const OUTPUT_SCHEMA_CODE: &str = "output-schema";
 
+/// Code of the note that rendered manifests of a kind were not schema-checked (no schema known).
+pub const OUTPUT_UNVALIDATED_CODE: &str = "output-unvalidated";
+
 fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let ctx_env = &env.resolved;
     let results = crate::parallel::map(&env.rendered.manifests, 64, |m| schema::validate(&m.value));
+    // Kinds with no schema, in order of first appearance: how many, and the first one.
+    let mut unvalidated: Vec<(String, usize, &crate::manifest::Manifest)> = Vec::new();
     for (m, violations) in env.rendered.manifests.iter().zip(results) {
         let Some(violations) = violations else {
+            let kind = format!("{} {}", m.api_version(), m.kind());
+            match unvalidated.iter_mut().find(|(k, _, _)| *k == kind) {
+                Some((_, count, _)) => *count += 1,
+                None => unvalidated.push((kind, 1, m)),
+            }
             continue;
         };
         for v in violations {
-            let location = match m.service().and_then(|s| ctx_env.service(s)) {
-                Some(svc) => svc.declaration(),
-                None => ctx_env.origin.location(),
+            // A document an extra template wrote is wrong in the template; a built-in one, in
+            // what the service declares.
+            let (location, what, help) = match m.template() {
+                Some(file) => (
+                    render::extra::line_like(file, &format!("kind: {}", m.kind())),
+                    extra_document(m, file),
+                    "this template wrote an invalid manifest; fix the template",
+                ),
+                None => (
+                    match m.service().and_then(|s| ctx_env.service(s)) {
+                        Some(svc) => svc.declaration(),
+                        None => ctx_env.origin.location(),
+                    },
+                    m.api_version().to_owned(),
+                    "a value of this service produced an invalid manifest",
+                ),
             };
             out.push(
                 Diagnostic::error(
                     OUTPUT_SCHEMA_CODE,
-                    format!("rendered {} breaks its schema at `{}`: {}", m.api_version(), v.pointer, v.message),
+                    format!(
+                        "rendered {what} breaks its schema at `{}`: {}",
+                        v.pointer, v.message
+                    ),
                 )
                 .at(Some(location), "rendered from here")
-                .with_help("a value of this service produced an invalid manifest; if you use --templates, check the template")
+                .with_help(help)
                 .in_environment(&ctx_env.name)
                 .on_resource(m.resource_id()),
             );
         }
     }
+    for (kind, count, first) in unvalidated {
+        let location = first
+            .template()
+            .map(|file| render::extra::line_like(file, &format!("kind: {}", first.kind())));
+        let some = if count == 1 {
+            "1 manifest"
+        } else {
+            &format!("{count} manifests")
+        };
+        out.push(
+            Diagnostic::new(
+                OUTPUT_UNVALIDATED_CODE,
+                crate::diagnostic::Severity::Info,
+                format!("{some} of kind {kind} not validated: shipshape has no schema for this kind (linted all the same)"),
+            )
+            .at(location, "rendered from here")
+            .with_help("check the kind against its CRD in CI (kubeconform, or a dry-run apply); docs/templates.md lists the kinds shipshape validates")
+            .in_environment(&ctx_env.name)
+            .on_resource(first.resource_id()),
+        );
+    }
     out
+}
+
+/// A document an extra template wrote, in a message: `<apiVersion> <Kind/name> (template X,
+/// service `s`)`, since its schema findings point into the template, not at the service.
+fn extra_document(m: &crate::manifest::Manifest, template: &crate::yaml::SourceFile) -> String {
+    let name = template.name.rsplit('/').next().unwrap_or_default();
+    let service = m
+        .service()
+        .map(|s| format!(", service `{s}`"))
+        .unwrap_or_default();
+    format!(
+        "{} {} (template {name}{service})",
+        m.api_version(),
+        m.resource_id()
+    )
 }
 
 /// Schema check of the Argo CD Applications; findings point at the environment's `argocd`
