@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod diff;
+pub mod enforce;
 pub mod fsio;
 pub mod graph;
 pub mod lint;

@@ -171,6 +171,7 @@ fn join_environments(plan: &Plan, environment: impl Fn(&EnvPlan) -> String) -> S
 }
 
 pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
+    let policy = Policy::of(env);
     let mut phases = Vec::with_capacity(env.phases.len());
     let mut cumulative = Footprint::default();
     for (pi, phase) in env.phases.iter().enumerate() {
@@ -200,8 +201,8 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
         services.sort_by_key(|s| s.wave);
         let own = services.iter().fold(Footprint::default(), |acc, s| {
             acc.plus(Footprint::of(
-                Usage::of(s.requests, 1),
-                Usage::of(s.limits, 1),
+                Usage::of(s.requests, 1).plus(policy.pod_requests),
+                Usage::of(s.limits, 1).plus(policy.pod_limits),
                 u64::from(s.replicas_min),
                 u64::from(s.replicas_max),
             ))
@@ -214,7 +215,12 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
             name: phase.name.clone(),
             rollout: phase.rollout,
             steps: steps(&services),
-            budget: Checks::new(cumulative_share, phase.cpu_budget, phase.memory_budget),
+            budget: Checks::exact(
+                cumulative.requests,
+                env.capacity,
+                phase.cpu_budget,
+                phase.memory_budget,
+            ),
             services,
             requests: own.requests,
             limits: own.limits,
@@ -230,7 +236,6 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
             cumulative_limits_at_max_share: share(cumulative.limits_at_max),
         });
     }
-    let policy = Policy::of(env);
     let totals = totals(&policy, &phases);
     EnvPlan {
         name: env.name.clone(),

@@ -209,6 +209,7 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
             limits_memory,
             target_cpu,
             target_memory,
+            ..Policy::default()
         },
         location,
     });

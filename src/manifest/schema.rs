@@ -29,6 +29,30 @@ const KINDS: &[KnownKind] = &[
         schema: include_str!("../../schemas/kubernetes/serviceaccount-v1.json"),
     },
     KnownKind {
+        api_version: "v1",
+        kind: "ResourceQuota",
+        schema: include_str!("../../schemas/kubernetes/resourcequota-v1.json"),
+    },
+    KnownKind {
+        api_version: "v1",
+        kind: "LimitRange",
+        schema: include_str!("../../schemas/kubernetes/limitrange-v1.json"),
+    },
+    KnownKind {
+        api_version: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicy",
+        schema: include_str!(
+            "../../schemas/kubernetes/validatingadmissionpolicy-admissionregistration-v1.json"
+        ),
+    },
+    KnownKind {
+        api_version: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicyBinding",
+        schema: include_str!(
+            "../../schemas/kubernetes/validatingadmissionpolicybinding-admissionregistration-v1.json"
+        ),
+    },
+    KnownKind {
         api_version: "apps/v1",
         kind: "Deployment",
         schema: include_str!("../../schemas/kubernetes/deployment-apps-v1.json"),

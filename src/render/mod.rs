@@ -175,8 +175,17 @@ pub fn build_documents(
     if !problems.is_empty() {
         return Err(collapse_repeats(problems).into());
     }
-    let mut files = Vec::with_capacity(1 + services.len());
+    let mut files = Vec::with_capacity(2 + services.len());
     files.push(namespace);
+    let enforcement = crate::enforce::documents(env);
+    if !enforcement.is_empty() {
+        let mut file = FileDocuments::new(
+            crate::enforce::FILE.into(),
+            format!("environment `{}`", env.name),
+        );
+        file.extend(None, None, enforcement);
+        files.push(file);
+    }
     files.extend(services);
     Ok(EnvironmentDocuments {
         name: env.name.clone(),

@@ -7,7 +7,9 @@
 //! `shipshape.dev/suppress.resource-overcommit` annotation still govern them all. The figures and
 //! verdicts come from [`crate::plan::ledger`], the same as `shipshape plan`'s.
 
-use crate::catalogue::quantity::{format_memory, format_memory_human, parse_cpu, parse_memory};
+use crate::catalogue::quantity::{
+    format_cpu, format_memory, format_memory_human, parse_cpu, parse_memory,
+};
 use crate::diagnostic::{Location, Severity};
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
@@ -19,7 +21,7 @@ use std::borrow::Cow;
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
     severity: Severity::Error,
-    summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, limits over-committing the cluster, a missed target, or missing requests/limits",
+    summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, limits over-committing the cluster, a missed target, missing requests/limits, or a request above its limit",
     doc: r#"## What it checks
 With the environment's cluster capacity and policy (`cluster:` in the environment file, or
 `--capacity-cpu/--capacity-memory/--max-utilisation/--limits-cpu/--limits-memory/--target-cpu/
@@ -39,8 +41,16 @@ With the environment's cluster capacity and policy (`cluster:` in the environmen
 - Requests x minimum replicas against `cluster.target` (`target: { memory: 45% }`), a goal below
   the ceiling. Code `resource-overcommit/target`, information: a missed target is worth knowing,
   not worth failing a build for.
-- A container without CPU or memory requests (error: the totals above become unknowable) or
-  without limits (warning).
+- A container without CPU or memory requests (code `resource-overcommit/missing-requests`,
+  error: the totals above become unknowable) or without limits
+  (`resource-overcommit/missing-limits`, warning).
+- A container whose request is above its limit (`resource-overcommit/request-above-limit`,
+  error): the API server refuses such a pod, so the workload applies and never runs.
+- Where an Istio sidecar is injected and the environment says what it asks for
+  (`istio.proxy`), every pod counts it, as a namespace quota does.
+Capacity figures are decided in whole millicores and bytes, rounded down as a ResourceQuota
+rendered from the same share is (`enforce.quota`): one byte over the ceiling fails here and
+there alike.
 Every finding states the numbers: used, capacity, percentage, and the largest contributors.
 
 `lint.rules.resource-overcommit` sets the severity of the warnings and errors of every code (a
@@ -85,6 +95,9 @@ cluster:
 pub const CODE_LIMITS_MEMORY: &str = "resource-overcommit/limits-memory";
 pub const CODE_LIMITS_CPU: &str = "resource-overcommit/limits-cpu";
 pub const CODE_TARGET: &str = "resource-overcommit/target";
+pub const CODE_MISSING_REQUESTS: &str = "resource-overcommit/missing-requests";
+pub const CODE_MISSING_LIMITS: &str = "resource-overcommit/missing-limits";
+pub const CODE_REQUEST_ABOVE_LIMIT: &str = "resource-overcommit/request-above-limit";
 
 struct WorkloadUsage<'m> {
     manifest: usize,
@@ -224,6 +237,35 @@ fn container_usage(
         if limit.is_none() {
             missing_limits.push(key);
         }
+        if let (Some(Some(r)), Some(Some(l))) = (request, limit) {
+            if r > l {
+                let show = |x: u64| {
+                    if key == "cpu" {
+                        format_cpu(x)
+                    } else {
+                        format_memory(x)
+                    }
+                };
+                let at = ctx.locate(
+                    wi,
+                    &format!("{}/resources/requests/{key}", cpointer()),
+                    &format!("/resources/requests/{key}"),
+                );
+                let d = out.report(
+                    Some(wi),
+                    format!(
+                        "container `{cname}` of `{}` requests {} {key}, above its limit of {}: the API server refuses the pod",
+                        m.name(),
+                        show(r),
+                        show(l)
+                    ),
+                );
+                d.code = CODE_REQUEST_ABOVE_LIMIT.to_owned();
+                d.place(Some(at), "above the limit").help(format!(
+                    "lower the {key} request to at most the limit, or raise the limit"
+                ));
+            }
+        }
         // A missing limit counts as none here; the warning below says so.
         for (into, v) in [(&mut usage, effective), (&mut limits, limit.flatten())] {
             let v = v.unwrap_or(0);
@@ -258,7 +300,8 @@ fn container_usage(
             ),
         )
         .place(Some(place()), "no requests")
-        .help(fix("requests", &missing_requests));
+        .help(fix("requests", &missing_requests))
+        .code = CODE_MISSING_REQUESTS.to_owned();
     }
     if !missing_limits.is_empty() {
         out.report_as(
@@ -271,12 +314,19 @@ fn container_usage(
             ),
         )
         .place(Some(place()), "no limits")
-        .help(fix("limits", &missing_limits));
+        .help(fix("limits", &missing_limits))
+        .code = CODE_MISSING_LIMITS.to_owned();
     }
     (usage, limits)
 }
 
 fn check(ctx: &LintContext, out: &mut Sink) {
+    // What an injected sidecar adds to every pod (zero unless the environment says).
+    let (pod_requests, pod_limits) = ctx
+        .capacity
+        .as_ref()
+        .map(|c| (c.policy.pod_requests, c.policy.pod_limits))
+        .unwrap_or_default();
     let mut usages = Vec::new();
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
@@ -316,7 +366,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             manifest: wi,
             name: facts.name,
             phase: m.annotation(ANNOTATION_PHASE),
-            footprint: Footprint::of(requests, limits, min, max),
+            footprint: Footprint::of(
+                requests.plus(pod_requests),
+                limits.plus(pod_limits),
+                min,
+                max,
+            ),
         });
     }
     let Some(capacity) = &ctx.capacity else {
@@ -392,8 +447,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         {
             cumulative = cumulative.plus(u.footprint.requests);
         }
-        let share = ledger::Share::of(cumulative, policy.capacity);
-        let budget = ledger::Checks::new(share, phase.cpu_budget, phase.memory_budget);
+        let budget = ledger::Checks::exact(
+            cumulative,
+            policy.capacity,
+            phase.cpu_budget,
+            phase.memory_budget,
+        );
         for (what, is_mem, cap, c) in failing(&resources, budget) {
             let show = |x: u64| amount(x, is_mem);
             out.report(
@@ -501,8 +560,7 @@ fn over_commit(
         // Where the requests alone do not fit, pods stay Pending: that is the problem to report
         // (the ceiling or the HPA worst case does), and limits, never below requests, add nothing.
         let fits = |u: Usage| {
-            ledger::Check::new(ledger::percent(pick(u, is_mem), Some(cap)), Some(100.0))
-                .is_none_or(|c| c.ok)
+            ledger::Check::exact(pick(u, is_mem), Some(cap), Some(100.0)).is_none_or(|c| c.ok)
         };
         let at_min = side(verdicts.limits, is_mem).filter(|_| fits(total.requests));
         let at_max = side(verdicts.limits_at_max, is_mem).filter(|_| fits(total.requests_at_max));

@@ -143,12 +143,16 @@ fn peer_authentication(env: &ResolvedEnvironment) -> Value {
     )
 }
 
-/// The environment directory's `kustomization.yaml`: the namespace and every file, in order.
-pub fn kustomization(env: &ResolvedEnvironment, files: &[&str]) -> Value {
+/// The environment directory's `kustomization.yaml`: every file, in order.
+///
+/// No `namespace:` transformer: every namespaced document already names its namespace, and
+/// kustomize sets the transformer's namespace on any kind it does not know to be cluster-scoped
+/// (a ValidatingAdmissionPolicy among them, with the schema kubectl embeds), which the API
+/// server and Argo CD then see on an object that has none.
+pub fn kustomization(_env: &ResolvedEnvironment, files: &[&str]) -> Value {
     object([
         ("apiVersion", Value::from("kustomize.config.k8s.io/v1beta1")),
         ("kind", Value::from("Kustomization")),
-        ("namespace", Value::from(env.namespace.as_str())),
         (
             "resources",
             Value::Array(files.iter().map(|f| Value::from(*f)).collect()),
