@@ -13,8 +13,9 @@ use std::sync::{Arc, OnceLock};
 pub const TEMPLATE_FUEL_VAR: &str = "SHIPSHAPE_TEMPLATE_FUEL";
 pub const MAX_TEMPLATE_OUTPUT_BYTES_VAR: &str = "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES";
 
-/// Budgets for one render of one template. A template is a program the build runs; without them `{% for i in range(99999) %}{% for j in range(99999) %}` runs for
-/// hours and a recursive macro grows its output until memory runs out.
+/// Budgets for one render of one template. A template is a program the build runs; without
+/// them `{% for i in range(99999) %}{% for j in range(99999) %}` runs for hours and a recursive
+/// macro grows its output until memory runs out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TemplateLimits {
     /// minijinja fuel: about one unit per instruction and per 64 bytes of text the template
@@ -124,14 +125,15 @@ enum Role {
     Partial,
 }
 
+/// A leading `_` wins: `_common.service.yaml.j2` is a partial, as the underscore says.
 fn role(name: &str) -> Option<Role> {
     let stem_before = |suffix: &str| name.strip_suffix(suffix).filter(|s| !s.is_empty());
-    if stem_before(SERVICE_SUFFIX).is_some() {
+    if name.starts_with('_') {
+        Some(Role::Partial)
+    } else if stem_before(SERVICE_SUFFIX).is_some() {
         Some(Role::Extra(Scope::Service))
     } else if stem_before(ENVIRONMENT_SUFFIX).is_some() {
         Some(Role::Extra(Scope::Environment))
-    } else if name.starts_with('_') {
-        Some(Role::Partial)
     } else {
         None
     }
@@ -161,11 +163,6 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// No extra templates: the built-in resources only.
-    pub fn none() -> Templates {
-        Templates::with_budget(TemplateLimits::from_env())
-    }
-
     fn with_budget(budget: TemplateLimits) -> Templates {
         let mut env = Environment::new();
         env.set_fuel(Some(budget.fuel));
@@ -437,4 +434,35 @@ fn retired(shown: &str, name: &str) -> Diagnostic {
     .with_help(format!(
         "the built-in resources are built in by shipshape; to change a field of one, write a patch (docs/templates.md, \"Patches\"); to add resources of your own, rename the file `<name>{SERVICE_SUFFIX}` (once per service) or `<name>{ENVIRONMENT_SUFFIX}` (once per environment)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_name_says_what_the_template_is() {
+        for (name, expected) in [
+            ("monitor.service.yaml.j2", Some(Role::Extra(Scope::Service))),
+            ("quota.environment.yaml.j2", Some(Role::Extra(Scope::Environment))),
+            ("_helpers.j2", Some(Role::Partial)),
+            ("_common.service.yaml.j2", Some(Role::Partial)),
+            (".service.yaml.j2", None),
+            ("monitor.yaml.j2", None),
+            ("monitor.services.yaml.j2", None),
+            ("workload.yaml.j2", None),
+        ] {
+            assert_eq!(role(name), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_retired_name_is_refused_before_its_role_is_asked() {
+        // `_metadata.yaml.j2` would otherwise pass as a partial and be ignored.
+        assert!(RETIRED_NAMES.contains(&"_metadata.yaml.j2"));
+        assert!(RETIRED_NAMES.iter().all(|n| n.ends_with(".yaml.j2")));
+        let shown = retired("templates", "workload.yaml.j2");
+        assert!(shown.message.contains("workload.yaml.j2"), "{}", shown.message);
+        assert!(shown.help.unwrap_or_default().contains(SERVICE_SUFFIX));
+    }
 }
