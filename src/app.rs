@@ -46,6 +46,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             capacity_memory,
             max_utilisation,
             policy,
+            placement,
             output,
         } => crate::commands::lint::run(
             &crate::commands::lint::LintArgs {
@@ -55,6 +56,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
                 capacity_memory,
                 max_utilisation,
                 policy,
+                placement,
             },
             &output,
             io,

@@ -104,7 +104,7 @@ pub enum Command {
     },
     /// Lint Kubernetes YAML files or directories that shipshape did not render.
     Lint {
-        /// Files or directories (walked recursively for *.yaml and *.yml).
+        /// Files or directories (walked recursively for *.yaml and *.yml); `-` reads standard input.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Read capacity, utilisation ceiling and rule settings from this environment file.
@@ -121,6 +121,8 @@ pub enum Command {
         max_utilisation: Option<String>,
         #[command(flatten)]
         policy: crate::commands::lint::PolicyArgs,
+        #[command(flatten)]
+        placement: crate::commands::lint::PlacementArgs,
         #[command(flatten)]
         output: OutputArgs,
     },

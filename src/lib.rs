@@ -21,6 +21,7 @@ pub mod lint;
 pub mod manifest;
 pub mod output;
 pub mod parallel;
+pub mod patch;
 pub mod paths;
 pub mod pipeline;
 pub mod plan;

@@ -120,9 +120,33 @@ fn quota_admits(env_dir: &Path) -> bool {
         && pods * 1000 <= milli(&hard["pods"])
 }
 
+/// Findings of `resource-overcommit` as warnings, so a build writes what a team would ship.
+const AS_WARNINGS: &str = "lint:\n  rules:\n    resource-overcommit: warning\n";
+
 #[test]
-fn a_platform_exactly_at_the_ceiling_builds_and_fits_its_quota() {
+fn a_platform_exactly_at_the_ceiling_fits_its_quota_but_leaves_no_room_to_roll_out() {
+    // At rest it fits: no ceiling finding. But a rolling update's surge pod would take the
+    // namespace over its quota, so the build refuses that, and says how to make room.
     let dir = platform(CEILING_BYTES, "");
+    let out = build(dir.path());
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("above the 80% ceiling"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("resource-overcommit/rollout-surge"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("above the 80% quota: the rollout stalls"),
+        "{}",
+        out.stderr
+    );
+    let dir = platform(CEILING_BYTES, AS_WARNINGS);
     let out = build(dir.path());
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let env_dir = dir.path().join("rendered/dev");
@@ -150,10 +174,7 @@ fn one_byte_over_the_ceiling_is_refused_by_the_build_and_by_the_quota() {
     );
     // ... and where a team turns the gate into a warning and ships anyway, the quota it ships
     // refuses the last pod.
-    let dir = platform(
-        CEILING_BYTES + 1,
-        "lint:\n  rules:\n    resource-overcommit: warning\n",
-    );
+    let dir = platform(CEILING_BYTES + 1, AS_WARNINGS);
     let out = build(dir.path());
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
@@ -166,7 +187,7 @@ fn one_byte_over_the_ceiling_is_refused_by_the_build_and_by_the_quota() {
 
 #[test]
 fn the_quota_counts_pods_at_hpa_maxima_with_rollout_surge_and_claims_per_replica() {
-    let dir = platform(CEILING_BYTES, "");
+    let dir = platform(CEILING_BYTES, AS_WARNINGS);
     assert_eq!(build(dir.path()).code, Some(0));
     let hard = quota_hard(&dir.path().join("rendered/dev"));
     // postgres: 1 (a StatefulSet adds no surge pod); api: 1 + 1 surge; web: HPA max 3 + 1 surge.
@@ -179,7 +200,7 @@ fn the_quota_counts_pods_at_hpa_maxima_with_rollout_surge_and_claims_per_replica
 
 #[test]
 fn the_limit_range_gives_the_defaults_and_the_largest_limits_as_maxima() {
-    let dir = platform(CEILING_BYTES, "");
+    let dir = platform(CEILING_BYTES, AS_WARNINGS);
     assert_eq!(build(dir.path()).code, Some(0));
     let docs = documents(&dir.path().join("rendered/dev/enforcement.yaml"));
     let range = docs.iter().find(|d| d["kind"] == "LimitRange").unwrap();
@@ -189,6 +210,45 @@ fn the_limit_range_gives_the_defaults_and_the_largest_limits_as_maxima() {
     assert_eq!(item["defaultRequest"]["memory"], "128Mi");
     assert_eq!(item["default"]["memory"], "256Mi");
     assert_eq!(item["max"]["cpu"], "700m");
+}
+
+#[test]
+fn without_a_quota_a_surge_beyond_capacity_is_a_warning() {
+    // At rest at the 80% ceiling of a 1-CPU cluster, with api as 2 x 300m: its rolling update
+    // adds one more 300m pod, 1.1 CPU of 1.
+    let dir = platform(CEILING_BYTES, "");
+    let root = dir.path();
+    let env = root.join("environments/dev.yaml");
+    let text = fs::read_to_string(&env)
+        .unwrap()
+        .replace("enforce: { quota: true, limitRange: true }\n", "");
+    fs::write(&env, text).unwrap();
+    let out = build(root);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("rollout-surge"),
+        "100% of capacity leaves room: {}",
+        out.stderr
+    );
+    let catalogue = root.join("catalogue.yaml");
+    let text = fs::read_to_string(&catalogue)
+        .unwrap()
+        .replace("    env: { LOG_LEVEL: info }\n", "    env: { LOG_LEVEL: info }\n    replicas: { min: 2 }\n    resources: { requests: { cpu: 300m, memory: 64Mi }, limits: { cpu: 300m } }\n")
+        .replace("cpu: 700m, memory", "cpu: 150m, memory");
+    fs::write(&catalogue, text).unwrap();
+    let out = build(root);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("resource-overcommit/rollout-surge"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("above the capacity: the rollout stalls"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

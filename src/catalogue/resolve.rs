@@ -102,6 +102,8 @@ pub struct ResolvedService {
     pub storage_size: Option<String>,
     pub suppress: IndexMap<String, String>,
     pub layers: Layers,
+    /// The catalogue's patches of this service, then the environment's: the order they apply in.
+    pub patches: Vec<std::sync::Arc<crate::patch::Patch>>,
 }
 
 impl ResolvedService {
@@ -188,6 +190,25 @@ pub fn merge(base: &mut Value, over: &Value) {
             }
         }
         (b, o) => *b = o.clone(),
+    }
+}
+
+/// [`merge`] of a service's own values, less its `patches`: they apply to the rendered resources,
+/// both lists in order (read once in `load`, per environment below), not to the merged values,
+/// and copying them into every environment's merge would cost as much as the rest of a service.
+fn merge_service(base: &mut Value, service: &Value) {
+    match (base.as_object_mut(), service.as_object()) {
+        (Some(b), Some(s)) => {
+            for (k, v) in s.iter().filter(|(k, _)| *k != "patches") {
+                match b.get_mut(k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        _ => merge(base, service),
     }
 }
 
@@ -412,9 +433,9 @@ pub fn resolve(
         if env_defaults.is_object() {
             merge(&mut merged, &env_defaults);
         }
-        merge(&mut merged, &declared.value);
+        merge_service(&mut merged, &declared.value);
         if let Some(o) = override_value {
-            merge(&mut merged, o);
+            merge_service(&mut merged, o);
         }
         let spec: ServiceSpec = match serde_json::from_value(merged) {
             Ok(s) => s,
@@ -423,7 +444,12 @@ pub fn resolve(
                 continue;
             }
         };
-        if let Some(s) = check_service(
+        let mut patches = declared.patches.clone();
+        if let Some(o) = override_value {
+            let origin = env_origin.child("services").child(name);
+            patches.extend(crate::patch::read_patches(name, o, &origin, &mut problems));
+        }
+        if let Some(mut s) = check_service(
             name,
             spec,
             &layers,
@@ -434,6 +460,7 @@ pub fn resolve(
             &env.name,
             &mut problems,
         ) {
+            s.patches = patches;
             services.push(s);
         }
     }
@@ -990,6 +1017,7 @@ fn check_service(
         storage_size: storage_size.map(|q| q.0),
         suppress: spec.suppress,
         layers: layers.clone(),
+        patches: Vec::new(),
     })
 }
 

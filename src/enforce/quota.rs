@@ -17,15 +17,6 @@ use serde_json::{Map, Value};
 /// Name of both objects: one of each per namespace.
 pub const NAME: &str = "platform";
 
-/// Pods a rolling update adds above the replica count: Kubernetes' default `maxSurge` of 25%,
-/// rounded up. StatefulSets replace pods one at a time and add none.
-pub fn surge_pods(workload: Workload, replicas: u32) -> u32 {
-    match workload {
-        Workload::Deployment => replicas.div_ceil(4),
-        Workload::StatefulSet => 0,
-    }
-}
-
 /// The most replicas a service runs: its HPA maximum, or its fixed count.
 fn max_replicas(min: u32, max: Option<u32>) -> u32 {
     max.unwrap_or(min).max(min)
@@ -66,7 +57,8 @@ pub fn resource_quota(env: &ResolvedEnvironment) -> Value {
     let mut storage: u64 = 0;
     for s in &env.services {
         let most = max_replicas(s.replicas_min, s.replicas_max);
-        pods += u64::from(most) + u64::from(surge_pods(s.workload, most));
+        let deployment = s.workload == Workload::Deployment;
+        pods += u64::from(most) + ledger::surge_pods(deployment, u64::from(most));
         let size = s.storage_size.as_deref().and_then(|t| parse_memory(t).ok());
         if let (Workload::StatefulSet, Some(size)) = (s.workload, size) {
             // A StatefulSet keeps one claim per replica it ever ran.

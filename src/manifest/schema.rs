@@ -162,6 +162,12 @@ pub fn has_schema(api_version: &str, kind: &str) -> bool {
         .any(|k| k.api_version == api_version && k.kind == kind)
 }
 
+/// Whether a kind is a resource a schema should validate: not kustomize's own configuration
+/// (`Kustomization`, `Component`), which is read by kustomize and never reaches a cluster.
+pub fn needs_schema(api_version: &str, _kind: &str) -> bool {
+    !api_version.starts_with("kustomize.config.k8s.io/")
+}
+
 /// Validates one manifest. `None` when no schema is known for its kind.
 pub fn validate(value: &Value) -> Option<Vec<SchemaViolation>> {
     let api_version = value.get("apiVersion").and_then(Value::as_str)?;

@@ -7,7 +7,10 @@ use crate::diagnostic::Diagnostic;
 use crate::lint::context::Tree;
 use crate::lint::{self, LintContext};
 use crate::manifest::schema;
+use crate::manifest::Manifest;
 use crate::render::{self, RenderedEnvironment};
+use crate::yaml::SourceFile;
+use std::sync::Arc;
 
 /// Environments whose names collide with a directory shipshape renders itself.
 pub(super) fn reserved_environment_names(resolved: &[ResolvedEnvironment]) -> Vec<Diagnostic> {
@@ -58,84 +61,97 @@ pub(super) fn check_environment(env: &CompiledEnvironment) -> Vec<Diagnostic> {
 /// Code of findings about rendered output that breaks the Kubernetes, Istio or Argo CD schemas.
 pub const OUTPUT_SCHEMA_CODE: &str = "output-schema";
 
-/// Code of the note that rendered manifests of a kind were not schema-checked (no schema known).
-pub const OUTPUT_UNVALIDATED_CODE: &str = "output-unvalidated";
-
 fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let ctx_env = &env.resolved;
     let results = crate::parallel::map(&env.rendered.manifests, 64, |m| schema::validate(&m.value));
-    // Kinds with no schema, in order of first appearance: how many, and the first one.
-    let mut unvalidated: Vec<(String, usize, &crate::manifest::Manifest)> = Vec::new();
+    out.extend(
+        not_validated(&env.rendered.manifests, &results)
+            .into_iter()
+            .map(|kind| {
+                let m = &env.rendered.manifests[kind.first];
+                let location = match m.template() {
+                    Some(file) => kind_line(file, m),
+                    None => match m.service().and_then(|s| ctx_env.service(s)) {
+                        Some(svc) => svc.declaration(),
+                        None => ctx_env.origin.location(),
+                    },
+                };
+                Diagnostic::new(
+                    NOT_VALIDATED_CODE,
+                    crate::diagnostic::Severity::Info,
+                    format!(
+                        "not validated: no schema for {} {} ({} rendered manifest{})",
+                        kind.kind,
+                        kind.api_version,
+                        kind.count,
+                        if kind.count == 1 { "" } else { "s" }
+                    ),
+                )
+                .at(Some(location), "rendered from here")
+                .with_help("shipshape has no schema for this kind at this apiVersion (an extra template rendered it; docs/templates.md lists the kinds shipshape validates); validate the output with a tool that has, such as kubeconform")
+                .in_environment(&ctx_env.name)
+                .on_resource(m.resource_id())
+            }),
+    );
     for (m, violations) in env.rendered.manifests.iter().zip(results) {
         let Some(violations) = violations else {
-            let kind = format!("{} {}", m.api_version(), m.kind());
-            match unvalidated.iter_mut().find(|(k, _, _)| *k == kind) {
-                Some((_, count, _)) => *count += 1,
-                None => unvalidated.push((kind, 1, m)),
-            }
             continue;
         };
         for v in violations {
-            // A document an extra template wrote is wrong in the template; a built-in one, in
-            // what the service declares.
-            let (location, what, help) = match m.template() {
-                Some(file) => (
-                    render::extra::line_like(file, &format!("kind: {}", m.kind())),
-                    extra_document(m, file),
+            // A value a patch wrote is the patch's to fix; a document an extra template wrote,
+            // the template's; a built-in one, what the service declares.
+            let patched = m.patch_location(&v.pointer);
+            let (location, label, help) = match (patched, m.template()) {
+                (Some(at), _) => (
+                    at,
+                    "written by this patch",
+                    "a patch wrote a value the resource's schema refuses; correct the patch",
+                ),
+                (None, Some(file)) => (
+                    kind_line(file, m),
+                    "rendered from here",
                     "this template wrote an invalid manifest; fix the template",
                 ),
-                None => (
+                (None, None) => (
                     match m.service().and_then(|s| ctx_env.service(s)) {
                         Some(svc) => svc.declaration(),
                         None => ctx_env.origin.location(),
                     },
-                    m.api_version().to_owned(),
+                    "rendered from here",
                     "a value of this service produced an invalid manifest",
                 ),
             };
-            out.push(
-                Diagnostic::error(
-                    OUTPUT_SCHEMA_CODE,
-                    format!(
-                        "rendered {what} breaks its schema at `{}`: {}",
-                        v.pointer, v.message
-                    ),
-                )
-                .at(Some(location), "rendered from here")
-                .with_help(help)
-                .in_environment(&ctx_env.name)
-                .on_resource(m.resource_id()),
-            );
-        }
-    }
-    for (kind, count, first) in unvalidated {
-        let location = first
-            .template()
-            .map(|file| render::extra::line_like(file, &format!("kind: {}", first.kind())));
-        let some = if count == 1 {
-            "1 manifest"
-        } else {
-            &format!("{count} manifests")
-        };
-        out.push(
-            Diagnostic::new(
-                OUTPUT_UNVALIDATED_CODE,
-                crate::diagnostic::Severity::Info,
-                format!("{some} of kind {kind} not validated: shipshape has no schema for this kind (linted all the same)"),
+            let what = match m.template() {
+                Some(file) => extra_document(m, file),
+                None => m.api_version().to_owned(),
+            };
+            let mut d = Diagnostic::error(
+                OUTPUT_SCHEMA_CODE,
+                format!(
+                    "rendered {what} breaks its schema at `{}`: {}",
+                    v.pointer, v.message
+                ),
             )
-            .at(location, "rendered from here")
-            .with_help("check the kind against its CRD in CI (kubeconform, or a dry-run apply); docs/templates.md lists the kinds shipshape validates")
+            .at(Some(location), label)
+            .with_help(help)
             .in_environment(&ctx_env.name)
-            .on_resource(first.resource_id()),
-        );
+            .on_resource(m.resource_id());
+            d.related.extend(m.patch_notes(d.location.as_ref()));
+            out.push(d);
+        }
     }
     out
 }
 
+/// The `kind: <Kind>` line of the extra template that wrote `m`: where its schema findings go.
+fn kind_line(template: &Arc<SourceFile>, m: &Manifest) -> crate::diagnostic::Location {
+    render::extra::line_like(template, &format!("kind: {}", m.kind()))
+}
+
 /// A document an extra template wrote, in a message: `<apiVersion> <Kind/name> (template X,
 /// service `s`)`, since its schema findings point into the template, not at the service.
-fn extra_document(m: &crate::manifest::Manifest, template: &crate::yaml::SourceFile) -> String {
+fn extra_document(m: &Manifest, template: &SourceFile) -> String {
     let name = template.name.rsplit('/').next().unwrap_or_default();
     let service = m
         .service()
@@ -146,6 +162,47 @@ fn extra_document(m: &crate::manifest::Manifest, template: &crate::yaml::SourceF
         m.api_version(),
         m.resource_id()
     )
+}
+
+/// Code of the information that rendered manifests of a kind were not validated.
+pub const NOT_VALIDATED_CODE: &str = "output-schema/not-validated";
+
+/// Manifests of one kind that no schema validated.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NotValidated<'m> {
+    pub kind: &'m str,
+    pub api_version: &'m str,
+    pub count: usize,
+    /// Index of the first of them.
+    pub first: usize,
+}
+
+/// The kinds among `manifests` whose validation (`results`, in the same order) found no schema,
+/// in the order they first appear; kustomize's own files are not resources and not counted.
+pub(crate) fn not_validated<'m, T>(
+    manifests: &'m [crate::manifest::Manifest],
+    results: &[Option<T>],
+) -> Vec<NotValidated<'m>> {
+    let mut out: Vec<NotValidated<'m>> = Vec::new();
+    for (i, (m, r)) in manifests.iter().zip(results).enumerate() {
+        if r.is_some() || !schema::needs_schema(m.api_version(), m.kind()) {
+            continue;
+        }
+        let (kind, api_version) = (m.kind(), m.api_version());
+        match out
+            .iter_mut()
+            .find(|k| k.kind == kind && k.api_version == api_version)
+        {
+            Some(k) => k.count += 1,
+            None => out.push(NotValidated {
+                kind,
+                api_version,
+                count: 1,
+                first: i,
+            }),
+        }
+    }
+    out
 }
 
 /// Schema check of the Argo CD Applications; findings point at the environment's `argocd`
@@ -236,4 +293,52 @@ pub(super) fn lint_argocd(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Manifest, ManifestOrigin};
+
+    fn manifest(api_version: &str, kind: &str) -> Manifest {
+        Manifest {
+            value: serde_json::json!({ "apiVersion": api_version, "kind": kind }),
+            origin: ManifestOrigin::Rendered {
+                service: None,
+                file: "x.yaml".into(),
+                template: None,
+                patches: None,
+            },
+        }
+    }
+
+    #[test]
+    fn kinds_without_schema_are_counted_once_each() {
+        let manifests = [
+            manifest("v1", "ConfigMap"),
+            manifest("apps/v1", "Deployment"),
+            manifest("v1", "ConfigMap"),
+            manifest("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+            manifest("networking.istio.io/v1beta1", "Gateway"),
+        ];
+        let results = [None, Some(()), None, None, None];
+        let found = not_validated(&manifests, &results);
+        assert_eq!(
+            found,
+            vec![
+                NotValidated {
+                    kind: "ConfigMap",
+                    api_version: "v1",
+                    count: 2,
+                    first: 0
+                },
+                NotValidated {
+                    kind: "Gateway",
+                    api_version: "networking.istio.io/v1beta1",
+                    count: 1,
+                    first: 4
+                },
+            ]
+        );
+    }
 }

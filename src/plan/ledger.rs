@@ -90,6 +90,23 @@ pub fn allowed(capacity: u64, percent: f64) -> u64 {
     u64::try_from(amount).unwrap_or(u64::MAX)
 }
 
+/// Pods a rolling update adds above the replica count: Kubernetes' default `maxSurge` of 25%,
+/// rounded up, for a Deployment. A StatefulSet replaces its pods one at a time and adds none.
+pub fn surge_pods(deployment: bool, replicas: u64) -> u64 {
+    if deployment {
+        replicas.div_ceil(4)
+    } else {
+        0
+    }
+}
+
+/// Whether a wave's rollout fits: the platform's steady requests plus the wave's surge pods,
+/// against [`Policy::rollout_limit`].
+pub fn rollout(steady: Usage, surge: Usage, policy: &Policy) -> Checks {
+    let limit = Some(policy.rollout_limit());
+    Checks::exact(steady.plus(surge), policy.capacity, limit, limit)
+}
+
 /// One share held against one limit (a budget, the ceiling, the capacity, the limits policy or
 /// the target).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -173,6 +190,8 @@ pub struct Policy {
     /// Requests and limits every pod adds beyond its declared containers (an injected sidecar).
     pub pod_requests: Usage,
     pub pod_limits: Usage,
+    /// Whether a ResourceQuota holds the namespace to the ceiling (`enforce.quota`).
+    pub quota: bool,
 }
 
 impl Policy {
@@ -186,6 +205,18 @@ impl Policy {
             target_memory: env.cluster.target.memory.map(|p| p.0),
             pod_requests: Usage::of(env.pod_overhead.0, 1),
             pod_limits: Usage::of(env.pod_overhead.1, 1),
+            quota: env.enforce.quota,
+        }
+    }
+
+    /// What a rollout's surge pods must fit under, as a share of capacity: the ceiling where a
+    /// quota enforces it (the API server refuses the surge pod), else the whole capacity (the
+    /// scheduler cannot place it).
+    pub fn rollout_limit(&self) -> f64 {
+        if self.quota {
+            self.max_utilisation
+        } else {
+            100.0
         }
     }
 

@@ -103,6 +103,7 @@ impl FileDocuments {
                     service: service.map(str::to_owned),
                     file: self.path.clone(),
                     template: template.cloned(),
+                    patches: None,
                 },
             });
         }
@@ -123,10 +124,10 @@ pub fn render_environment(
     templates: &Templates,
     env: &ResolvedEnvironment,
 ) -> Result<RenderedEnvironment, Failure> {
-    let documents = build_documents(templates, env)?;
-    // Patches (the last mile) apply here, `apply_patches(env, &mut documents)`: every built-in
-    // and extra document exists with its origin, and no text is written yet, so what a patch
-    // changes is validated, linted and written like the rest.
+    let mut documents = build_documents(templates, env)?;
+    // Every built-in and extra document exists with its origin, and no text is written yet, so
+    // what a patch changes is validated, linted and written like the rest.
+    crate::patch::apply_environment(env, &mut documents)?;
     Ok(write_documents(env, documents))
 }
 

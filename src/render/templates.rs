@@ -444,7 +444,10 @@ mod tests {
     fn a_file_name_says_what_the_template_is() {
         for (name, expected) in [
             ("monitor.service.yaml.j2", Some(Role::Extra(Scope::Service))),
-            ("quota.environment.yaml.j2", Some(Role::Extra(Scope::Environment))),
+            (
+                "quota.environment.yaml.j2",
+                Some(Role::Extra(Scope::Environment)),
+            ),
             ("_helpers.j2", Some(Role::Partial)),
             ("_common.service.yaml.j2", Some(Role::Partial)),
             (".service.yaml.j2", None),
@@ -462,7 +465,11 @@ mod tests {
         assert!(RETIRED_NAMES.contains(&"_metadata.yaml.j2"));
         assert!(RETIRED_NAMES.iter().all(|n| n.ends_with(".yaml.j2")));
         let shown = retired("templates", "workload.yaml.j2");
-        assert!(shown.message.contains("workload.yaml.j2"), "{}", shown.message);
+        assert!(
+            shown.message.contains("workload.yaml.j2"),
+            "{}",
+            shown.message
+        );
         assert!(shown.help.unwrap_or_default().contains(SERVICE_SUFFIX));
     }
 }
