@@ -249,7 +249,8 @@ fn the_context_table_in_the_docs_is_the_context() {
     let envs = project.resolve(&[]).unwrap();
     let env = &envs[0];
     let facts = shipshape::render::context::ServiceFacts::new(env, &env.services[0]);
-    let svc = shipshape::render::extra::service_value(&facts);
+    let svc =
+        shipshape::render::extra::service_value(&facts, &shipshape::render::extra::Fields::All);
     let env_value = shipshape::render::extra::environment_value(env);
     assert_eq!(documented_fields("env."), keys(&env_value));
     assert_eq!(documented_fields("svc."), keys(&svc));
@@ -278,4 +279,34 @@ fn the_docs_list_the_kinds_shipshape_validates() {
     documented.sort();
     known.sort();
     assert_eq!(documented, known);
+}
+
+/// Only the fields of `svc` some template names are built; whatever reaches a field some other
+/// way (a partial, a subscript, iterating `svc`) still finds it.
+#[test]
+fn every_way_of_reading_the_context_finds_its_value() {
+    let config = |name: &str, data: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ svc.name ~ \"-{name}\" }}}}\n  namespace: {{{{ env.namespace }}}}\ndata:\n{data}"
+        )
+    };
+    let p = project(&[
+        ("a.service.yaml.j2", &config("a", "{% include \"_host.j2\" %}\n")),
+        ("_host.j2", "  host: {{ svc.host }}"),
+        ("b.service.yaml.j2", &config("b", "  image: {{ svc[\"image\"] }}\n")),
+        (
+            "c.service.yaml.j2",
+            &config("c", "{%- for k, v in svc|items %}{% if k == \"wave\" %}\n  wave: {{ v | string }}{% endif %}{% endfor %}\n"),
+        ),
+    ]);
+    let o = run(p.path(), "build", &[]);
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    let api = fs::read_to_string(p.path().join("rendered/dev/api.yaml")).unwrap();
+    for expected in [
+        "host: api.shop.svc.cluster.local",
+        "image: ghcr.io/shop/api:1.0.0",
+        "wave: \"",
+    ] {
+        assert!(api.contains(expected), "{expected}:\n{api}");
+    }
 }

@@ -277,7 +277,7 @@ fn service_documents(
     let mut svc_value = None;
     if let Some(env_value) = &extras.env_value {
         let t = std::time::Instant::now();
-        let value = extra::service_value(&facts);
+        let value = extra::service_value(&facts, templates.service_fields());
         crate::profile::add(crate::profile::Counter::Context, t);
         if extras.service_scope {
             let ctx = minijinja::context! { env => env_value, svc => &value };

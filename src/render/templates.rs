@@ -2,6 +2,7 @@
 //! project, or `--templates DIR`), each rendering resources once per service or once per
 //! environment through minijinja, within the budgets below.
 
+use super::extra::Fields;
 use crate::diagnostic::{Diagnostic, Failure, Location};
 use crate::yaml::{Limits, SourceFile};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
@@ -157,6 +158,8 @@ pub struct Templates {
     /// The first render that ran out of a budget. Every later render fails with it at once:
     /// a template that loops for each of 10,000 services costs one budget, not 10,000.
     spent: OnceLock<Diagnostic>,
+    /// The fields of `svc` the templates read: the only ones built for each service.
+    service_fields: Fields,
     /// Budgets for reading rendered text back: the run's, so a limit raised for a large
     /// catalogue is raised for what the templates make of it too.
     pub(crate) limits: Limits,
@@ -186,6 +189,7 @@ impl Templates {
             files: HashMap::new(),
             budget,
             spent: OnceLock::new(),
+            service_fields: Fields::Only(Vec::new()),
             limits: Limits::default(),
         }
     }
@@ -224,6 +228,14 @@ impl Templates {
             return Err(problems.into());
         }
         templates.extras.sort_by(|a, b| a.name.cmp(&b.name));
+        // Every file counts, partials too: an include reads the including template's context.
+        let mut variables: Vec<String> = Vec::new();
+        for name in templates.files.keys() {
+            if let Ok(t) = templates.env.get_template(name) {
+                variables.extend(t.undeclared_variables(true));
+            }
+        }
+        templates.service_fields = Fields::read_by(variables.iter().map(String::as_str));
         Ok(templates)
     }
 
@@ -236,6 +248,11 @@ impl Templates {
     /// The extra templates of `scope`, in name order.
     pub fn extras(&self, scope: Scope) -> impl Iterator<Item = &Extra> {
         self.extras.iter().filter(move |e| e.scope == scope)
+    }
+
+    /// The fields of `svc` some template reads.
+    pub fn service_fields(&self) -> &Fields {
+        &self.service_fields
     }
 
     /// The template file `name` as read, for locations in it.
