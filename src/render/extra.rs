@@ -80,7 +80,12 @@ pub fn service_value(f: &ServiceFacts<'_>) -> TV {
         ),
         (
             "env",
-            pairs(svc.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            pairs(
+                svc.fields
+                    .env
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.literal()?))),
+            ),
         ),
         (
             "dependsOn",

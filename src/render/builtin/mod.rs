@@ -8,6 +8,7 @@
 
 pub mod argocd;
 mod basics;
+mod configmap;
 mod istio;
 pub mod namespace;
 mod networkpolicy;
@@ -20,8 +21,9 @@ use serde_json::{Map, Value};
 pub type BuildFn = fn(&ServiceFacts<'_>) -> Option<Value>;
 
 /// Every built-in kind of a service, in the order they are written into the service's file.
-pub const SERVICE_BUILDERS: [BuildFn; 10] = [
+pub const SERVICE_BUILDERS: [BuildFn; 11] = [
     basics::service_account,
+    configmap::config_map,
     basics::service,
     basics::headless_service,
     workload::workload,
