@@ -608,3 +608,107 @@ fn literal_secret_help_names_the_catalogue_fix() {
     );
     assert!(!help.contains("valueFrom"), "{}", out.stderr);
 }
+
+// ---- egress to external hosts ----------------------------------------------------------------
+
+#[test]
+fn egress_opens_the_network_policy_and_with_istio_lists_the_hosts() {
+    let tmp = valid();
+    api(
+        tmp.path(),
+        "    egress:\n      - { host: api.stripe.com }\n      - { host: hooks.slack.com, port: 443 }\n      - { host: smtp.example.com, port: 587, protocol: tcp }\n",
+    );
+    build_ok(tmp.path());
+    let docs = documents(tmp.path(), "api.yaml");
+    // No mesh: no ServiceEntry, the NetworkPolicy alone.
+    assert!(docs.iter().all(|d| d["kind"] != "ServiceEntry"));
+    let np = docs.iter().find(|d| d["kind"] == "NetworkPolicy").unwrap();
+    let rules = np["spec"]["egress"].as_array().unwrap();
+    let external = rules
+        .iter()
+        .find(|r| r["to"][0].get("ipBlock").is_some())
+        .expect("an egress rule to external addresses");
+    assert_eq!(external["to"][0]["ipBlock"]["cidr"], "0.0.0.0/0");
+    let except = external["to"][0]["ipBlock"]["except"].as_array().unwrap();
+    // Never the pod network or the cloud metadata endpoint.
+    assert!(except.contains(&Value::from("10.0.0.0/8")));
+    assert!(except.contains(&Value::from("169.254.0.0/16")));
+    assert_eq!(
+        external["ports"],
+        serde_json::json!([ { "protocol": "TCP", "port": 443 }, { "protocol": "TCP", "port": 587 } ])
+    );
+    // Services that call nothing outside get no such rule.
+    let web = documents(tmp.path(), "web.yaml");
+    let np = web.iter().find(|d| d["kind"] == "NetworkPolicy").unwrap();
+    assert!(np["spec"]["egress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["to"][0].get("ipBlock").is_none()));
+
+    append(
+        tmp.path(),
+        "environments/dev.yaml",
+        "istio: { enabled: true, mtls: STRICT }\n",
+    );
+    build_ok(tmp.path());
+    let docs = documents(tmp.path(), "api.yaml");
+    let se = docs
+        .iter()
+        .find(|d| d["kind"] == "ServiceEntry")
+        .expect("a ServiceEntry");
+    assert_eq!(se["metadata"]["name"], "api-egress");
+    assert_eq!(
+        se["spec"],
+        serde_json::json!({
+            "hosts": ["api.stripe.com", "hooks.slack.com", "smtp.example.com"],
+            "exportTo": ["."],
+            "location": "MESH_EXTERNAL",
+            "resolution": "DNS",
+            "ports": [
+                { "number": 443, "name": "tls-443", "protocol": "TLS" },
+                { "number": 587, "name": "tcp-587", "protocol": "TCP" }
+            ]
+        })
+    );
+}
+
+#[test]
+fn egress_layers_and_errors() {
+    // The environment's list replaces the catalogue's; a wildcard host is not resolved.
+    let tmp = valid();
+    api(tmp.path(), "    egress: [ { host: api.stripe.com } ]\n");
+    append(
+        tmp.path(),
+        "environments/dev.yaml",
+        "istio: { enabled: true }\nservices:\n  api:\n    egress: [ { host: \"*.sandbox.example.com\", protocol: http } ]\n",
+    );
+    build_ok(tmp.path());
+    let docs = documents(tmp.path(), "api.yaml");
+    let se = docs.iter().find(|d| d["kind"] == "ServiceEntry").unwrap();
+    assert_eq!(
+        se["spec"]["hosts"],
+        serde_json::json!(["*.sandbox.example.com"])
+    );
+    assert_eq!(se["spec"]["resolution"], "NONE");
+    assert_eq!(se["spec"]["ports"][0]["number"], 80);
+
+    // One port, two protocols: the second entry is the error.
+    let tmp = valid();
+    api(
+        tmp.path(),
+        "    egress:\n      - { host: a.example.com, port: 8443 }\n      - { host: b.example.com, port: 8443, protocol: http }\n",
+    );
+    let err = build_fails(tmp.path(), "input/egress", "catalogue.yaml:34:9");
+    assert!(err.contains("port 8443 for http"), "{err}");
+
+    // A host is a DNS name with a dot, not a URL.
+    for host in ["https://api.stripe.com", "localhost"] {
+        let tmp = valid();
+        api(
+            tmp.path(),
+            &format!("    egress: [ {{ host: \"{host}\" }} ]\n"),
+        );
+        build_fails(tmp.path(), "input/schema", "catalogue.yaml:32:");
+    }
+}

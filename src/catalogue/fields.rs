@@ -3,7 +3,7 @@
 //! Each check here needs the merged value, so it runs per environment, and reports at the layer
 //! that wrote the value.
 
-use crate::catalogue::model::{EnvValue, FileContent, ServiceSpec};
+use crate::catalogue::model::{EgressProtocol, EnvValue, FileContent, ServiceSpec};
 use crate::catalogue::origin::Layers;
 use crate::catalogue::quantity::parse_memory;
 use crate::diagnostic::{Diagnostic, Location};
@@ -88,6 +88,14 @@ pub struct ConfigFiles {
     pub hash: String,
 }
 
+/// A host outside the platform the service calls, on one port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Egress {
+    pub host: String,
+    pub port: u16,
+    pub protocol: EgressProtocol,
+}
+
 /// The pod-level fields of one resolved service.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceFields {
@@ -107,6 +115,8 @@ pub struct ServiceFields {
     pub affinity: Option<Value>,
     /// `None`: the default spread for services that may run two or more replicas.
     pub topology_spread: Option<Vec<Value>>,
+    /// Hosts outside the platform, in catalogue order (duplicates removed).
+    pub egress: Vec<Egress>,
 }
 
 /// Where files named by `configFiles` are read from: the project root, within its boundary.
@@ -194,6 +204,7 @@ pub fn resolve_fields(
     );
     check_metadata(spec, &mut c);
     let topology_spread = topology_spread(spec, replicas_may_exceed_one);
+    let egress = egress(spec, &mut c);
     if c.problems.len() != before {
         return None;
     }
@@ -214,7 +225,60 @@ pub fn resolve_fields(
             .clone()
             .filter(|a| a.as_object().is_some_and(|m| !m.is_empty())),
         topology_spread,
+        egress,
     })
+}
+
+pub fn protocol_name(p: EgressProtocol) -> &'static str {
+    match p {
+        EgressProtocol::Tls => "tls",
+        EgressProtocol::Http => "http",
+        EgressProtocol::Tcp => "tcp",
+    }
+}
+
+/// The hosts the service calls outside the platform. One port carries one protocol: Istio's
+/// ServiceEntry (one per service) names each port once.
+fn egress(spec: &ServiceSpec, c: &mut Checker<'_>) -> Vec<Egress> {
+    let mut out: Vec<Egress> = Vec::with_capacity(spec.egress.len());
+    for (i, e) in spec.egress.iter().enumerate() {
+        let default_port = match e.protocol {
+            EgressProtocol::Http => 80,
+            EgressProtocol::Tls | EgressProtocol::Tcp => 443,
+        };
+        let entry = Egress {
+            host: e.host.clone(),
+            port: e.port.unwrap_or(default_port),
+            protocol: e.protocol,
+        };
+        if let Some(other) = out
+            .iter()
+            .find(|o| o.port == entry.port && o.protocol != entry.protocol)
+        {
+            let index = i.to_string();
+            let at = c.value_at(&["egress", &index]);
+            let message = format!(
+                "egress to `{}` uses port {} for {}, but `{}` uses it for {}",
+                entry.host,
+                entry.port,
+                protocol_name(entry.protocol),
+                other.host,
+                protocol_name(other.protocol)
+            );
+            c.error(
+                "input/egress",
+                message,
+                at,
+                "this entry",
+                "one port carries one protocol in the service's ServiceEntry: use the same `protocol` for every host on this port",
+            );
+            continue;
+        }
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    out
 }
 
 fn env_from(spec: &ServiceSpec, c: &mut Checker<'_>) -> Vec<EnvFrom> {

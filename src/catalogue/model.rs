@@ -207,6 +207,25 @@ pub struct EmptyDirSpec {
     pub memory: bool,
 }
 
+/// A host outside the platform the service calls.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressSpec {
+    pub host: String,
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub protocol: EgressProtocol,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EgressProtocol {
+    #[default]
+    Tls,
+    Http,
+    Tcp,
+}
+
 /// Configuration files rendered into a ConfigMap and mounted at `mountPath`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -269,6 +288,8 @@ pub struct ServiceSpec {
     pub tolerations: Option<Vec<serde_json::Value>>,
     pub affinity: Option<serde_json::Value>,
     pub topology_spread_constraints: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    pub egress: Vec<EgressSpec>,
     #[serde(default)]
     pub security: Security,
     #[serde(default)]
