@@ -712,3 +712,20 @@ fn egress_layers_and_errors() {
         build_fails(tmp.path(), "input/schema", "catalogue.yaml:32:");
     }
 }
+
+/// A secret passed on the command line is found where the catalogue wrote it.
+#[test]
+fn a_secret_in_the_arguments_points_at_the_catalogue() {
+    let tmp = valid();
+    api(
+        tmp.path(),
+        "    args: [--listen=:8080, --db-password=tr0ub4dor]\n",
+    );
+    let out = build(tmp.path());
+    assert!(out.stderr.contains("literal-secret"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("catalogue.yaml:32:28"),
+        "{}",
+        out.stderr
+    );
+}
