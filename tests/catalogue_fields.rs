@@ -729,3 +729,18 @@ fn a_secret_in_the_arguments_points_at_the_catalogue() {
         out.stderr
     );
 }
+
+/// `command` and `args` expand `$(NAME)` from the environment as well.
+#[test]
+fn arguments_expand_declared_variables_only() {
+    let tmp = valid();
+    api(
+        tmp.path(),
+        "    env: { PORT: \"8080\" }\n    args: [--port=$(PORT), --price=$$(USD)]\n",
+    );
+    build_ok(tmp.path());
+    let tmp = valid();
+    api(tmp.path(), "    command: [/app, --port=$(PORT)]\n");
+    let err = build_fails(tmp.path(), "input/env-reference", "catalogue.yaml:32:21");
+    assert!(err.contains("`command` uses `$(PORT)`"), "{err}");
+}

@@ -189,6 +189,7 @@ pub fn resolve_fields(
     };
     let env_from = env_from(spec, &mut c);
     let env = env(spec, !env_from.is_empty(), &mut c);
+    check_argument_expansions(spec, &env, !env_from.is_empty(), &mut c);
     let storage_mount = spec
         .storage
         .as_ref()
@@ -378,6 +379,36 @@ fn env(spec: &ServiceSpec, has_env_from: bool, c: &mut Checker<'_>) -> IndexMap<
     }
     references.extend(literals);
     references
+}
+
+/// Kubernetes expands `$(NAME)` in `command` and `args` too, from the whole environment.
+fn check_argument_expansions(
+    spec: &ServiceSpec,
+    env: &IndexMap<String, EnvSource>,
+    has_env_from: bool,
+    c: &mut Checker<'_>,
+) {
+    if has_env_from {
+        return;
+    }
+    for (field, list) in [("command", &spec.command), ("args", &spec.args)] {
+        for (i, item) in list.iter().flatten().enumerate() {
+            for used in expansions(item) {
+                if env.contains_key(used) {
+                    continue;
+                }
+                let index = i.to_string();
+                let at = c.value_at(&[field, &index]);
+                c.error(
+                    "input/env-reference",
+                    format!("`{field}` uses `$({used})`, which `env` does not declare; the container would get the text `$({used})`"),
+                    at,
+                    "this item",
+                    &format!("declare `{used}` in `env`, or write `$$({used})` for a literal `$({used})`"),
+                );
+            }
+        }
+    }
 }
 
 /// The variables a value expands with `$(NAME)`; `$$` escapes a `$`.
