@@ -266,6 +266,14 @@ pub struct ServiceSpec {
     pub resources: Resources,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// Every other service of the platform may call it (error reporting, monitoring): callers
+    /// without being listed in each `dependsOn`, and without becoming a startup dependency.
+    #[serde(default)]
+    pub callable_from_all: bool,
+    /// Services it calls without waiting for them at startup (a later phase's, or a peer rolled
+    /// out beside it): reachability only, no rollout order.
+    #[serde(default)]
+    pub calls: Vec<String>,
     #[serde(default)]
     pub ingress: Ingress,
     #[serde(default)]

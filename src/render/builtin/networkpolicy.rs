@@ -1,5 +1,6 @@
 //! The service's NetworkPolicy: on top of the namespace's default
-//! deny, ingress from its callers and declared namespaces, egress to its dependencies and DNS.
+//! deny, ingress from its callers and declared namespaces, egress to its dependencies, the
+//! platform-wide (`callableFromAll`) services and DNS.
 
 use super::{array, manifest, match_label, match_selector};
 use crate::render::context::{object, ServiceFacts};
@@ -37,7 +38,7 @@ pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
         spec.insert("ingress".into(), Value::Array(ingress));
     }
     let mut egress: Vec<Value> = f
-        .dependencies
+        .callees
         .iter()
         .map(|d| {
             rule(
