@@ -1,6 +1,7 @@
 //! Per-environment resolution: defaults, then catalogue, then environment overrides, with every
 //! semantic check that needs the merged values (quantities, references, image tags).
 
+use crate::catalogue::fields::{resolve_fields, FileSource, ServiceFields};
 use crate::catalogue::load::{typed_error, LoadedCatalogue, LoadedEnvironment};
 use crate::catalogue::model::{
     ArgoSpec, ClusterSpec, EnforceSpec, IstioSpec, LintSpec, ProbeKind, Protocol, QuantityText,
@@ -99,7 +100,8 @@ pub struct ResolvedService {
     /// Services it calls without a startup dependency on them.
     pub calls: Vec<String>,
     pub ingress_namespaces: Vec<String>,
-    pub env: IndexMap<String, String>,
+    /// Environment, volumes, configuration files, command, pod metadata and scheduling.
+    pub fields: ServiceFields,
     pub mesh_timeout: Option<String>,
     pub mesh_retries: Option<u32>,
     pub canary: IndexMap<String, u32>,
@@ -409,6 +411,10 @@ pub fn resolve(
     }
     let default_resources = default_resources(&cat_defaults, &env_defaults);
     let mut services = Vec::new();
+    let files = FileSource {
+        root: &cat.root,
+        limits: &cat.limits,
+    };
     check_security_reason(
         &cat_defaults,
         &cat.defaults_origin,
@@ -463,6 +469,16 @@ pub fn resolve(
                 continue;
             }
         };
+        let replicas_may_exceed_one =
+            spec.replicas.min.unwrap_or(1) > 1 || spec.replicas.max.is_some_and(|m| m > 1);
+        let fields = resolve_fields(
+            name,
+            &spec,
+            replicas_may_exceed_one,
+            &layers,
+            &files,
+            &mut problems,
+        );
         let mut patches = declared.patches.clone();
         if let Some(o) = override_value {
             let origin = env_origin.child("services").child(name);
@@ -480,7 +496,10 @@ pub fn resolve(
             &mut problems,
         ) {
             s.patches = patches;
-            services.push(s);
+            if let Some(fields) = fields {
+                s.fields = fields;
+                services.push(s);
+            }
         }
     }
 
@@ -1070,7 +1089,7 @@ fn check_service(
         callable_from_all: spec.callable_from_all,
         calls: spec.calls,
         ingress_namespaces: spec.ingress.from_namespaces,
-        env: spec.env,
+        fields: ServiceFields::default(),
         mesh_timeout,
         mesh_retries,
         canary,
