@@ -22,6 +22,7 @@ fn compile_repo() -> Compiled {
         envs: Vec::new(),
         templates: None,
         limits: Limits::default(),
+        layout: Default::default(),
     };
     match compile(&opts, &mut KeepEverything) {
         Ok(c) => c,

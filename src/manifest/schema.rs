@@ -104,6 +104,11 @@ const KINDS: &[KnownKind] = &[
         kind: "Application",
         schema: include_str!("../../schemas/argocd/application_v1alpha1.strict.json"),
     },
+    KnownKind {
+        api_version: "argoproj.io/v1alpha1",
+        kind: "AppProject",
+        schema: include_str!("../../schemas/argocd/appproject_v1alpha1.strict.json"),
+    },
 ];
 
 /// One schema violation: where in the manifest, and what is wrong.

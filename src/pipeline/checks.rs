@@ -215,8 +215,34 @@ pub(super) fn lint_argocd(
     argocd: &RenderedEnvironment,
     environments: &[CompiledEnvironment],
     dir_namespaces: Vec<(String, std::collections::BTreeSet<String>)>,
+    layout: &render::builtin::argocd::Layout,
 ) -> Vec<Diagnostic> {
-    let tree = Tree::rendered(dir_namespaces);
+    // Each directory as the Applications name it: `<repoPath>/<out>/<name>`, with the root
+    // app's `repoPath` for the Argo CD directory.
+    let root_spec = render::builtin::argocd::root_application(
+        &environments.iter().map(|e| &e.resolved).collect::<Vec<_>>(),
+        layout,
+    )
+    .map(|root| root.path);
+    let paths = dir_namespaces.into_iter().map(|(name, namespaces)| {
+        let spec = environments
+            .iter()
+            .find(|e| e.resolved.name == name)
+            .and_then(|e| e.resolved.argocd.as_ref());
+        let path = match (spec, &root_spec) {
+            (Some(spec), _) => layout.source_path(spec, &name),
+            (None, Some(root)) if name == render::context::ARGOCD_DIR => root.clone(),
+            (None, _) => layout.path_in(None, &name),
+        };
+        (path, namespaces)
+    });
+    let projects = argocd
+        .manifests
+        .iter()
+        .filter(|m| m.kind() == "AppProject")
+        .map(|m| m.value.clone())
+        .collect();
+    let tree = Tree::rendered(paths, projects);
     let owner = |m: &crate::manifest::Manifest| match &m.origin {
         crate::manifest::ManifestOrigin::Rendered { file, .. } => environments
             .iter()
