@@ -462,3 +462,24 @@ fn kubectl_kustomize_reads_the_argocd_directory() {
     assert_eq!(stdout.matches("kind: Application\n").count(), 4, "{stdout}");
     assert_eq!(stdout.matches("kind: AppProject\n").count(), 1, "{stdout}");
 }
+
+/// An environment's Application file would overwrite the root app, the projects or the
+/// kustomization of the Argo CD directory.
+#[test]
+fn environment_names_of_argocd_files_are_refused() {
+    for name in ["root", "appprojects", "kustomization"] {
+        let p = project();
+        let envs = p.path().join("environments");
+        std::fs::rename(envs.join("dev.yaml"), envs.join(format!("{name}.yaml"))).unwrap();
+        let built = run_shipshape(p.path(), &["build"], &[]);
+        assert_eq!(built.code, Some(2), "{name}: {}", built.all());
+        assert!(
+            built
+                .stderr
+                .contains(&format!("environment name `{name}` is reserved")),
+            "{}",
+            built.all()
+        );
+        assert!(!p.path().join("rendered").exists());
+    }
+}

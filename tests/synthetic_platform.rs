@@ -414,6 +414,8 @@ fn check_rendered_tree(rendered: &Path, envs: &[EnvSpec]) -> usize {
     if envs.iter().any(|e| e.argocd) {
         expected_files.insert("argocd/root.yaml".into());
         expected_files.insert("argocd/kustomization.yaml".into());
+        // The generated environments name project `synthetic`, which is rendered beside them.
+        expected_files.insert("argocd/appprojects.yaml".into());
     }
     let on_disk = files_under(rendered);
     let missing: Vec<_> = expected_files.difference(&on_disk).take(20).collect();

@@ -9,22 +9,35 @@ use crate::lint::{self, LintContext};
 use crate::manifest::schema;
 use crate::render::{self, RenderedEnvironment};
 
-/// Environments whose names collide with a directory shipshape renders itself.
+/// Environments whose names collide with a directory shipshape renders itself, or whose
+/// Application file would take the place of another file of the Argo CD directory.
 pub(super) fn reserved_environment_names(resolved: &[ResolvedEnvironment]) -> Vec<Diagnostic> {
+    let argocd_files = ["root", "kustomization", "appprojects"];
     resolved
         .iter()
-        .filter(|env| env.name == render::context::ARGOCD_DIR)
-        .map(|env| {
-            Diagnostic::error(
-                "input/bad-name",
+        .filter_map(|env| {
+            let why = if env.name == render::context::ARGOCD_DIR {
                 format!(
-                    "environment name `{}` is reserved: rendered/{}/ holds the Argo CD Applications",
-                    env.name,
+                    "rendered/{}/ holds the Argo CD Applications",
                     render::context::ARGOCD_DIR
-                ),
+                )
+            } else if env.argocd.is_some() && argocd_files.contains(&env.name.as_str()) {
+                format!(
+                    "rendered/{}/{}.yaml is a file of the Argo CD directory, where the environment's Application would go",
+                    render::context::ARGOCD_DIR,
+                    env.name
+                )
+            } else {
+                return None;
+            };
+            Some(
+                Diagnostic::error(
+                    "input/bad-name",
+                    format!("environment name `{}` is reserved: {why}", env.name),
+                )
+                .at(Some(env.origin.location()), "this environment")
+                .with_help("rename the environment file"),
             )
-            .at(Some(env.origin.location()), "this environment")
-            .with_help("rename the environment file")
         })
         .collect()
 }
