@@ -346,29 +346,48 @@ fn environments_that_disagree_on_the_argocd_namespace_are_refused() {
     assert!(built.stderr.contains("staging.yaml:"), "{}", built.all());
 }
 
-/// Promotion: staging follows `main`, prod a release tag. The root app keeps reading the
-/// Applications from `main` (`rootRevision`), so promoting is changing prod's tag on `main`.
+fn revision(argocd: &Path, file: &str) -> String {
+    read_yaml(&argocd.join(file))["spec"]["source"]["targetRevision"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Promotion: staging follows `main`, prod a release tag, one line in `prod.yaml`. The root app
+/// keeps reading the Applications from the default branch, where that line is merged.
 #[test]
-fn prod_on_a_tag_while_the_root_app_follows_main() {
+fn prod_on_a_tag_is_one_setting() {
     let p = project();
     edit_env(
         p.path(),
         "prod",
         "targetRevision: main ",
-        "targetRevision: v1.4.0\n  rootRevision: main ",
+        "targetRevision: v1.4.0 ",
     );
     let built = run_shipshape(p.path(), &["build"], &[]);
     assert_eq!(built.code, Some(0), "{}", built.all());
     let argocd = p.path().join("rendered/argocd");
-    let revision = |file: &str| {
-        read_yaml(&argocd.join(file))["spec"]["source"]["targetRevision"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    assert_eq!(revision("prod.yaml"), "v1.4.0");
-    assert_eq!(revision("staging.yaml"), "main");
-    assert_eq!(revision("root.yaml"), "main");
+    assert_eq!(revision(&argocd, "prod.yaml"), "v1.4.0");
+    assert_eq!(revision(&argocd, "staging.yaml"), "main");
+    assert_eq!(revision(&argocd, "dev.yaml"), "develop");
+    assert_eq!(revision(&argocd, "root.yaml"), "HEAD");
+}
+
+/// A repository that promotes from another branch than its default one says so once.
+#[test]
+fn the_root_app_follows_root_revision() {
+    let p = project();
+    edit_env(
+        p.path(),
+        "staging",
+        "targetRevision: main\n",
+        "targetRevision: main\n  rootRevision: release\n",
+    );
+    let built = run_shipshape(p.path(), &["build"], &[]);
+    assert_eq!(built.code, Some(0), "{}", built.all());
+    let argocd = p.path().join("rendered/argocd");
+    assert_eq!(revision(&argocd, "root.yaml"), "release");
+    assert_eq!(revision(&argocd, "staging.yaml"), "main");
 }
 
 /// Every document of an Argo CD directory against the Argo CD v3.5.1 CRD schemas (the strict

@@ -22,6 +22,8 @@ pub const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 /// The file of `<out>/argocd/` holding the AppProjects.
 pub const PROJECTS_FILE: &str = "appprojects.yaml";
 
+/// The root app's revision unless `rootRevision` says otherwise: the default branch.
+pub const DEFAULT_ROOT_REVISION: &str = "HEAD";
 const DEFAULT_RETRY_LIMIT: u32 = 5;
 const DEFAULT_BACKOFF: &str = "5s";
 const DEFAULT_BACKOFF_FACTOR: u32 = 2;
@@ -220,21 +222,18 @@ pub fn environment_application<'a>(
 
 /// The app-of-apps over `<out>/argocd`, or `None` when no environment uses Argo CD.
 ///
-/// It reads the Application files from the repository (and `repoPath`) most environments use,
-/// at `rootRevision` or else the revision most of those follow (ties: the first environment in
-/// name order), and creates them in Argo CD's own cluster and namespace. It has no finalizer:
-/// deleting the root app leaves the environments running.
+/// It reads the Application files from the repository (and `repoPath`) most environments use
+/// (ties: the first environment in name order), at `rootRevision` or else `HEAD`, the
+/// repository's default branch: where changes to the environment files are merged, whatever
+/// revision each environment follows. It creates them in Argo CD's own cluster and namespace. It
+/// has no finalizer: deleting the root app leaves the environments running.
 pub fn root_application<'a>(
     envs: &[&'a ResolvedEnvironment],
     layout: &Layout,
 ) -> Option<Application<'a>> {
     let argos: Vec<&ArgoSpec> = envs.iter().filter_map(|e| e.argocd.as_ref()).collect();
-    fn key(a: &ArgoSpec) -> (&str, Option<&str>, &str) {
-        (
-            a.repo_url.as_str(),
-            a.repo_path.as_deref(),
-            target_revision(a),
-        )
+    fn key(a: &ArgoSpec) -> (&str, Option<&str>) {
+        (a.repo_url.as_str(), a.repo_path.as_deref())
     }
     let mut best: Option<(&ArgoSpec, usize)> = None;
     for candidate in &argos {
@@ -257,7 +256,7 @@ pub fn root_application<'a>(
         environment: None,
         project: root_project.unwrap_or(BUILTIN_PROJECT),
         repo_url: &argo.repo_url,
-        target_revision: root_revision.unwrap_or(target_revision(argo)),
+        target_revision: root_revision.unwrap_or(DEFAULT_ROOT_REVISION),
         path: layout.source_path(argo, ARGOCD_DIR),
         destination,
         prune: true,
