@@ -507,6 +507,14 @@ fn check_rendered_tree(rendered: &Path, envs: &[EnvSpec]) -> usize {
                 && docs[0]["spec"]["source"]["path"].as_str() == Some("rendered/argocd"),
             || "argocd/root.yaml is not the app-of-apps over rendered/argocd".into(),
         );
+        let docs = read("argocd/appprojects.yaml", &mut problems);
+        manifests += docs.len();
+        problems.check(
+            docs.len() == 1
+                && kind(&docs[0]) == "AppProject"
+                && docs[0]["metadata"]["name"].as_str() == Some("synthetic"),
+            || "argocd/appprojects.yaml is not the one AppProject `synthetic`".into(),
+        );
     }
     problems.assert_none("rendered/");
     manifests
