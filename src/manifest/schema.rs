@@ -100,6 +100,11 @@ const KINDS: &[KnownKind] = &[
         schema: include_str!("../../schemas/istio/authorizationpolicy_v1.strict.json"),
     },
     KnownKind {
+        api_version: "networking.istio.io/v1",
+        kind: "ServiceEntry",
+        schema: include_str!("../../schemas/istio/serviceentry_v1.strict.json"),
+    },
+    KnownKind {
         api_version: "argoproj.io/v1alpha1",
         kind: "Application",
         schema: include_str!("../../schemas/argocd/application_v1alpha1.strict.json"),
@@ -108,6 +113,12 @@ const KINDS: &[KnownKind] = &[
         api_version: "argoproj.io/v1alpha1",
         kind: "AppProject",
         schema: include_str!("../../schemas/argocd/appproject_v1alpha1.strict.json"),
+    },
+    // Not a built-in resource: extra templates render it (the repository's own does).
+    KnownKind {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        schema: include_str!("../../schemas/prometheus-operator/servicemonitor_v1.strict.json"),
     },
 ];
 
@@ -147,6 +158,11 @@ fn validator(index: usize) -> Compiled {
             .map(|v| &*Box::leak(Box::new(v)))
     })
     .clone()
+}
+
+/// Every (apiVersion, kind) shipshape has a schema for.
+pub fn known_kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
+    KINDS.iter().map(|k| (k.api_version, k.kind))
 }
 
 /// Whether shipshape has a schema for this apiVersion and kind.
