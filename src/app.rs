@@ -33,12 +33,18 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             project,
             out,
             output,
-        } => crate::commands::build::run(&options(&project), out_dir(&project, out), &output, io),
+        } => {
+            let (opts, out) = options_with_out(&project, out);
+            crate::commands::build::run(&opts, out, &output, io)
+        }
         Command::Check {
             project,
             out,
             output,
-        } => crate::commands::check::run(&options(&project), out_dir(&project, out), &output, io),
+        } => {
+            let (opts, out) = options_with_out(&project, out);
+            crate::commands::check::run(&opts, out, &output, io)
+        }
         Command::Lint {
             paths,
             environment_file,
@@ -72,13 +78,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
                 format: Format::Human,
                 color,
             };
-            crate::commands::diff::run(
-                &options(&project),
-                out_dir(&project, out),
-                format,
-                &output,
-                io,
-            )
+            let (opts, out) = options_with_out(&project, out);
+            crate::commands::diff::run(&opts, out, format, &output, io)
         }
         Command::Plan { project, format } => {
             crate::commands::plan::run(&options(&project), format, io)
@@ -134,7 +135,20 @@ pub fn options(p: &ProjectArgs) -> CompileOptions {
             .clone()
             .or_else(|| Some(p.root.join("templates")).filter(|d| d.is_dir())),
         limits: Limits::from_env(),
+        layout: Default::default(),
     }
+}
+
+/// The options of a command that writes or compares an output directory: the Argo CD
+/// Applications name that directory by its path in the project (the default `rendered` when it
+/// is outside the project, such as a temporary copy to compare).
+fn options_with_out(p: &ProjectArgs, out: Option<PathBuf>) -> (CompileOptions, PathBuf) {
+    let mut opts = options(p);
+    let out = out_dir(p, out);
+    if let Some(output) = crate::render::builtin::argocd::output_path(&p.root, &out) {
+        opts.layout.output = output;
+    }
+    (opts, out)
 }
 
 fn out_dir(p: &ProjectArgs, out: Option<PathBuf>) -> PathBuf {

@@ -414,6 +414,8 @@ fn check_rendered_tree(rendered: &Path, envs: &[EnvSpec]) -> usize {
     if envs.iter().any(|e| e.argocd) {
         expected_files.insert("argocd/root.yaml".into());
         expected_files.insert("argocd/kustomization.yaml".into());
+        // The generated environments name project `synthetic`, which is rendered beside them.
+        expected_files.insert("argocd/appprojects.yaml".into());
     }
     let on_disk = files_under(rendered);
     let missing: Vec<_> = expected_files.difference(&on_disk).take(20).collect();
@@ -504,6 +506,14 @@ fn check_rendered_tree(rendered: &Path, envs: &[EnvSpec]) -> usize {
                 && kind(&docs[0]) == "Application"
                 && docs[0]["spec"]["source"]["path"].as_str() == Some("rendered/argocd"),
             || "argocd/root.yaml is not the app-of-apps over rendered/argocd".into(),
+        );
+        let docs = read("argocd/appprojects.yaml", &mut problems);
+        manifests += docs.len();
+        problems.check(
+            docs.len() == 1
+                && kind(&docs[0]) == "AppProject"
+                && docs[0]["metadata"]["name"].as_str() == Some("synthetic"),
+            || "argocd/appprojects.yaml is not the one AppProject `synthetic`".into(),
         );
     }
     problems.assert_none("rendered/");
