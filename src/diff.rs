@@ -1,5 +1,8 @@
 //! Showing drift (found by [`crate::output::drift`]) to a person: unified diffs, line counts,
-//! colour.
+//! colour, and the pull-request plan made of them.
+
+pub mod markdown;
+pub mod resources;
 
 pub use crate::output::{Drift, DriftKind};
 use similar::{ChangeTag, TextDiff};
