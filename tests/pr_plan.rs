@@ -61,6 +61,15 @@ fn an_image_tag_bump_in_prod_fits_in_a_comment_with_the_summary_first() {
         at("#### Line diffs"),
     ];
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    // The whole change in one line, however many diffs are left out.
+    assert!(
+        md.contains(
+            "- `app.kubernetes.io/version: \"1.0.0\"` → `app.kubernetes.io/version: \"1.1.0\"`: "
+        ),
+        "{}",
+        &md[..md.len().min(3000)]
+    );
+    assert!(at("**Lines replaced**") < at("**Sync waves**"));
     // Only prod changed; an image tag moves no wave, no request and no policy.
     assert!(md.contains("| `dev` | 0 | 0 | 0 | 0 |"), "{md}");
     assert!(md.contains("**Sync waves**: no workload changes wave."));

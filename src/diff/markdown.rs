@@ -35,6 +35,7 @@ pub fn render(input: &Input<'_>) -> String {
     }
     let sides: Vec<Sides<'_>> = input.drifts.iter().map(Sides::of).collect();
     out.push_str(&counts_table(&sides, input.environments));
+    out.push_str(&line_changes(&sides));
     out.push_str(&waves(&sides));
     out.push_str(&requests(&sides, input.plans));
     out.push_str(&calls(&sides));
@@ -119,6 +120,94 @@ fn capped(lines: Vec<String>) -> String {
         out.push_str(&format!("- … and {more} more\n"));
     }
     out
+}
+
+/// Most line replacements listed in the summary.
+const COMMON_CHANGES: usize = 8;
+/// Longest line quoted in the summary, in characters.
+const QUOTED_LINE: usize = 100;
+
+/// The line replacements made most often (an image tag bump is one line changed in hundreds of
+/// places): each `old → new` pair with how many times and in how many files it was made. A
+/// reviewer sees the whole change in one line even when the diffs do not fit.
+fn line_changes(sides: &[Sides<'_>]) -> String {
+    let mut pairs: BTreeMap<(String, String), (usize, usize, Vec<String>)> = BTreeMap::new();
+    for s in sides {
+        let d = s.drift;
+        let diff = similar::TextDiff::from_lines(d.old.as_str(), d.new.as_str());
+        let mut in_file: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for op in diff.ops() {
+            if let similar::DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } = *op
+            {
+                if old_len != new_len {
+                    continue;
+                }
+                for i in 0..old_len {
+                    let (Some(old), Some(new)) =
+                        (diff.old_slice(old_index + i), diff.new_slice(new_index + i))
+                    else {
+                        continue;
+                    };
+                    let key = (old.trim().to_owned(), new.trim().to_owned());
+                    *in_file.entry(key).or_default() += 1;
+                }
+            }
+        }
+        for (key, n) in in_file {
+            let e = pairs.entry(key).or_default();
+            e.0 += n;
+            e.1 += 1;
+            if !e.2.contains(&d.environment) {
+                e.2.push(d.environment.clone());
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let mut ranked: Vec<_> = pairs.into_iter().collect();
+    // Most frequent first; ties in line order, so the list is stable.
+    ranked.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
+    let more = ranked.len().saturating_sub(COMMON_CHANGES);
+    let mut out = String::from("\n**Lines replaced**\n\n");
+    for ((old, new), (times, files, envs)) in ranked.into_iter().take(COMMON_CHANGES) {
+        out.push_str(&format!(
+            "- {} → {}: {times} time{} in {files} file{} ({})\n",
+            inline(&old),
+            inline(&new),
+            if times == 1 { "" } else { "s" },
+            if files == 1 { "" } else { "s" },
+            names(&envs),
+        ));
+    }
+    if more > 0 {
+        out.push_str(&format!("- … and {more} other replacements\n"));
+    }
+    out
+}
+
+/// `text` as inline Markdown code, cut to [`QUOTED_LINE`] characters, with a delimiter no
+/// backtick run inside it can close.
+fn inline(text: &str) -> String {
+    let mut shown: String = text.chars().take(QUOTED_LINE).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    if shown.is_empty() {
+        return "(empty line)".to_owned();
+    }
+    let ticks = "`".repeat(longest_backtick_run(&shown) + 1);
+    let pad = if shown.starts_with('`') || shown.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{shown}{pad}{ticks}")
 }
 
 fn waves(sides: &[Sides<'_>]) -> String {
