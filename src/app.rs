@@ -42,6 +42,23 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             }
             crate::commands::build::run(&options(&project), out_dir(&project, out), &output, io)
         }
+        Command::Check { out, .. } | Command::Diff { out, .. }
+            if out.as_deref() == Some(Path::new(STDOUT)) =>
+        {
+            let d = Diagnostic::error(
+                "usage/out-stdout",
+                "`--out -` (standard output) is for `shipshape build`; this command compares with an output directory",
+            )
+            .with_help("name the directory to compare with, e.g. --out rendered");
+            fail(
+                d.into(),
+                &OutputArgs {
+                    format: Format::Human,
+                    color,
+                },
+                io,
+            )
+        }
         Command::Check {
             project,
             out,

@@ -106,10 +106,15 @@ pub enum Command {
         /// text for a terminal, markdown for a pull-request comment.
         #[arg(long, value_enum, default_value_t = crate::commands::diff::DiffFormat::Text)]
         format: crate::commands::diff::DiffFormat,
-        /// Budget of the Markdown comment in bytes: diffs that do not fit are left out, and a
-        /// line says which.
-        #[arg(long, value_name = "BYTES", default_value_t = crate::commands::diff::DEFAULT_MAX_BYTES)]
-        max_bytes: usize,
+        /// Budget of the Markdown comment in bytes (at least 2000): diffs that do not fit are
+        /// left out, and a line says which.
+        #[arg(
+            long,
+            value_name = "BYTES",
+            default_value_t = crate::commands::diff::DEFAULT_MAX_BYTES,
+            value_parser = clap::value_parser!(u64).range(crate::commands::diff::MIN_MAX_BYTES..)
+        )]
+        max_bytes: u64,
     },
     /// Lint Kubernetes YAML files or directories that shipshape did not render.
     Lint {

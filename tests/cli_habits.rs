@@ -187,6 +187,12 @@ fn out_dash_streams_every_manifest_and_writes_nothing() {
     let o = run_shipshape(dir, &["build", "--out", "-", "--format", "json"], &[]);
     assert_eq!(o.code, Some(2), "{}", o.all());
     assert!(o.stdout.is_empty());
+    // check and diff compare with a directory: `-` is not one.
+    for command in ["check", "diff"] {
+        let o = run_shipshape(dir, &[command, "--out", "-"], &[]);
+        assert_eq!(o.code, Some(2), "{command}: {}", o.all());
+        assert!(o.stderr.contains("usage/out-stdout"), "{}", o.stderr);
+    }
     // An error stops the stream and fails the run.
     edit(
         &dir.join("catalogue.yaml"),

@@ -25,9 +25,15 @@ fn have(program: &str) -> bool {
 }
 
 fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    run_command(dir, cmd)
+}
+
+/// Runs `cmd` in `dir` with the environment every step of the test shares.
+fn run_command(dir: &Path, mut cmd: Command) -> Output {
+    let program = format!("{:?}", cmd.get_program());
+    cmd.current_dir(dir)
         // pre-commit builds the hook with cargo; share this repository's target directory so the
         // build is incremental, and keep pre-commit's cache under it too.
         .env("CARGO_TARGET_DIR", repo().join("target").join("pre-commit"))
@@ -219,4 +225,39 @@ fn hook_blocks_stale_output_and_lint_errors_and_passes_a_fresh_tree() {
         out.contains("fix that error first") || out.contains("fix those errors first"),
         "{out}"
     );
+
+    // The installed-binary variant (`language: system`) is the same gate, with the shipshape
+    // found on PATH: this test's own build.
+    std::fs::write(&catalogue, &changed).unwrap();
+    std::fs::write(
+        dir.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n- repo: {}\n  rev: {rev}\n  hooks:\n  - id: shipshape-check-system\n",
+            repo().display()
+        ),
+    )
+    .unwrap();
+    let bin_dir = shipshape.parent().expect("the binary's directory");
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let with_path = |args: &[&str]| {
+        let mut cmd = Command::new("git");
+        cmd.args(args).env("PATH", &path);
+        run_command(dir, cmd)
+    };
+    assert!(ok(&run(dir, "git", &["add", "-A"])));
+    let system = with_path(&["commit", "-q", "-m", "installed hook"]);
+    assert!(ok(&system), "{}", text(&system));
+    let stale = changed.replacen("port: 8090", "port: 8091", 1);
+    std::fs::write(&catalogue, stale).unwrap();
+    assert!(ok(&run(dir, "git", &["add", "-A"])));
+    let blocked = with_path(&["commit", "-q", "-m", "stale again"]);
+    let out = text(&blocked);
+    assert!(
+        !ok(&blocked),
+        "the installed hook blocks a stale tree:\n{out}"
+    );
+    assert!(out.contains("run `shipshape build`"), "{out}");
 }

@@ -19,12 +19,14 @@ pub enum DiffFormat {
 
 /// GitHub refuses comments over 65,536 characters; the default leaves room for a header a
 /// workflow adds.
-pub const DEFAULT_MAX_BYTES: usize = 60_000;
+pub const DEFAULT_MAX_BYTES: u64 = 60_000;
+/// Room for the summary's table and the line that says what was left out.
+pub const MIN_MAX_BYTES: u64 = 2_000;
 
 pub struct DiffOptions {
     pub format: DiffFormat,
     /// Budget of the Markdown report.
-    pub max_bytes: usize,
+    pub max_bytes: u64,
 }
 
 pub fn run(
@@ -65,7 +67,7 @@ pub fn run(
                 drifts: &drifts,
                 environments: &names,
                 plans: &plans,
-                max_bytes: options.max_bytes,
+                max_bytes: usize::try_from(options.max_bytes).unwrap_or(usize::MAX),
             })
         }
     };
