@@ -118,7 +118,7 @@ fn write(compiled: &Compiled, sink: Staging) -> Result<WriteSummary, Failure> {
 struct Printing<'a> {
     out: &'a mut dyn std::io::Write,
     environments: usize,
-    documents: usize,
+    files_printed: usize,
     /// The first environment with an error-severity finding: it and everything after it are
     /// not printed (a stream a later environment makes invalid stops there).
     stopped_at: Option<String>,
@@ -148,7 +148,7 @@ impl Sink for Printing<'_> {
             if !file.text.ends_with('\n') {
                 stream.push('\n');
             }
-            self.documents += 1;
+            self.files_printed += 1;
         }
         match self.out.write_all(stream.as_bytes()) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -186,14 +186,14 @@ pub fn run_to_stdout(opts: &CompileOptions, output: &OutputArgs, io: &mut Io<'_>
     let mut sink = Printing {
         out: &mut *io.stdout,
         environments: 0,
-        documents: 0,
+        files_printed: 0,
         stopped_at: None,
         closed: false,
     };
     let result = crate::pipeline::compile(opts, &mut sink);
-    let (environments, documents, stopped_at, closed) = (
+    let (environments, files_printed, stopped_at, closed) = (
         sink.environments,
-        sink.documents,
+        sink.files_printed,
         sink.stopped_at,
         sink.closed,
     );
@@ -203,8 +203,8 @@ pub fn run_to_stdout(opts: &CompileOptions, output: &OutputArgs, io: &mut Io<'_>
     };
     app::emit(&compiled.findings, output, io);
     let printed = format!(
-        "printed {documents} file{} of {environments} director{} on standard output{}",
-        if documents == 1 { "" } else { "s" },
+        "printed {files_printed} file{} of {environments} director{} on standard output{}",
+        if files_printed == 1 { "" } else { "s" },
         if environments == 1 { "y" } else { "ies" },
         if closed {
             " until its reader closed it"

@@ -105,6 +105,8 @@ pub fn completions(shell: clap_complete::Shell, io: &mut Io<'_>) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     /// docs/man/ is what `shipshape man --dir docs/man` writes now: a changed option regenerates it.
     #[test]
     fn committed_manual_pages_are_current() {
@@ -126,6 +128,4 @@ mod tests {
             pages.len()
         );
     }
-
-    use std::path::Path;
 }

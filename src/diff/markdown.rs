@@ -493,3 +493,77 @@ fn longest_backtick_run(s: &str) -> usize {
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::DriftKind;
+
+    fn deployment(env: &str, name: &str, image: &str, padding: usize) -> String {
+        let mut text = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: ns-{env}\n\
+             spec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - name: app\n        image: {image}\n"
+        );
+        for i in 0..padding {
+            text.push_str(&format!("# line {i} of {name}\n"));
+        }
+        text
+    }
+
+    fn bump(env: &str, name: &str, padding: usize) -> Drift {
+        Drift {
+            environment: env.to_owned(),
+            path: format!("{env}/{name}.yaml"),
+            kind: DriftKind::Changed,
+            old: deployment(env, name, "app:1.0", padding),
+            new: deployment(env, name, "app:1.1", padding),
+        }
+    }
+
+    fn render_with(drifts: &[Drift], max_bytes: usize) -> String {
+        let envs: Vec<String> = ["dev", "prod"].map(String::from).to_vec();
+        render(&Input {
+            drifts,
+            environments: &envs,
+            plans: &[],
+            max_bytes,
+        })
+    }
+
+    #[test]
+    fn the_whole_comment_stays_within_any_budget() {
+        let drifts: Vec<Drift> = (0..200)
+            .map(|i| bump("prod", &format!("svc-{i:03}"), i % 40))
+            .collect();
+        for max in [2_000, 3_333, 10_000, 60_000] {
+            let md = render_with(&drifts, max);
+            assert!(md.len() <= max, "{} bytes for a budget of {max}", md.len());
+            assert!(md.contains("diffs left out"), "{max}: {md}");
+            assert!(md.starts_with("### shipshape: rendered changes\n\n| Environment |"));
+        }
+    }
+
+    #[test]
+    fn the_same_change_in_two_environments_is_one_block() {
+        let drifts = vec![bump("dev", "api", 0), bump("prod", "api", 0)];
+        let md = render_with(&drifts, 60_000);
+        assert_eq!(md.matches("```diff").count(), 1, "{md}");
+        assert!(
+            md.contains("<code>api.yaml</code> in <code>dev</code>, <code>prod</code>:"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "- `image: app:1.0` → `image: app:1.1`: 2 times in 2 files (`dev`, `prod`)"
+            ),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn inline_code_survives_backticks() {
+        assert_eq!(inline("a`b"), "``a`b``");
+        assert_eq!(inline("`x"), "`` `x ``");
+        assert_eq!(inline(""), "(empty line)");
+    }
+}
