@@ -76,6 +76,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             capacity_memory,
             max_utilisation,
             policy,
+            placement,
             output,
         } => crate::commands::lint::run(
             &crate::commands::lint::LintArgs {
@@ -85,6 +86,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
                 capacity_memory,
                 max_utilisation,
                 policy,
+                placement,
             },
             &with_color(output),
             io,
@@ -153,7 +155,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
 pub const STDOUT: &str = "-";
 
 pub fn options(p: &ProjectArgs) -> CompileOptions {
-    let mut paths = ProjectPaths::in_root(&root(p));
+    let root = root(p);
+    let mut paths = ProjectPaths::in_root(&root);
     if let Some(c) = &p.catalogue {
         paths.catalogue = c.clone();
     }
@@ -163,7 +166,11 @@ pub fn options(p: &ProjectArgs) -> CompileOptions {
     CompileOptions {
         paths,
         envs: p.envs.clone(),
-        templates: p.templates.clone(),
+        // The project's own templates/ holds its extra templates unless --templates names others.
+        templates: p
+            .templates
+            .clone()
+            .or_else(|| Some(root.join("templates")).filter(|d| d.is_dir())),
         limits: Limits::from_env(),
     }
 }

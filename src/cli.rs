@@ -36,7 +36,7 @@ pub struct ProjectArgs {
     /// Only these environments (repeatable) [default: all].
     #[arg(long = "env", value_name = "NAME")]
     pub envs: Vec<String>,
-    /// Replace built-in templates with same-named files from this directory.
+    /// Directory of extra templates (*.service.yaml.j2, *.environment.yaml.j2) [default: ROOT/templates].
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 }
@@ -118,7 +118,7 @@ pub enum Command {
     },
     /// Lint Kubernetes YAML files or directories that shipshape did not render.
     Lint {
-        /// Files or directories (walked recursively for *.yaml and *.yml).
+        /// Files or directories (walked recursively for *.yaml and *.yml); `-` reads standard input.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Read capacity, utilisation ceiling and rule settings from this environment file.
@@ -135,6 +135,8 @@ pub enum Command {
         max_utilisation: Option<String>,
         #[command(flatten)]
         policy: crate::commands::lint::PolicyArgs,
+        #[command(flatten)]
+        placement: crate::commands::lint::PlacementArgs,
         #[command(flatten)]
         output: OutputArgs,
     },

@@ -14,7 +14,7 @@ pub mod text;
 
 pub use ledger::{Check, Checks, Footprint, Policy, Share, Usage, Verdicts};
 
-use crate::catalogue::model::Rollout;
+use crate::catalogue::model::{Rollout, Workload};
 use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human};
 use crate::catalogue::resolve::Amount;
 use crate::catalogue::ResolvedEnvironment;
@@ -44,6 +44,8 @@ pub struct ServicePlan {
     /// Per pod, as resolved; `None` where the catalogue leaves a quantity out.
     pub requests: Amount,
     pub limits: Amount,
+    /// A Deployment (a rolling update surges) rather than a StatefulSet.
+    pub deployment: bool,
 }
 
 /// Services that start together: one sync wave of a phase.
@@ -53,6 +55,12 @@ pub struct Step {
     /// The batch when every service of the step names the same one.
     pub batch: Option<String>,
     pub services: Vec<String>,
+    /// Pods a rolling update of the wave adds, and their requests (sidecar included).
+    pub surge_pods: u64,
+    pub surge: Usage,
+    /// The whole platform at minimum replicas plus the wave's surge, against the ceiling where a
+    /// quota enforces it, else against the capacity.
+    pub rollout: Checks,
 }
 
 #[derive(Debug, Clone)]
@@ -138,14 +146,25 @@ pub struct EnvPlan {
 }
 
 impl EnvPlan {
-    /// Every budget, the ceiling and the HPA worst case hold, and limits do not over-commit the
-    /// cluster beyond the policy. The target is not part of it: missing it is information.
+    /// Every budget, the ceiling and the HPA worst case hold, limits do not over-commit the
+    /// cluster beyond the policy, and every wave's rolling update fits. The target is not part
+    /// of it: missing it is information.
     pub fn ok(&self) -> bool {
         let v = &self.totals.verdicts;
         self.phases.iter().all(|p| p.budget.ok())
             && v.ceiling.ok()
             && v.hpa_worst_case.ok()
             && !v.over_committed()
+            && self.rollout_failures() == 0
+    }
+
+    /// Waves whose rolling update does not fit beside the running platform.
+    pub fn rollout_failures(&self) -> usize {
+        self.phases
+            .iter()
+            .flat_map(|p| &p.steps)
+            .filter(|s| !s.rollout.ok())
+            .count()
     }
 }
 
@@ -171,6 +190,7 @@ fn join_environments(plan: &Plan, environment: impl Fn(&EnvPlan) -> String) -> S
 }
 
 pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
+    let policy = Policy::of(env);
     let mut phases = Vec::with_capacity(env.phases.len());
     let mut cumulative = Footprint::default();
     for (pi, phase) in env.phases.iter().enumerate() {
@@ -193,6 +213,7 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
                     hpa,
                     requests: s.requests,
                     limits: s.limits,
+                    deployment: s.workload == Workload::Deployment,
                 }
             })
             .collect();
@@ -200,8 +221,8 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
         services.sort_by_key(|s| s.wave);
         let own = services.iter().fold(Footprint::default(), |acc, s| {
             acc.plus(Footprint::of(
-                Usage::of(s.requests, 1),
-                Usage::of(s.limits, 1),
+                Usage::of(s.requests, 1).plus(policy.pod_requests),
+                Usage::of(s.limits, 1).plus(policy.pod_limits),
                 u64::from(s.replicas_min),
                 u64::from(s.replicas_max),
             ))
@@ -213,8 +234,13 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
             number: pi + 1,
             name: phase.name.clone(),
             rollout: phase.rollout,
-            steps: steps(&services),
-            budget: Checks::new(cumulative_share, phase.cpu_budget, phase.memory_budget),
+            steps: steps(&services, &policy),
+            budget: Checks::exact(
+                cumulative.requests,
+                env.capacity,
+                phase.cpu_budget,
+                phase.memory_budget,
+            ),
             services,
             requests: own.requests,
             limits: own.limits,
@@ -230,7 +256,11 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
             cumulative_limits_at_max_share: share(cumulative.limits_at_max),
         });
     }
-    let policy = Policy::of(env);
+    // Rollouts happen with the whole platform running: each wave's surge on top of it all.
+    let steady = cumulative.requests;
+    for step in phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
+        step.rollout = ledger::rollout(steady, step.surge, &policy);
+    }
     let totals = totals(&policy, &phases);
     EnvPlan {
         name: env.name.clone(),
@@ -241,20 +271,29 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
     }
 }
 
-fn steps(services: &[ServicePlan]) -> Vec<Step> {
+fn steps(services: &[ServicePlan], policy: &Policy) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     for s in services {
+        let pods = ledger::surge_pods(s.deployment, u64::from(s.replicas_min));
+        let surge = Usage::of(s.requests, 1)
+            .plus(policy.pod_requests)
+            .times(pods);
         match steps.last_mut() {
             Some(step) if step.wave == s.wave => {
                 if step.batch != s.batch {
                     step.batch = None;
                 }
                 step.services.push(s.name.clone());
+                step.surge_pods += pods;
+                step.surge = step.surge.plus(surge);
             }
             _ => steps.push(Step {
                 wave: s.wave,
                 batch: s.batch.clone(),
                 services: vec![s.name.clone()],
+                surge_pods: pods,
+                surge,
+                rollout: Checks::default(),
             }),
         }
     }

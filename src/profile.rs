@@ -71,7 +71,7 @@ pub enum Counter {
     Parse,
     Context,
     Emit,
-    /// Built-in service templates built directly as documents (`render::native`).
+    /// Built-in service resources built as documents (`render::builtin`).
     Native,
 }
 

@@ -186,3 +186,46 @@ pub fn write_project(dir: &std::path::Path, platform: &SyntheticPlatform) -> std
     }
     Ok(())
 }
+
+/// Gives every service of a generated platform one patch, as a platform that uses patches for
+/// the last mile would: a strategic merge adding an environment variable to the service's
+/// container in its Deployment (StatefulSet for the stateful ones). The benchmark compares this
+/// with the plain platform; see docs/patches.md.
+pub fn add_patches(platform: &mut SyntheticPlatform) {
+    let mut out = String::with_capacity(platform.catalogue.len() * 2);
+    let mut current: Option<(String, &str)> = None;
+    let mut in_services = false;
+    for line in platform.catalogue.lines() {
+        let header = in_services
+            && line.len() > 3
+            && line.starts_with("  ")
+            && !line.starts_with("   ")
+            && line.ends_with(':');
+        if header {
+            if let Some((name, kind)) = current.take() {
+                push_patch(&mut out, &name, kind);
+            }
+            current = Some((line.trim().trim_end_matches(':').to_owned(), "Deployment"));
+        } else if line == "    workload: statefulset" {
+            if let Some((_, kind)) = current.as_mut() {
+                *kind = "StatefulSet";
+            }
+        }
+        if line == "services:" {
+            in_services = true;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if let Some((name, kind)) = current {
+        push_patch(&mut out, &name, kind);
+    }
+    platform.catalogue = out;
+}
+
+fn push_patch(out: &mut String, name: &str, kind: &str) {
+    let _ = write!(
+        out,
+        "    patches:\n      - target: {{ kind: {kind} }}\n        merge:\n          spec:\n            template:\n              spec:\n                containers:\n                  - name: {name}\n                    env:\n                      - name: OTEL_SERVICE_NAME\n                        value: {name}\n"
+    );
+}

@@ -318,7 +318,7 @@ fn the_reserved_environment_name_argocd_is_refused() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Template overrides cannot read outside their directory.
+// Extra templates cannot read outside their directory.
 
 fn templates_dir(p: &TempDir, name: &str, text: &str) -> PathBuf {
     let dir = p.path().join("templates");
@@ -336,12 +336,12 @@ fn a_templates_output_is_read_within_the_limits_of_the_run() {
     // applies the limits.
     templates_dir(
         &p,
-        "serviceaccount.yaml.j2",
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata:{% include \"_metadata.yaml.j2\" %}\nsecrets:\n  - name: |\n      {% for i in range(300) %}{% for j in range(1000) %}abcdefgh{% endfor %}{% endfor %}\n",
+        "extra.service.yaml.j2",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ svc.name ~ \"-reader\" }}\n  namespace: {{ env.namespace }}\nsecrets:\n  - name: |\n      {% for i in range(300) %}{% for j in range(1000) %}abcdefgh{% endfor %}{% endfor %}\n",
     );
     let args = ["--templates", "templates"];
     build(p.path(), &args, &[]).refused(&[
-        "serviceaccount.yaml.j2",
+        "extra.service.yaml.j2",
         "above the limit of 1048576 bytes",
         "SHIPSHAPE_MAX_SCALAR_BYTES",
     ]);
@@ -368,11 +368,11 @@ fn template_includes_cannot_reach_other_files() {
         let p = project();
         templates_dir(
             &p,
-            "serviceaccount.yaml.j2",
+            "extra.service.yaml.j2",
             &format!("{{% include \"{target}\" %}}\n"),
         );
         let o = build(p.path(), &["--templates", "templates"], &[]);
-        o.refused(&["serviceaccount.yaml.j2", "template", target]);
+        o.refused(&["extra.service.yaml.j2", "template", target]);
         assert!(!o.all().contains("root:x:0:0"), "{}", o.all());
         assert_nothing_written(p.path());
     }
@@ -380,23 +380,23 @@ fn template_includes_cannot_reach_other_files() {
     let p = project();
     templates_dir(
         &p,
-        "serviceaccount.yaml.j2",
+        "extra.service.yaml.j2",
         "{% extends \"/etc/passwd\" %}\n",
     );
     build(p.path(), &["--templates", "templates"], &[])
-        .refused(&["serviceaccount.yaml.j2", "/etc/passwd"]);
+        .refused(&["extra.service.yaml.j2", "/etc/passwd"]);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Template overrides run within a time budget (minijinja fuel) and an output budget.
+// Extra templates run within a time budget (minijinja fuel) and an output budget.
 
-/// A build with the override `serviceaccount.yaml.j2` = `text`, timed.
+/// A build with the extra template `extra.service.yaml.j2` = `text`, timed.
 fn build_with_template(
     text: &str,
     env: &[(&str, &str)],
 ) -> (TempDir, Outcome, std::time::Duration) {
     let p = project();
-    templates_dir(&p, "serviceaccount.yaml.j2", text);
+    templates_dir(&p, "extra.service.yaml.j2", text);
     let started = std::time::Instant::now();
     let o = build(p.path(), &["--templates", "templates"], env);
     (p, o, started.elapsed())
@@ -414,8 +414,8 @@ fn an_endless_loop_in_a_template_ends_at_its_time_budget() {
         &[],
     );
     o.refused(&[
-        "template serviceaccount.yaml.j2 (line 4) did not finish within its budget",
-        "templates/serviceaccount.yaml.j2:4:1",
+        "template extra.service.yaml.j2 (line 4) did not finish within its budget",
+        "templates/extra.service.yaml.j2:4:1",
         "SHIPSHAPE_TEMPLATE_FUEL",
     ]);
     assert!(took < ENDS_WITHIN, "took {took:?}");
@@ -431,7 +431,7 @@ fn a_recursive_macro_in_a_template_ends_at_its_time_budget() {
     );
     o.refused(&[
         "did not finish within its budget",
-        "templates/serviceaccount.yaml.j2:1:1",
+        "templates/extra.service.yaml.j2:1:1",
         "SHIPSHAPE_TEMPLATE_FUEL",
     ]);
     assert!(took < ENDS_WITHIN, "took {took:?}");
@@ -449,8 +449,8 @@ fn an_output_bomb_in_a_template_ends_at_its_output_budget() {
     for bomb in OUTPUT_BOMBS {
         let (p, o, took) = build_with_template(bomb, &[]);
         o.refused(&[
-            "template serviceaccount.yaml.j2 (line 2) wrote more than 16777216 bytes of output",
-            "templates/serviceaccount.yaml.j2:2:1",
+            "template extra.service.yaml.j2 (line 2) wrote more than 16777216 bytes of output",
+            "templates/extra.service.yaml.j2:2:1",
             "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES",
         ]);
         assert!(took < ENDS_WITHIN, "took {took:?}");
@@ -465,7 +465,7 @@ fn an_output_bomb_in_a_template_ends_at_its_output_budget() {
 fn an_output_bomb_in_a_template_runs_in_bounded_memory() {
     for bomb in OUTPUT_BOMBS {
         let p = project();
-        templates_dir(&p, "serviceaccount.yaml.j2", bomb);
+        templates_dir(&p, "extra.service.yaml.j2", bomb);
         let m = common::run_measured(
             p.path(),
             &["build", "--root", ".", "--templates", "templates"],
@@ -484,15 +484,14 @@ fn an_output_bomb_in_a_template_runs_in_bounded_memory() {
 
 #[test]
 fn the_template_budgets_are_set_with_their_variables() {
-    // The built-in template, rendered through minijinja (an override), within budgets it fits.
-    let text =
-        fs::read_to_string(common::crate_root().join("templates/serviceaccount.yaml.j2")).unwrap();
-    let (_p, o, _) = build_with_template(&text, &[]);
+    // A small extra template, within budgets it fits.
+    let text = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ svc.name ~ \"-reader\" }}\n  namespace: {{ env.namespace }}\n  labels:\n{%- for k, v in svc.labels|items %}\n    {{ k }}: {{ v }}\n{%- endfor %}\nautomountServiceAccountToken: false\n";
+    let (_p, o, _) = build_with_template(text, &[]);
     o.no_panic();
     assert_eq!(o.code, Some(0), "{}", o.all());
-    let (_p, o, _) = build_with_template(&text, &[("SHIPSHAPE_TEMPLATE_FUEL", "20")]);
+    let (_p, o, _) = build_with_template(text, &[("SHIPSHAPE_TEMPLATE_FUEL", "20")]);
     o.refused(&["budget of 20 steps", "SHIPSHAPE_TEMPLATE_FUEL (now 20)"]);
-    let (_p, o, _) = build_with_template(&text, &[("SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES", "50")]);
+    let (_p, o, _) = build_with_template(text, &[("SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES", "50")]);
     o.refused(&[
         "wrote more than 50 bytes",
         "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES (now 50)",
@@ -507,10 +506,14 @@ fn a_template_symlink_pointing_outside_is_refused() {
     fs::write(&outside, "apiVersion: v1\nkind: ServiceAccount\n").unwrap();
     let dir = p.path().join("templates");
     fs::create_dir(&dir).unwrap();
-    std::os::unix::fs::symlink("/etc/passwd", dir.join("service.yaml.j2")).unwrap();
-    std::os::unix::fs::symlink(&outside, dir.join("workload.yaml.j2")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("passwd.service.yaml.j2")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("outside.environment.yaml.j2")).unwrap();
     let o = build(p.path(), &["--templates", "templates"], &[]);
-    o.refused(&["service.yaml.j2", "workload.yaml.j2", "not a regular file"]);
+    o.refused(&[
+        "passwd.service.yaml.j2",
+        "outside.environment.yaml.j2",
+        "not a regular file",
+    ]);
     assert!(!o.all().contains("root:x:0:0"), "{}", o.all());
     assert_nothing_written(p.path());
 }
@@ -601,9 +604,8 @@ fn a_custom_template_that_renders_a_secret_with_data_is_an_error() {
     let p = project();
     templates_dir(
         &p,
-        "serviceaccount.yaml.j2",
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ svc.name }}\n  namespace: {{ env.namespace }}\n\
-         ---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ svc.name ~ \"-db\" }}\n  namespace: {{ env.namespace }}\n\
+        "secret.service.yaml.j2",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ svc.name ~ \"-db\" }}\n  namespace: {{ env.namespace }}\n\
          stringData:\n  password: hunter2\n",
     );
     let o = build(

@@ -1,10 +1,10 @@
 //! Scale test over a generated platform: the fast path must be the correct path. It drives the
 //! real binary over thousands of services and asserts structure, never time: every manifest the
-//! templates promise is on disk, nothing else is, the binary's own count matches what is on disk,
+//! built-in resources promise is on disk, nothing else is, the binary's own count matches what is on disk,
 //! the tree checks clean, and a single defect planted at the far end of the catalogue is found.
 //!
 //! Expectations come from the generated inputs (catalogue and environment files, merged the way
-//! docs/catalogue-format.md says) and from the conditions in `templates/`, not from the
+//! docs/catalogue-format.md says) and from the conditions in `src/render/builtin/`, not from the
 //! generator's internals or from counts copied out of a previous run.
 
 mod common;
@@ -327,7 +327,7 @@ impl Problems {
     }
 }
 
-/// Checks one service's file against what its spec and the templates promise; returns its
+/// Checks one service's file against what its spec and the built-in resources promise; returns its
 /// document count.
 fn check_service_file(
     env: &EnvSpec,
@@ -462,7 +462,8 @@ fn check_rendered_tree(rendered: &Path, envs: &[EnvSpec]) -> usize {
             docs.len() == 1
                 && listed.len() == listed_set.len()
                 && listed_set == env.files()
-                && docs[0]["namespace"].as_str() == Some(env.namespace.as_str()),
+                // No namespace transformer: every document names its own namespace.
+                && docs[0].get("namespace").is_none(),
             || {
                 format!(
                     "{}/kustomization.yaml: {} documents, {} resources ({} distinct), \
@@ -520,24 +521,15 @@ fn assert_clean_json(run: &Outcome, what: &str) {
     assert!(diagnostics(&report).is_empty(), "{what}: {}", run.stdout);
 }
 
-/// A template directory whose ServiceAccount breaks its schema for `service` only: the
-/// built-in template with one value turned from a boolean into a string.
+/// A template directory whose one extra template renders, for `service` only, a second
+/// ServiceAccount (`<service>-broken`) that breaks its schema: a boolean written as a string.
 fn schema_breaking_templates(dir: &Path, service: &str) {
-    let builtin = common::crate_root().join("templates/serviceaccount.yaml.j2");
-    let text = std::fs::read_to_string(&builtin)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", builtin.display()));
-    let from = "automountServiceAccountToken: false";
-    assert_eq!(
-        text.matches(from).count(),
-        1,
-        "{} sets automountServiceAccountToken once",
-        builtin.display()
+    let text = format!(
+        "{{% if svc.name == \"{service}\" %}}apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  \
+         name: {{{{ svc.name ~ \"-broken\" }}}}\n  namespace: {{{{ env.namespace }}}}\n\
+         automountServiceAccountToken: \"false\"\n{{% endif %}}\n"
     );
-    let to = format!(
-        "automountServiceAccountToken: \
-         {{% if svc.name == \"{service}\" %}}\"false\"{{% else %}}false{{% endif %}}"
-    );
-    std::fs::write(dir.join("serviceaccount.yaml.j2"), text.replace(from, &to))
+    std::fs::write(dir.join("broken.service.yaml.j2"), text)
         .expect("the template directory is writable");
 }
 
@@ -645,7 +637,7 @@ fn schema_validation_reaches_the_last_service(dir: &Path, envs: &[EnvSpec]) {
         violations.len() == 1
             && violations[0]["environments"] == serde_json::json!([env.name])
             && violations[0]["resource"].as_str()
-                == Some(format!("ServiceAccount/{last}").as_str()),
+                == Some(format!("ServiceAccount/{last}-broken").as_str()),
         "exactly the broken ServiceAccount: {violations:#?}"
     );
     let drift: Vec<&str> = findings["drift"]

@@ -364,6 +364,11 @@ pub fn main() {
     if sizes.is_empty() {
         sizes = vec![100, 1000, 10_000];
     }
+    // `patches`: every service carries one patch (docs/patches.md), to compare with the plain run.
+    let patched = std::env::args().skip(1).any(|a| a == "patches");
+    if patched {
+        println!("Every service has one patch (a strategic merge adding an environment variable).");
+    }
     println!(
         "Milliseconds. Stages: median of in-process runs. Whole runs: median (best) of 7 runs at N <= 1000, 3 above. N services x 3 environments, Istio on. Host speed (see `reference_loop`, `reference_memory`): {}.",
         host_speed(),
@@ -377,7 +382,10 @@ pub fn main() {
         .iter()
         .map(|&n| {
             let dir = tempfile::tempdir().expect("tempdir");
-            let platform = shipshape::synth::generate(n, 1);
+            let mut platform = shipshape::synth::generate(n, 1);
+            if patched {
+                shipshape::synth::add_patches(&mut platform);
+            }
             shipshape::synth::write_project(dir.path(), &platform).expect("write project");
             dir
         })

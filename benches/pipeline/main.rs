@@ -1,5 +1,6 @@
 //! Benchmark of every pipeline stage and of whole `build` and `check` runs over synthetic
-//! platforms. Run with `cargo bench --bench pipeline -- [N...]` (default: 100 1000 10000).
+//! platforms. Run with `cargo bench --bench pipeline -- [N...] [patches]` (default: 100 1000 10000;
+//! `patches` gives every service one patch).
 //!
 //! Stages are timed in-process (median of several runs for small N); whole runs execute the
 //! release binary as a user would, and report wall time and peak resident memory. The figures

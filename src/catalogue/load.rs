@@ -41,6 +41,8 @@ impl ProjectPaths {
 pub struct DeclaredService {
     pub value: Value,
     pub origin: Origin,
+    /// Its `patches`, read once for every environment.
+    pub patches: Vec<std::sync::Arc<crate::patch::Patch>>,
 }
 
 #[derive(Debug, Clone)]
@@ -204,11 +206,13 @@ impl Loader {
                     continue;
                 }
                 first_seen.insert(name.clone(), origin.location());
+                let patches = crate::patch::read_patches(name, value, &origin, &mut problems);
                 services.insert(
                     name.clone(),
                     DeclaredService {
                         value: value.clone(),
                         origin,
+                        patches,
                     },
                 );
             }

@@ -238,6 +238,43 @@ pub struct IstioSpec {
     #[serde(default)]
     pub enabled: bool,
     pub mtls: Option<String>,
+    /// The injected sidecar's requests and limits in every pod. Namespace quotas count it, so
+    /// capacity checks add it to each pod when it is given.
+    pub proxy: Option<Resources>,
+}
+
+/// What the cluster itself should enforce in the environment's namespace, beside the build-time
+/// checks: see `crate::enforce`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EnforceSpec {
+    /// A ResourceQuota holding the namespace to the requests ceiling and the limits policy.
+    #[serde(default)]
+    pub quota: bool,
+    /// A LimitRange giving containers the catalogue's default requests and limits.
+    #[serde(default)]
+    pub limit_range: bool,
+    /// ValidatingAdmissionPolicies for the rules one object can be judged by, and what the API
+    /// server does with a violation.
+    pub admission: Option<AdmissionAction>,
+}
+
+/// A ValidatingAdmissionPolicyBinding's validation action.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum AdmissionAction {
+    Deny,
+    Warn,
+    Audit,
+}
+
+impl AdmissionAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdmissionAction::Deny => "Deny",
+            AdmissionAction::Warn => "Warn",
+            AdmissionAction::Audit => "Audit",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

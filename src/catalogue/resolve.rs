@@ -3,8 +3,8 @@
 
 use crate::catalogue::load::{typed_error, LoadedCatalogue, LoadedEnvironment};
 use crate::catalogue::model::{
-    ArgoSpec, ClusterSpec, IstioSpec, LintSpec, ProbeKind, Protocol, QuantityText, Rollout,
-    ServiceSpec, StartupProbe, Workload,
+    ArgoSpec, ClusterSpec, EnforceSpec, IstioSpec, LintSpec, ProbeKind, Protocol, QuantityText,
+    Resources, Rollout, ServiceSpec, StartupProbe, Workload,
 };
 use crate::catalogue::origin::{Layers, Origin};
 use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent, QuantityError};
@@ -102,6 +102,8 @@ pub struct ResolvedService {
     pub storage_size: Option<String>,
     pub suppress: IndexMap<String, String>,
     pub layers: Layers,
+    /// The catalogue's patches of this service, then the environment's: the order they apply in.
+    pub patches: Vec<std::sync::Arc<crate::patch::Patch>>,
 }
 
 impl ResolvedService {
@@ -137,6 +139,14 @@ pub struct ResolvedEnvironment {
     /// Limits and target policy of `cluster` (see `crate::plan::ledger::Policy`).
     pub cluster: ClusterSpec,
     pub istio: IstioSpec,
+    /// The Istio sidecar's requests and limits, added to every pod by the capacity checks (zero
+    /// unless Istio is on and `istio.proxy` says what it asks for).
+    pub pod_overhead: (Amount, Amount),
+    /// What the cluster should enforce in the namespace (`enforce`).
+    pub enforce: EnforceSpec,
+    /// Container requests and limits of `defaults` (catalogue, then environment): what a
+    /// LimitRange gives a container that sets none.
+    pub default_resources: Resources,
     pub argocd: Option<ArgoSpec>,
     pub phases: Vec<ResolvedPhase>,
     pub services: Vec<ResolvedService>,
@@ -180,6 +190,25 @@ pub fn merge(base: &mut Value, over: &Value) {
             }
         }
         (b, o) => *b = o.clone(),
+    }
+}
+
+/// [`merge`] of a service's own values, less its `patches`: they apply to the rendered resources,
+/// both lists in order (read once in `load`, per environment below), not to the merged values,
+/// and copying them into every environment's merge would cost as much as the rest of a service.
+fn merge_service(base: &mut Value, service: &Value) {
+    match (base.as_object_mut(), service.as_object()) {
+        (Some(b), Some(s)) => {
+            for (k, v) in s.iter().filter(|(k, _)| *k != "patches") {
+                match b.get_mut(k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        _ => merge(base, service),
     }
 }
 
@@ -249,6 +278,12 @@ pub fn resolve(
             .map_err(|e| typed_error(&env_origin.child("istio"), &e))?,
         None => IstioSpec::default(),
     };
+    let enforce: EnforceSpec = match env_value.get("enforce") {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| typed_error(&env_origin.child("enforce"), &e))?,
+        None => EnforceSpec::default(),
+    };
+    let pod_overhead = proxy_overhead(&istio, &cluster, &enforce, &env_origin, &mut problems);
     let argocd: Option<ArgoSpec> = match env_value.get("argocd") {
         Some(v) => Some(
             serde_json::from_value(v.clone())
@@ -353,6 +388,7 @@ pub fn resolve(
     if let Some(m) = env_defaults.as_object_mut() {
         m.remove("imageRegistry");
     }
+    let default_resources = default_resources(&cat_defaults, &env_defaults);
     let mut services = Vec::new();
     check_security_reason(
         &cat_defaults,
@@ -397,9 +433,9 @@ pub fn resolve(
         if env_defaults.is_object() {
             merge(&mut merged, &env_defaults);
         }
-        merge(&mut merged, &declared.value);
+        merge_service(&mut merged, &declared.value);
         if let Some(o) = override_value {
-            merge(&mut merged, o);
+            merge_service(&mut merged, o);
         }
         let spec: ServiceSpec = match serde_json::from_value(merged) {
             Ok(s) => s,
@@ -408,7 +444,12 @@ pub fn resolve(
                 continue;
             }
         };
-        if let Some(s) = check_service(
+        let mut patches = declared.patches.clone();
+        if let Some(o) = override_value {
+            let origin = env_origin.child("services").child(name);
+            patches.extend(crate::patch::read_patches(name, o, &origin, &mut problems));
+        }
+        if let Some(mut s) = check_service(
             name,
             spec,
             &layers,
@@ -419,6 +460,7 @@ pub fn resolve(
             &env.name,
             &mut problems,
         ) {
+            s.patches = patches;
             services.push(s);
         }
     }
@@ -493,6 +535,9 @@ pub fn resolve(
         max_utilisation,
         cluster,
         istio,
+        pod_overhead,
+        enforce,
+        default_resources,
         argocd,
         phases,
         services,
@@ -500,6 +545,88 @@ pub fn resolve(
         origin: env_origin,
         catalogue_origin: cat.main.root(),
     })
+}
+
+/// The sidecar's requests and limits as the capacity checks add them to each pod. A namespace
+/// quota counts every container the API server admits, the injected proxy included, so a quota in
+/// an Istio namespace is only honest when what the proxy asks for is known.
+fn proxy_overhead(
+    istio: &IstioSpec,
+    cluster: &ClusterSpec,
+    enforce: &EnforceSpec,
+    env_origin: &Origin,
+    problems: &mut Vec<Diagnostic>,
+) -> (Amount, Amount) {
+    let at = env_origin.child("istio").child("proxy");
+    let proxy = istio.proxy.as_ref().filter(|_| istio.enabled);
+    let quota_at = || env_origin.child("enforce").key_at("/quota");
+    if istio.enabled && enforce.quota {
+        let limits_quota = cluster.limits.cpu.is_some() || cluster.limits.memory.is_some();
+        let limits_known =
+            proxy.is_some_and(|p| p.limits.cpu.is_some() || p.limits.memory.is_some());
+        if proxy.is_none() {
+            problems.push(
+                Diagnostic::error(
+                    "input/quota-without-proxy",
+                    "`enforce.quota` is on in an Istio namespace, but `istio.proxy` does not say what the injected sidecar requests",
+                )
+                .at(quota_at(), "the quota counts every container, the sidecar too")
+                .with_help("add `istio: { proxy: { requests: { cpu: 100m, memory: 128Mi } } }` with your mesh's proxy requests (Istio's defaults), so the capacity checks count what the quota will"),
+            );
+        } else if limits_quota && !limits_known {
+            problems.push(
+                Diagnostic::error(
+                    "input/quota-without-proxy",
+                    "`enforce.quota` holds limits to `cluster.limits`, but `istio.proxy` does not say what the injected sidecar's limits are",
+                )
+                .at(quota_at(), "the quota counts every container's limits, the sidecar's too")
+                .with_help("add `limits` to `istio.proxy` (Istio's defaults are cpu 2 and memory 1Gi)"),
+            );
+        }
+    }
+    let Some(proxy) = proxy else {
+        return (Amount::default(), Amount::default());
+    };
+    let mut amounts = [Amount::default(), Amount::default()];
+    for (amount, (key, set)) in amounts
+        .iter_mut()
+        .zip([("requests", &proxy.requests), ("limits", &proxy.limits)])
+    {
+        let at = at.child(key);
+        if let Some(cpu) = &set.cpu {
+            let at = at.child("cpu");
+            amount.cpu = parse_cpu(&cpu.0)
+                .map_err(|e| {
+                    let place = at.value_at("").unwrap_or(at.location());
+                    problems.push(quantity_diag(&e, place, "istio.proxy CPU"))
+                })
+                .ok();
+        }
+        if let Some(memory) = &set.memory {
+            let at = at.child("memory");
+            amount.memory = parse_memory(&memory.0)
+                .map_err(|e| {
+                    let place = at.value_at("").unwrap_or(at.location());
+                    problems.push(quantity_diag(&e, place, "istio.proxy memory"))
+                })
+                .ok();
+        }
+    }
+    let [requests, limits] = amounts;
+    (requests, limits)
+}
+
+/// `defaults.resources` of the catalogue with the environment's `defaults.resources` over it.
+fn default_resources(cat_defaults: &Value, env_defaults: &Value) -> Resources {
+    let mut merged = cat_defaults
+        .get("resources")
+        .cloned()
+        .unwrap_or(Value::Object(Default::default()));
+    if let Some(over) = env_defaults.get("resources") {
+        merge(&mut merged, over);
+    }
+    // Already validated with the services that inherit it; a shape error is reported there.
+    serde_json::from_value(merged).unwrap_or_default()
 }
 
 fn rule_levels(
@@ -890,6 +1017,7 @@ fn check_service(
         storage_size: storage_size.map(|q| q.0),
         suppress: spec.suppress,
         layers: layers.clone(),
+        patches: Vec::new(),
     })
 }
 

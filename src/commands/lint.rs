@@ -7,13 +7,15 @@ use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent, parse_s
 use crate::catalogue::resolve::Amount;
 use crate::cli::{Format, OutputArgs};
 use crate::diagnostic::{Diagnostic, Failure, Severity};
+use crate::lint::index::{Placement, DEFAULT_NAMESPACE};
 use crate::lint::{self, Capacity, LintContext};
-use crate::manifest::read::read_paths;
-use crate::manifest::schema;
+use crate::manifest::read::{read_paths, GroupBy, ReadResult};
+use crate::manifest::{schema, Manifest};
 use crate::plan::ledger::Policy;
 use crate::yaml::Limits;
 use indexmap::IndexMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub struct LintArgs {
     pub paths: Vec<PathBuf>,
@@ -22,6 +24,19 @@ pub struct LintArgs {
     pub capacity_memory: Option<String>,
     pub max_utilisation: Option<String>,
     pub policy: PolicyArgs,
+    pub placement: PlacementArgs,
+}
+
+/// Where the manifests are applied: kubectl's namespace, and which files share a cluster.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PlacementArgs {
+    /// Namespace of the manifests that set none, as `kubectl apply --namespace` [default: default].
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Which files form one cluster, linted together: all of them, each PATH, or each
+    /// top-level directory under a PATH.
+    #[arg(long, value_enum, default_value_t = GroupBy::All, value_name = "HOW")]
+    pub group_by: GroupBy,
 }
 
 /// The environment file's `cluster.limits` and `cluster.target`, as flags.
@@ -51,7 +66,7 @@ pub fn run(args: &LintArgs, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
         Ok(s) => s,
         Err(f) => return app::fail(f, output, io),
     };
-    let read = read_paths(&args.paths, &limits);
+    let read = read_paths(&args.paths, &limits, args.placement.group_by);
     if !read.errors.is_empty() {
         return app::fail(read.errors.into(), output, io);
     }
@@ -60,47 +75,159 @@ pub fn run(args: &LintArgs, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
             let _ = writeln!(io.stderr, "note: skipped {note}");
         }
     }
+    let namespace = args
+        .placement
+        .namespace
+        .as_deref()
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(DEFAULT_NAMESPACE);
+    let total = read.manifests.len();
     let mut findings = Vec::new();
-    for (i, m) in read.manifests.iter().enumerate() {
-        let Some(violations) = schema::validate(&m.value) else {
-            continue;
-        };
-        let _ = i;
-        for v in violations {
-            findings.push(
-                Diagnostic::error(
-                    SCHEMA_CODE,
-                    format!(
-                        "{} breaks its schema at `{}`: {}",
-                        m.resource_id(),
-                        v.pointer,
-                        v.message
-                    ),
-                )
-                .at(m.file_location(&v.pointer), "here")
-                .with_help("compare with the Kubernetes API reference for this kind")
-                .on_resource(m.resource_id()),
-            );
+    let mut unvalidated = Unvalidated::default();
+    let clusters = clusters(read);
+    let count = clusters.len();
+    for cluster in clusters {
+        for m in &cluster.manifests {
+            findings.extend(schema_findings(m, &mut unvalidated));
         }
+        let forced: Vec<Option<&str>> = cluster.forced.iter().map(|f| f.as_deref()).collect();
+        let placement = Placement {
+            default: namespace,
+            forced: &forced,
+        };
+        let ctx = LintContext::for_files(
+            "lint",
+            &cluster.manifests,
+            placement,
+            capacity.clone(),
+            Vec::new(),
+        );
+        findings.extend(lint::run(&ctx, &levels).into_iter().map(|mut d| {
+            d.environment = None;
+            d
+        }));
     }
-    let ctx = LintContext::for_files("lint", &read.manifests, capacity, Vec::new());
-    findings.extend(lint::run(&ctx, &levels).into_iter().map(|mut d| {
-        d.environment = None;
-        d
-    }));
+    findings.extend(unvalidated.findings());
     crate::diagnostic::normalise(&mut findings);
     app::emit(&findings, output, io);
     let _ = writeln!(
         io.stderr,
-        "shipshape: linted {} manifest{}; {}",
-        read.manifests.len(),
-        if read.manifests.len() == 1 { "" } else { "s" },
+        "shipshape: linted {total} manifest{}{}{}; {}",
+        if total == 1 { "" } else { "s" },
+        if count > 1 {
+            format!(" in {count} clusters")
+        } else {
+            String::new()
+        },
+        unvalidated.summary(),
         app::tally(&findings)
     );
     if findings.iter().any(|d| d.severity == Severity::Error) {
         EXIT_FINDINGS
     } else {
         EXIT_OK
+    }
+}
+
+/// The manifests of one cluster, with the namespace a kustomization forces on each.
+struct Cluster {
+    manifests: Vec<Manifest>,
+    forced: Vec<Option<Arc<str>>>,
+}
+
+/// The manifests read, by cluster, in the order clusters first appear.
+fn clusters(read: ReadResult) -> Vec<Cluster> {
+    let mut by_name: IndexMap<Arc<str>, Cluster> = IndexMap::new();
+    for (m, place) in read.manifests.into_iter().zip(read.places) {
+        let c = by_name.entry(place.cluster).or_insert_with(|| Cluster {
+            manifests: Vec::new(),
+            forced: Vec::new(),
+        });
+        c.manifests.push(m);
+        c.forced.push(place.kustomize_namespace);
+    }
+    by_name.into_values().collect()
+}
+
+/// Schema findings of one manifest; a kind without schema is counted instead.
+fn schema_findings(m: &Manifest, unvalidated: &mut Unvalidated) -> Vec<Diagnostic> {
+    let Some(violations) = schema::validate(&m.value) else {
+        unvalidated.add(m);
+        return Vec::new();
+    };
+    violations
+        .into_iter()
+        .map(|v| {
+            Diagnostic::error(
+                SCHEMA_CODE,
+                format!(
+                    "{} breaks its schema at `{}`: {}",
+                    m.resource_id(),
+                    v.pointer,
+                    v.message
+                ),
+            )
+            .at(m.file_location(&v.pointer), "here")
+            .with_help("compare with the Kubernetes API reference for this kind")
+            .on_resource(m.resource_id())
+        })
+        .collect()
+}
+
+/// Code of the information that a kind was not validated, for want of a schema.
+pub const NOT_VALIDATED_CODE: &str = "schema/not-validated";
+
+/// Kinds read without a schema to validate them against: (kind, apiVersion) -> how many, and
+/// the first of them.
+#[derive(Default)]
+struct Unvalidated {
+    kinds:
+        std::collections::BTreeMap<(String, String), (usize, Option<crate::diagnostic::Location>)>,
+}
+
+impl Unvalidated {
+    fn add(&mut self, m: &Manifest) {
+        if !schema::needs_schema(m.api_version(), m.kind()) {
+            return;
+        }
+        let entry = self
+            .kinds
+            .entry((m.kind().to_owned(), m.api_version().to_owned()))
+            .or_insert_with(|| (0, m.file_location("/kind")));
+        entry.0 += 1;
+    }
+
+    fn findings(&self) -> Vec<Diagnostic> {
+        self.kinds
+            .iter()
+            .map(|((kind, api_version), (count, at))| {
+                Diagnostic::new(
+                    NOT_VALIDATED_CODE,
+                    Severity::Info,
+                    format!(
+                        "not validated: no schema for {kind} {api_version} ({count} manifest{})",
+                        if *count == 1 { "" } else { "s" }
+                    ),
+                )
+                .at(at.clone(), "first of this kind")
+                .with_help(
+                    "shipshape has no schema for this kind at this apiVersion; validate it with a tool that has (kubeconform with a CRD schema catalogue, or `kubectl apply --dry-run=server`)",
+                )
+            })
+            .collect()
+    }
+
+    /// `, not validated: 3 ConfigMap, 1 Gateway` for the summary line.
+    fn summary(&self) -> String {
+        if self.kinds.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = self
+            .kinds
+            .iter()
+            .map(|((kind, _), (count, _))| format!("{count} {kind}"))
+            .collect();
+        format!(" (not validated, no schema: {})", list.join(", "))
     }
 }
 
@@ -209,6 +336,7 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
             limits_memory,
             target_cpu,
             target_memory,
+            ..Policy::default()
         },
         location,
     });

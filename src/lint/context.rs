@@ -2,7 +2,7 @@
 
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Location;
-use crate::lint::index::Index;
+use crate::lint::index::{Index, Placement};
 use crate::manifest::{at, Manifest, ManifestOrigin};
 use crate::plan::ledger::Policy;
 use serde_json::Value;
@@ -91,31 +91,37 @@ impl<'a> LintContext<'a> {
         }
     }
 
+    /// Manifests read from files, placed in namespaces as kubectl would apply them.
     pub fn for_files(
         environment: &str,
         manifests: &'a [Manifest],
+        placement: Placement<'a>,
         capacity: Option<Capacity>,
         phases: Vec<PhaseInfo>,
     ) -> LintContext<'a> {
         LintContext {
             environment: environment.to_owned(),
             manifests,
-            index: Index::build(manifests),
+            index: Index::build_placed(manifests, placement),
             platform: None,
             capacity,
             phases,
-            tree: Tree::from_files(manifests),
+            tree: Tree::from_files(manifests, placement.forced),
         }
     }
 
     /// Where to point a finding about `pointer` in manifest `i`: the manifest's own line for a
-    /// file shipshape did not write, else the catalogue value (`catalogue_rel`, relative to the
+    /// file shipshape did not write, the patch that wrote the value for a patched one, else the
+    /// catalogue value (`catalogue_rel`, relative to the
     /// service) that produced it. A rendered manifest of no service (the namespace, the Argo CD
     /// Applications) comes from the environment, so there `catalogue_rel` is relative to the
     /// environment file, then to the catalogue's top level, where the environment inherits it.
     pub fn locate(&self, i: usize, pointer: &str, catalogue_rel: &str) -> Location {
         let m = &self.manifests[i];
         if let Some(l) = m.file_location(pointer) {
+            return l;
+        }
+        if let Some(l) = m.patch_location(pointer) {
             return l;
         }
         let platform = self.platform;
@@ -162,6 +168,9 @@ pub struct Tree {
     /// Whether `dirs` is every directory there is (shipshape's own output). If not, a path outside
     /// `dirs` and `on_disk` may still live in another repository.
     pub complete: bool,
+    /// Sources in another repository than this one (see [`crate::lint::repository`]), as
+    /// (manifest index, pointer to the source's `path`): their directories are not on this disk.
+    pub elsewhere: BTreeSet<(usize, String)>,
 }
 
 impl Tree {
@@ -184,7 +193,9 @@ impl Tree {
     /// holding it (the nearest directory with `.git`, else the current directory, as Argo CD
     /// paths are relative to the repository). `None` without Applications, so linting plain
     /// manifests touches no disk beyond what was read.
-    pub fn from_files(manifests: &[Manifest]) -> Option<Tree> {
+    /// `forced`: per manifest, the namespace a kustomization beside it forces (as
+    /// [`Placement::forced`]).
+    pub fn from_files(manifests: &[Manifest], forced: &[Option<&str>]) -> Option<Tree> {
         if !manifests.iter().any(is_application) {
             return None;
         }
@@ -192,9 +203,9 @@ impl Tree {
             .and_then(|d| d.canonicalize())
             .unwrap_or_default();
         let mut roots: HashMap<PathBuf, PathBuf> = HashMap::new();
-        let mut by_dir: BTreeMap<String, Vec<&Manifest>> = BTreeMap::new();
-        let mut app_roots: Vec<(PathBuf, &Manifest)> = Vec::new();
-        for m in manifests {
+        let mut by_dir: BTreeMap<String, Vec<(&Manifest, Option<&str>)>> = BTreeMap::new();
+        let mut app_roots: Vec<(PathBuf, usize, &Manifest)> = Vec::new();
+        for (i, m) in manifests.iter().enumerate() {
             let ManifestOrigin::File { file, .. } = &m.origin else {
                 continue;
             };
@@ -212,17 +223,30 @@ impl Tree {
                 .strip_prefix(&root)
                 .map(|p| p.to_string_lossy().replace('\\', "/"))
                 .unwrap_or_else(|_| dir.to_string_lossy().replace('\\', "/"));
-            by_dir.entry(normalise_dir(&rel)).or_default().push(m);
+            by_dir
+                .entry(normalise_dir(&rel))
+                .or_default()
+                .push((m, forced.get(i).copied().flatten()));
             if is_application(m) {
-                app_roots.push((root, m));
+                app_roots.push((root, i, m));
             }
         }
         let mut tree = Tree::default();
         for (dir, ms) in by_dir {
-            tree.dirs.insert(dir, namespaces(ms.into_iter()));
+            tree.dirs.insert(dir, placed_namespaces(&ms));
         }
-        for (root, app) in app_roots {
-            for (_, path) in application_sources(app) {
+        let mut known: HashMap<PathBuf, Vec<String>> = HashMap::new();
+        for (root, i, app) in app_roots {
+            let ours = known
+                .entry(root.clone())
+                .or_insert_with(|| crate::lint::repository::this_repository(&root));
+            for (pointer, path) in application_sources(app) {
+                let repo_pointer = format!("{}/repoURL", pointer.trim_end_matches("/path"));
+                let repo_url = app.value.pointer(&repo_pointer).and_then(Value::as_str);
+                if repo_url.is_some_and(|u| crate::lint::repository::is_elsewhere(ours, u)) {
+                    tree.elsewhere.insert((i, pointer));
+                    continue;
+                }
                 let path = normalise_dir(path);
                 if !tree.dirs.contains_key(&path) && root.join(&path).is_dir() {
                     tree.on_disk.insert(path);
@@ -235,6 +259,19 @@ impl Tree {
     pub fn exists(&self, dir: &str) -> bool {
         self.dirs.contains_key(dir) || self.on_disk.contains(dir)
     }
+}
+
+/// [`namespaces`] of manifests read from files, where a kustomization file beside them (not
+/// among the manifests) may force a namespace on them.
+fn placed_namespaces(manifests: &[(&Manifest, Option<&str>)]) -> BTreeSet<String> {
+    let forced: BTreeSet<String> = manifests
+        .iter()
+        .filter_map(|(_, f)| f.map(str::to_owned))
+        .collect();
+    if !forced.is_empty() {
+        return forced;
+    }
+    namespaces(manifests.iter().map(|(m, _)| *m))
 }
 
 /// The namespaces manifests go to: kustomize's `namespace` overrides every manifest's own. An

@@ -10,20 +10,97 @@ use std::sync::OnceLock;
 /// rules that cross-reference manifests (selectors, namespaces) would pay it per comparison.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'m> {
+    /// API group: `apps` of `apps/v1`, empty for the core group (`v1`).
+    pub group: &'m str,
     pub kind: &'m str,
     pub name: &'m str,
+    /// The namespace the resource lands in, as kubectl applies it (see [`Placement`]); `None`
+    /// for a cluster-scoped kind.
     pub namespace: Option<&'m str>,
     /// As [`Manifest::pod_spec`]: `Some` exactly for workloads.
     pub pod_spec: Option<(&'m Value, &'static str)>,
     /// As [`Manifest::pod`]'s labels, for workloads only.
     pub pod_labels: Option<&'m Map<String, Value>>,
+    /// A Helm test hook (`helm.sh/hook: test`): a pod `helm test` runs once to completion, not a
+    /// service, so what long-running workloads need (probes, a share of capacity) does not apply.
+    pub helm_test: bool,
+}
+
+/// Where manifests without `metadata.namespace` land: kubectl puts them in the namespace of its
+/// context (`default`, or `--namespace`), and a kustomization's `namespace:` replaces every
+/// resource's own.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement<'a> {
+    pub default: &'a str,
+    /// Per manifest (when not empty), the namespace a kustomization forces on it.
+    pub forced: &'a [Option<&'a str>],
+}
+
+/// The namespace kubectl applies to when none is given.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+impl Default for Placement<'_> {
+    fn default() -> Self {
+        Placement {
+            default: DEFAULT_NAMESPACE,
+            forced: &[],
+        }
+    }
+}
+
+/// Kinds that belong to no namespace (the built-in ones a GitOps repository commonly holds, and
+/// the cluster-wide kinds of cert-manager and Gatekeeper); any other kind is taken as namespaced,
+/// as custom resources mostly are. A `match`, so the common kinds cost a length comparison.
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    matches!(
+        kind,
+        "APIService"
+            | "CSIDriver"
+            | "CertificateSigningRequest"
+            | "ClusterIssuer"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "ConstraintTemplate"
+            | "CustomResourceDefinition"
+            | "IngressClass"
+            | "MutatingWebhookConfiguration"
+            | "Namespace"
+            | "Node"
+            | "PersistentVolume"
+            | "PriorityClass"
+            | "RuntimeClass"
+            | "StorageClass"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "ValidatingWebhookConfiguration"
+            | "VolumeAttachment"
+    )
+}
+
+/// `apps` of `apps/v1`; the core group (`v1`) is empty.
+pub fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// Whether `helm.sh/hook` lists a test hook (`test`, or Helm 2's `test-success`/`test-failure`).
+fn is_helm_test(annotations: Option<&Value>) -> bool {
+    annotations
+        .and_then(|a| a.field("helm.sh/hook"))
+        .and_then(Value::as_str)
+        .is_some_and(|hooks| {
+            hooks
+                .split(',')
+                .any(|h| matches!(h.trim(), "test" | "test-success" | "test-failure"))
+        })
 }
 
 impl<'m> Facts<'m> {
-    /// As the [`Manifest`] accessors answer, with `kind` and `metadata` read once for all.
-    fn of(m: &'m Manifest) -> Facts<'m> {
+    /// As the [`Manifest`] accessors answer, with `kind` and `metadata` read once for all, and
+    /// the namespace as placed.
+    fn of(m: &'m Manifest, forced: Option<&'m str>, default: &'m str) -> Facts<'m> {
         let v = &m.value;
         let kind = v.field("kind").and_then(Value::as_str).unwrap_or("");
+        let api_version = v.field("apiVersion").and_then(Value::as_str).unwrap_or("");
         let metadata = v.field("metadata");
         let meta = |key: &str| {
             metadata
@@ -31,12 +108,24 @@ impl<'m> Facts<'m> {
                 .and_then(Value::as_str)
         };
         let pod = pod_template(v, kind);
+        let namespace = if is_cluster_scoped(kind) {
+            None
+        } else {
+            Some(
+                forced
+                    .or_else(|| meta("namespace").filter(|ns| !ns.is_empty()))
+                    .unwrap_or(default),
+            )
+        };
         Facts {
+            group: api_group(api_version),
             kind,
             name: meta("name").unwrap_or(""),
-            namespace: meta("namespace").filter(|ns| !ns.is_empty()),
+            namespace,
             pod_spec: pod.map(|p| (p.spec, p.pointer)),
             pod_labels: pod.and_then(|p| p.labels),
+            helm_test: pod.is_some()
+                && is_helm_test(metadata.and_then(|md| md.field("annotations"))),
         }
     }
 }
@@ -47,15 +136,17 @@ pub struct Index<'m> {
     /// Per manifest, in manifest order.
     facts: Vec<Facts<'m>>,
     by_kind: FxHashMap<&'m str, Vec<usize>>,
-    by_kind_name: FxHashMap<(&'m str, &'m str), usize>,
+    /// A resource's identity, (group, kind, namespace or "" when cluster-scoped, name) -> the
+    /// first manifest with it.
+    by_identity: FxHashMap<(&'m str, &'m str, &'m str, &'m str), usize>,
     /// Workloads (anything with a pod template), in manifest order.
     pub workloads: Vec<usize>,
-    /// Namespace ("" when unset) -> its workloads, in manifest order.
+    /// Namespace -> its workloads, in manifest order.
     workloads_by_namespace: FxHashMap<&'m str, Vec<usize>>,
     /// (label key, value) -> workloads whose pods carry that label.
     pod_label: FxHashMap<(&'m str, &'m str), Vec<usize>>,
-    /// (target kind, target name) -> HorizontalPodAutoscaler.
-    hpa_for: FxHashMap<(&'m str, &'m str), usize>,
+    /// (namespace, target kind, target name) -> HorizontalPodAutoscaler.
+    hpa_for: FxHashMap<(&'m str, &'m str, &'m str), usize>,
     /// Per manifest, the workloads its own selector picks, once a rule asked (see
     /// [`Index::service_pods`], [`Index::policy_pods`]).
     selections: Vec<OnceLock<Option<Vec<usize>>>>,
@@ -63,20 +154,28 @@ pub struct Index<'m> {
 }
 
 impl<'m> Index<'m> {
+    /// The index of manifests applied with kubectl's defaults (see [`Placement`]).
     pub fn build(manifests: &'m [Manifest]) -> Index<'m> {
+        Index::build_placed(manifests, Placement::default())
+    }
+
+    pub fn build_placed(manifests: &'m [Manifest], placement: Placement<'m>) -> Index<'m> {
         // Sized up front: growing a map of every manifest rehashes all its keys each time.
         let mut ix = Index {
             facts: Vec::with_capacity(manifests.len()),
             selections: (0..manifests.len()).map(|_| OnceLock::new()).collect(),
-            by_kind_name: map_with_capacity(manifests.len()),
+            by_identity: map_with_capacity(manifests.len()),
             manifests,
             ..Index::default()
         };
         for (i, m) in manifests.iter().enumerate() {
-            let f = Facts::of(m);
+            let forced = placement.forced.get(i).copied().flatten();
+            let f = Facts::of(m, forced, placement.default);
             ix.facts.push(f);
             ix.by_kind.entry(f.kind).or_default().push(i);
-            ix.by_kind_name.entry((f.kind, f.name)).or_insert(i);
+            ix.by_identity
+                .entry((f.group, f.kind, f.namespace.unwrap_or(""), f.name))
+                .or_insert(i);
             if f.pod_spec.is_some() {
                 ix.workloads.push(i);
                 ix.workloads_by_namespace
@@ -95,7 +194,10 @@ impl<'m> Index<'m> {
                         .and_then(Value::as_str)
                         .unwrap_or("")
                 };
-                ix.hpa_for.insert((target("kind"), target("name")), i);
+                ix.hpa_for.insert(
+                    (f.namespace.unwrap_or(""), target("kind"), target("name")),
+                    i,
+                );
             }
         }
         ix
@@ -120,41 +222,25 @@ impl<'m> Index<'m> {
         self.facts[i].pod_labels
     }
 
-    /// Workloads in `namespace`; with `None`, every workload (a manifest without a namespace goes
-    /// wherever it is applied, so it may meet any of them).
+    /// Workloads in `namespace`; with `None` (a cluster-scoped resource asking), every workload.
     pub fn workloads_in(&self, namespace: Option<&str>) -> Vec<usize> {
         match namespace {
             None => self.workloads.clone(),
-            Some(ns) => {
-                let mut v = self
-                    .workloads_by_namespace
-                    .get(ns)
-                    .cloned()
-                    .unwrap_or_default();
-                if ns.is_empty() {
-                    return v;
-                }
-                if let Some(unset) = self.workloads_by_namespace.get("") {
-                    v.extend(unset);
-                    v.sort_unstable();
-                }
-                v
-            }
+            Some(ns) => self
+                .workloads_by_namespace
+                .get(ns)
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 
     pub fn has_workloads_in(&self, namespace: Option<&str>) -> bool {
         match namespace {
             None => !self.workloads.is_empty(),
-            Some(ns) => {
-                self.workloads_by_namespace
-                    .get(ns)
-                    .is_some_and(|v| !v.is_empty())
-                    || self
-                        .workloads_by_namespace
-                        .get("")
-                        .is_some_and(|v| !v.is_empty())
-            }
+            Some(ns) => self
+                .workloads_by_namespace
+                .get(ns)
+                .is_some_and(|v| !v.is_empty()),
         }
     }
 
@@ -162,20 +248,25 @@ impl<'m> Index<'m> {
         self.by_kind.get(kind).map_or(&[], Vec::as_slice)
     }
 
-    pub fn named(&self, kind: &str, name: &str) -> Option<usize> {
-        self.by_kind_name.get(&(kind, name)).copied()
-    }
-
-    /// The workload with this name, whatever its kind.
-    pub fn workload_named(&self, name: &str) -> Option<usize> {
-        self.workloads
-            .iter()
+    /// The resource with this identity: API group (empty for the core group), kind, namespace
+    /// (`None` for a cluster-scoped kind) and name.
+    pub fn find(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<usize> {
+        self.by_identity
+            .get(&(group, kind, namespace.unwrap_or(""), name))
             .copied()
-            .find(|&i| self.facts[i].name == name)
     }
 
-    pub fn hpa_for(&self, kind: &str, name: &str) -> Option<usize> {
-        self.hpa_for.get(&(kind, name)).copied()
+    /// The HorizontalPodAutoscaler in `namespace` that scales `kind`/`name`.
+    pub fn hpa_for(&self, namespace: Option<&str>, kind: &str, name: &str) -> Option<usize> {
+        self.hpa_for
+            .get(&(namespace.unwrap_or(""), kind, name))
+            .copied()
     }
 
     /// Workloads whose pod labels satisfy every pair of `selector` (an empty selector selects none,
@@ -219,13 +310,13 @@ impl<'m> Index<'m> {
         pods
     }
 
-    /// The workloads Service `i` selects (`spec.selector`, [`Index::select`]), worked out once
-    /// for all the rules that ask.
+    /// The workloads of its namespace Service `i` selects (`spec.selector`,
+    /// [`Index::select_in`]), worked out once for all the rules that ask.
     pub fn service_pods(&self, i: usize) -> &[usize] {
         self.remembered(i, || {
             let selector =
                 at(&self.manifests[i].value, &["spec", "selector"]).and_then(Value::as_object)?;
-            Some(self.select(selector))
+            Some(self.select_in(selector, self.namespace(i)))
         })
         .unwrap_or(&[])
     }
@@ -268,8 +359,8 @@ impl<'m> Index<'m> {
     }
 }
 
-/// Whether two manifests can be in one namespace: a manifest without `metadata.namespace` lands
-/// in whichever namespace it is applied to, so it is taken to match any.
+/// Whether two resources can meet in one namespace: their namespaces as placed are the same, or
+/// one of them is cluster-scoped.
 pub fn same_namespace(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a == b,
@@ -395,6 +486,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: None,
                 file: "test.yaml".into(),
+                patches: None,
             },
         }
     }
@@ -410,6 +502,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: None,
                 file: "test.yaml".into(),
+                patches: None,
             },
         };
         let template = serde_json::json!({ "metadata": { "labels": { "app": "x" } }, "spec": {} });
@@ -429,17 +522,17 @@ mod tests {
             deployment("unset", None),
         ];
         for m in &manifests {
-            let f = Facts::of(m);
+            let f = Facts::of(m, None, "default");
             assert_eq!(f.kind, m.kind());
             assert_eq!(f.name, m.name());
-            assert_eq!(f.namespace, m.namespace());
+            assert_eq!(f.namespace, m.namespace().or(Some("default")));
             assert_eq!(f.pod_spec, m.pod_spec());
             assert_eq!(f.pod_labels, m.pod().and_then(|p| p.labels));
         }
     }
 
     #[test]
-    fn an_empty_namespace_is_unset_for_every_lookup() {
+    fn a_manifest_without_namespace_is_in_the_default_one() {
         let manifests = [
             deployment("empty", Some("")),
             deployment("unset", None),
@@ -447,12 +540,74 @@ mod tests {
             deployment("b", Some("b")),
         ];
         let ix = Index::build(&manifests);
-        assert_eq!(ix.namespace(0), None);
-        // Both ways of asking agree: what may share namespace `a`.
-        assert_eq!(ix.workloads_in(Some("a")), vec![0, 1, 2]);
+        assert_eq!(ix.namespace(0), Some("default"));
+        assert_eq!(ix.namespace(1), Some("default"));
+        // Both ways of asking agree: what shares namespace `a`, and what `default`.
+        assert_eq!(ix.workloads_in(Some("a")), vec![2]);
+        assert_eq!(ix.workloads_in(Some("default")), vec![0, 1]);
         let selector: Map<String, Value> =
             [("app".to_owned(), Value::from("x"))].into_iter().collect();
-        assert_eq!(ix.select_in(&selector, Some("a")), vec![0, 1, 2]);
-        assert!(ix.has_workloads_in(Some("c")));
+        assert_eq!(ix.select_in(&selector, Some("a")), vec![2]);
+        assert_eq!(ix.select_in(&selector, Some("default")), vec![0, 1]);
+        assert!(!ix.has_workloads_in(Some("c")));
+        assert_eq!(ix.find("apps", "Deployment", Some("b"), "b"), Some(3));
+        assert_eq!(ix.find("apps", "Deployment", Some("a"), "b"), None);
+    }
+
+    #[test]
+    fn a_placement_decides_where_manifests_without_namespace_go() {
+        let manifests = [
+            deployment("unset", None),
+            deployment("own", Some("own")),
+            deployment("forced", Some("own")),
+        ];
+        let forced = [None, None, Some("kustomized")];
+        let ix = Index::build_placed(
+            &manifests,
+            Placement {
+                default: "team",
+                forced: &forced,
+            },
+        );
+        assert_eq!(ix.namespace(0), Some("team"));
+        assert_eq!(ix.namespace(1), Some("own"));
+        assert_eq!(ix.namespace(2), Some("kustomized"));
+    }
+
+    #[test]
+    fn cluster_scoped_kinds_have_no_namespace() {
+        let mut ns = deployment("n", Some("ignored"));
+        ns.value["kind"] = "Namespace".into();
+        ns.value["apiVersion"] = "v1".into();
+        let manifests = [ns];
+        let ix = Index::build(&manifests);
+        assert_eq!(ix.namespace(0), None);
+        assert_eq!(ix.find("", "Namespace", None, "n"), Some(0));
+    }
+
+    #[test]
+    fn a_service_selects_pods_of_its_own_namespace_only() {
+        let mut svc = deployment("svc", Some("a"));
+        svc.value["kind"] = "Service".into();
+        svc.value["apiVersion"] = "v1".into();
+        svc.value["spec"] = serde_json::json!({ "selector": { "app": "x" } });
+        let manifests = [
+            deployment("in-a", Some("a")),
+            deployment("in-b", Some("b")),
+            svc,
+        ];
+        let ix = Index::build(&manifests);
+        assert_eq!(ix.service_pods(2), &[0]);
+    }
+
+    #[test]
+    fn helm_test_hooks_are_marked() {
+        let mut hook = deployment("t", None);
+        hook.value["metadata"]["annotations"] =
+            serde_json::json!({ "helm.sh/hook": "pre-install, test" });
+        let manifests = [hook, deployment("d", None)];
+        let ix = Index::build(&manifests);
+        assert!(ix.facts(0).helm_test);
+        assert!(!ix.facts(1).helm_test);
     }
 }

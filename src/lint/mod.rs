@@ -4,6 +4,7 @@ pub mod context;
 pub mod depgraph;
 mod fxhash;
 pub mod index;
+pub mod repository;
 pub mod rules;
 
 pub use context::{Capacity, LintContext, PhaseInfo};
@@ -123,6 +124,7 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
                     if d.resource.is_none() {
                         d.resource = Some(m.resource_id());
                     }
+                    m.explain_patches(&mut d);
                     let key = format!("{ANNOTATION_SUPPRESS_PREFIX}{}", rule.id);
                     if let Some(reason) = m.annotation(&key) {
                         if !reason.trim().is_empty() {

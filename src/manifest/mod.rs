@@ -16,6 +16,9 @@ pub enum ManifestOrigin {
         service: Option<String>,
         /// Path of the output file, relative to the environment's directory.
         file: String,
+        /// What the catalogue's and environment's patches wrote into it, if they changed it:
+        /// findings about those values point at the patch.
+        patches: Option<Arc<crate::patch::Trail>>,
     },
     /// Read from a YAML file shipshape did not write; findings point into that file.
     File {
@@ -84,6 +87,64 @@ impl Manifest {
         match &self.origin {
             ManifestOrigin::Rendered { service, .. } => service.as_deref(),
             ManifestOrigin::File { .. } => None,
+        }
+    }
+
+    /// For a rendered manifest a patch changed: the patch that wrote the value at `pointer` (or
+    /// a value holding it).
+    pub fn patch_location(&self, pointer: &str) -> Option<Location> {
+        match &self.origin {
+            ManifestOrigin::Rendered {
+                patches: Some(trail),
+                ..
+            } => trail.locate(pointer),
+            _ => None,
+        }
+    }
+
+    /// For a finding about a manifest patches changed, placed at `location`: where the patches
+    /// are (those it does not already point into).
+    pub fn patch_notes(&self, location: Option<&Location>) -> Vec<(Location, String)> {
+        match &self.origin {
+            ManifestOrigin::Rendered {
+                patches: Some(trail),
+                ..
+            } => trail.notes(location),
+            _ => Vec::new(),
+        }
+    }
+
+    /// For a lint finding about a manifest patches changed: a help that says which patch to
+    /// change when the finding points into one (a rule's own advice speaks of the catalogue),
+    /// else the patches as related places.
+    pub fn explain_patches(&self, d: &mut crate::diagnostic::Diagnostic) {
+        let ManifestOrigin::Rendered {
+            patches: Some(trail),
+            ..
+        } = &self.origin
+        else {
+            return;
+        };
+        match trail.owner(d.location.as_ref()) {
+            Some(patch) => {
+                let note = format!("this comes from {}: change it there", patch.describe());
+                d.help = Some(match d.help.take() {
+                    Some(help) => format!("{note}; {help}"),
+                    None => note,
+                });
+            }
+            None => d.related.extend(trail.notes(d.location.as_ref())),
+        }
+    }
+
+    /// For a rendered manifest a patch changed: the scalar the patch wrote at `pointer`.
+    pub fn patch_value_node(&self, pointer: &str) -> Option<Location> {
+        match &self.origin {
+            ManifestOrigin::Rendered {
+                patches: Some(trail),
+                ..
+            } => trail.value_node(pointer),
+            _ => None,
         }
     }
 

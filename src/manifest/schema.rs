@@ -29,6 +29,30 @@ const KINDS: &[KnownKind] = &[
         schema: include_str!("../../schemas/kubernetes/serviceaccount-v1.json"),
     },
     KnownKind {
+        api_version: "v1",
+        kind: "ResourceQuota",
+        schema: include_str!("../../schemas/kubernetes/resourcequota-v1.json"),
+    },
+    KnownKind {
+        api_version: "v1",
+        kind: "LimitRange",
+        schema: include_str!("../../schemas/kubernetes/limitrange-v1.json"),
+    },
+    KnownKind {
+        api_version: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicy",
+        schema: include_str!(
+            "../../schemas/kubernetes/validatingadmissionpolicy-admissionregistration-v1.json"
+        ),
+    },
+    KnownKind {
+        api_version: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicyBinding",
+        schema: include_str!(
+            "../../schemas/kubernetes/validatingadmissionpolicybinding-admissionregistration-v1.json"
+        ),
+    },
+    KnownKind {
         api_version: "apps/v1",
         kind: "Deployment",
         schema: include_str!("../../schemas/kubernetes/deployment-apps-v1.json"),
@@ -125,6 +149,12 @@ pub fn has_schema(api_version: &str, kind: &str) -> bool {
     KINDS
         .iter()
         .any(|k| k.api_version == api_version && k.kind == kind)
+}
+
+/// Whether a kind is a resource a schema should validate: not kustomize's own configuration
+/// (`Kustomization`, `Component`), which is read by kustomize and never reaches a cluster.
+pub fn needs_schema(api_version: &str, _kind: &str) -> bool {
+    !api_version.starts_with("kustomize.config.k8s.io/")
 }
 
 /// Validates one manifest. `None` when no schema is known for its kind.

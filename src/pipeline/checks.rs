@@ -62,25 +62,104 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let ctx_env = &env.resolved;
     let results = crate::parallel::map(&env.rendered.manifests, 64, |m| schema::validate(&m.value));
+    out.extend(
+        not_validated(&env.rendered.manifests, &results)
+            .into_iter()
+            .map(|kind| {
+                let m = &env.rendered.manifests[kind.first];
+                let location = match m.service().and_then(|s| ctx_env.service(s)) {
+                    Some(svc) => svc.declaration(),
+                    None => ctx_env.origin.location(),
+                };
+                Diagnostic::new(
+                    NOT_VALIDATED_CODE,
+                    crate::diagnostic::Severity::Info,
+                    format!(
+                        "not validated: no schema for {} {} ({} rendered manifest{})",
+                        kind.kind,
+                        kind.api_version,
+                        kind.count,
+                        if kind.count == 1 { "" } else { "s" }
+                    ),
+                )
+                .at(Some(location), "rendered from here")
+                .with_help("shipshape has no schema for this kind at this apiVersion (a custom template rendered it); validate the output with a tool that has, such as kubeconform")
+                .in_environment(&ctx_env.name)
+                .on_resource(m.resource_id())
+            }),
+    );
     for (m, violations) in env.rendered.manifests.iter().zip(results) {
         let Some(violations) = violations else {
             continue;
         };
         for v in violations {
-            let location = match m.service().and_then(|s| ctx_env.service(s)) {
-                Some(svc) => svc.declaration(),
-                None => ctx_env.origin.location(),
+            // A value a patch wrote is the patch's to fix.
+            let patched = m.patch_location(&v.pointer);
+            let (label, help) = match patched {
+                Some(_) => ("written by this patch", "a patch wrote a value the resource's schema refuses; correct the patch"),
+                None => ("rendered from here", "a value of this service produced an invalid manifest; if you use --templates, check the template"),
             };
-            out.push(
-                Diagnostic::error(
-                    OUTPUT_SCHEMA_CODE,
-                    format!("rendered {} breaks its schema at `{}`: {}", m.api_version(), v.pointer, v.message),
-                )
-                .at(Some(location), "rendered from here")
-                .with_help("a value of this service produced an invalid manifest; if you use --templates, check the template")
-                .in_environment(&ctx_env.name)
-                .on_resource(m.resource_id()),
-            );
+            let location =
+                patched.unwrap_or_else(|| match m.service().and_then(|s| ctx_env.service(s)) {
+                    Some(svc) => svc.declaration(),
+                    None => ctx_env.origin.location(),
+                });
+            let mut d = Diagnostic::error(
+                OUTPUT_SCHEMA_CODE,
+                format!(
+                    "rendered {} breaks its schema at `{}`: {}",
+                    m.api_version(),
+                    v.pointer,
+                    v.message
+                ),
+            )
+            .at(Some(location), label)
+            .with_help(help)
+            .in_environment(&ctx_env.name)
+            .on_resource(m.resource_id());
+            d.related.extend(m.patch_notes(d.location.as_ref()));
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Code of the information that rendered manifests of a kind were not validated.
+pub const NOT_VALIDATED_CODE: &str = "output-schema/not-validated";
+
+/// Manifests of one kind that no schema validated.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NotValidated<'m> {
+    pub kind: &'m str,
+    pub api_version: &'m str,
+    pub count: usize,
+    /// Index of the first of them.
+    pub first: usize,
+}
+
+/// The kinds among `manifests` whose validation (`results`, in the same order) found no schema,
+/// in the order they first appear; kustomize's own files are not resources and not counted.
+pub(crate) fn not_validated<'m, T>(
+    manifests: &'m [crate::manifest::Manifest],
+    results: &[Option<T>],
+) -> Vec<NotValidated<'m>> {
+    let mut out: Vec<NotValidated<'m>> = Vec::new();
+    for (i, (m, r)) in manifests.iter().zip(results).enumerate() {
+        if r.is_some() || !schema::needs_schema(m.api_version(), m.kind()) {
+            continue;
+        }
+        let (kind, api_version) = (m.kind(), m.api_version());
+        match out
+            .iter_mut()
+            .find(|k| k.kind == kind && k.api_version == api_version)
+        {
+            Some(k) => k.count += 1,
+            None => out.push(NotValidated {
+                kind,
+                api_version,
+                count: 1,
+                first: i,
+            }),
         }
     }
     out
@@ -174,4 +253,50 @@ pub(super) fn lint_argocd(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Manifest, ManifestOrigin};
+
+    fn manifest(api_version: &str, kind: &str) -> Manifest {
+        Manifest {
+            value: serde_json::json!({ "apiVersion": api_version, "kind": kind }),
+            origin: ManifestOrigin::Rendered {
+                service: None,
+                file: "x.yaml".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn kinds_without_schema_are_counted_once_each() {
+        let manifests = [
+            manifest("v1", "ConfigMap"),
+            manifest("apps/v1", "Deployment"),
+            manifest("v1", "ConfigMap"),
+            manifest("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+            manifest("networking.istio.io/v1beta1", "Gateway"),
+        ];
+        let results = [None, Some(()), None, None, None];
+        let found = not_validated(&manifests, &results);
+        assert_eq!(
+            found,
+            vec![
+                NotValidated {
+                    kind: "ConfigMap",
+                    api_version: "v1",
+                    count: 2,
+                    first: 0
+                },
+                NotValidated {
+                    kind: "Gateway",
+                    api_version: "networking.istio.io/v1beta1",
+                    count: 1,
+                    first: 4
+                },
+            ]
+        );
+    }
 }

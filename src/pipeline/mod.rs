@@ -106,13 +106,7 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
     let mut problems = Vec::new();
     problems.extend(reserved_environment_names(&resolved));
     let complete = resolved.len() == project.environments.len();
-    let argocd = match render::render_argocd(&templates, &resolved, complete) {
-        Ok(a) => Some(a),
-        Err(f) => {
-            problems.extend(f.diagnostics);
-            None
-        }
-    };
+    let argocd = render::render_argocd(&resolved, complete);
     crate::profile::mark("render argocd", t);
     // One environment at a time: render, check, lint, then (unless asked to keep them) let its
     // manifests go, so peak memory is one environment's manifests plus the text still held:
@@ -168,10 +162,9 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
         environments.push(compiled);
     }
     crate::profile::report_counters();
-    let argocd = match argocd {
-        Some(a) if problems.is_empty() => a,
-        _ => return Err(problems.into()),
-    };
+    if !problems.is_empty() {
+        return Err(problems.into());
+    }
     findings.extend(check_argocd_schemas(&argocd, &environments));
     dir_namespaces.push((
         argocd.name.clone(),

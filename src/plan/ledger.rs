@@ -78,6 +78,35 @@ pub fn percent(used: u64, capacity: Option<u64>) -> Option<f64> {
     }
 }
 
+/// The amount a share of `capacity` allows, rounded down to a whole millicore or byte: exactly
+/// what a ResourceQuota rendered from the same share holds the namespace to (`crate::enforce`).
+/// The share is taken to a millionth of a percent, so the arithmetic is exact in integers.
+pub fn allowed(capacity: u64, percent: f64) -> u64 {
+    if !percent.is_finite() || percent <= 0.0 {
+        return 0;
+    }
+    let millionths = (percent * 1e6).round().min(u64::MAX as f64) as u128;
+    let amount = u128::from(capacity) * millionths / 100_000_000;
+    u64::try_from(amount).unwrap_or(u64::MAX)
+}
+
+/// Pods a rolling update adds above the replica count: Kubernetes' default `maxSurge` of 25%,
+/// rounded up, for a Deployment. A StatefulSet replaces its pods one at a time and adds none.
+pub fn surge_pods(deployment: bool, replicas: u64) -> u64 {
+    if deployment {
+        replicas.div_ceil(4)
+    } else {
+        0
+    }
+}
+
+/// Whether a wave's rollout fits: the platform's steady requests plus the wave's surge pods,
+/// against [`Policy::rollout_limit`].
+pub fn rollout(steady: Usage, surge: Usage, policy: &Policy) -> Checks {
+    let limit = Some(policy.rollout_limit());
+    Checks::exact(steady.plus(surge), policy.capacity, limit, limit)
+}
+
 /// One share held against one limit (a budget, the ceiling, the capacity, the limits policy or
 /// the target).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,6 +117,17 @@ pub struct Check {
 }
 
 impl Check {
+    /// An amount against a share of a known capacity, decided in whole units (see [`allowed`]):
+    /// the verdict the API server's quota admission gives, to the byte.
+    pub fn exact(used: u64, capacity: Option<u64>, limit: Option<f64>) -> Option<Check> {
+        let (capacity, limit) = (capacity?, limit?);
+        Some(Check {
+            limit,
+            used: percent(used, Some(capacity))?,
+            ok: used <= allowed(capacity, limit),
+        })
+    }
+
     pub fn new(used: Option<f64>, limit: Option<f64>) -> Option<Check> {
         let (used, limit) = (used?, limit?);
         Some(Check {
@@ -113,6 +153,19 @@ impl Checks {
         }
     }
 
+    /// Amounts against shares of a capacity, decided in whole units.
+    pub fn exact(
+        used: Usage,
+        capacity: Amount,
+        cpu_limit: Option<f64>,
+        memory_limit: Option<f64>,
+    ) -> Checks {
+        Checks {
+            cpu: Check::exact(used.cpu, capacity.cpu, cpu_limit),
+            memory: Check::exact(used.memory, capacity.memory, memory_limit),
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.cpu.is_none_or(|c| c.ok) && self.memory.is_none_or(|c| c.ok)
     }
@@ -134,6 +187,11 @@ pub struct Policy {
     /// Share of capacity requests should stay under (`cluster.target`).
     pub target_cpu: Option<f64>,
     pub target_memory: Option<f64>,
+    /// Requests and limits every pod adds beyond its declared containers (an injected sidecar).
+    pub pod_requests: Usage,
+    pub pod_limits: Usage,
+    /// Whether a ResourceQuota holds the namespace to the ceiling (`enforce.quota`).
+    pub quota: bool,
 }
 
 impl Policy {
@@ -145,6 +203,20 @@ impl Policy {
             limits_memory: env.cluster.limits.memory.map(|p| p.0),
             target_cpu: env.cluster.target.cpu.map(|p| p.0),
             target_memory: env.cluster.target.memory.map(|p| p.0),
+            pod_requests: Usage::of(env.pod_overhead.0, 1),
+            pod_limits: Usage::of(env.pod_overhead.1, 1),
+            quota: env.enforce.quota,
+        }
+    }
+
+    /// What a rollout's surge pods must fit under, as a share of capacity: the ceiling where a
+    /// quota enforces it (the API server refuses the surge pod), else the whole capacity (the
+    /// scheduler cannot place it).
+    pub fn rollout_limit(&self) -> f64 {
+        if self.quota {
+            self.max_utilisation
+        } else {
+            100.0
         }
     }
 
@@ -228,15 +300,17 @@ impl Verdicts {
 }
 
 pub fn judge(f: &Footprint, policy: &Policy) -> Verdicts {
-    let share = |u: Usage| Share::of(u, policy.capacity);
+    let check = |u: Usage, cpu: Option<f64>, memory: Option<f64>| {
+        Checks::exact(u, policy.capacity, cpu, memory)
+    };
     let (limits_cpu, limits_memory) = policy.limits_allowed();
     let ceiling = Some(policy.max_utilisation);
     Verdicts {
-        ceiling: Checks::new(share(f.requests), ceiling, ceiling),
-        hpa_worst_case: Checks::new(share(f.requests_at_max), Some(100.0), Some(100.0)),
-        limits: Checks::new(share(f.limits), limits_cpu, limits_memory),
-        limits_at_max: Checks::new(share(f.limits_at_max), limits_cpu, limits_memory),
-        target: Checks::new(share(f.requests), policy.target_cpu, policy.target_memory),
+        ceiling: check(f.requests, ceiling, ceiling),
+        hpa_worst_case: check(f.requests_at_max, Some(100.0), Some(100.0)),
+        limits: check(f.limits, limits_cpu, limits_memory),
+        limits_at_max: check(f.limits_at_max, limits_cpu, limits_memory),
+        target: check(f.requests, policy.target_cpu, policy.target_memory),
     }
 }
 
@@ -323,6 +397,56 @@ mod tests {
         assert_eq!(v.target.memory.map(|c| c.ok), Some(false), "50% > 45%");
         assert_eq!(v.target.cpu, None);
         assert!(v.ceiling.ok());
+    }
+
+    #[test]
+    fn the_ceiling_is_decided_to_the_byte() {
+        // 80% of 8Gi is 6871947673.6 bytes: a quota holds 6871947673, and so does the ledger.
+        assert_eq!(allowed(8 * GI, 80.0), 6_871_947_673);
+        assert_eq!(allowed(16_000, 80.0), 12_800);
+        assert_eq!(allowed(16_000, 12.5), 2_000);
+        assert_eq!(allowed(0, 80.0), 0);
+        assert_eq!(allowed(u64::MAX, 1000.0), u64::MAX);
+        let p = policy();
+        let at = Footprint::of(
+            Usage {
+                cpu: 12_800,
+                memory: 6_871_947_673,
+            },
+            Usage::default(),
+            1,
+            1,
+        );
+        assert!(judge(&at, &p).ceiling.ok());
+        let over = Footprint::of(
+            Usage {
+                cpu: 12_800,
+                memory: 6_871_947_674,
+            },
+            Usage::default(),
+            1,
+            1,
+        );
+        assert!(!judge(&over, &p).ceiling.ok());
+        // One byte over a terabyte-sized ceiling is under any float tolerance, not under this.
+        let big = Policy {
+            capacity: Amount {
+                cpu: None,
+                memory: Some(1 << 50),
+            },
+            ..policy()
+        };
+        let at = allowed(1 << 50, 80.0);
+        let one_over = Footprint::of(
+            Usage {
+                cpu: 0,
+                memory: at + 1,
+            },
+            Usage::default(),
+            1,
+            1,
+        );
+        assert!(!judge(&one_over, &big).ceiling.ok());
     }
 
     #[test]

@@ -87,6 +87,10 @@ fn environment(env: &EnvPlan) -> String {
             "no HPA in this phase".to_owned()
         };
         out.push(row("HPA max", plain(p.requests_at_max), &note));
+        for (i, step) in p.steps.iter().filter(|s| s.surge_pods > 0).enumerate() {
+            let label = if i == 0 { "surge" } else { "" };
+            out.push(format!("  {label:<11}  {}", surge_note(env, step)));
+        }
     }
     let t = &env.totals;
     out.push(String::new());
@@ -149,6 +153,11 @@ fn environment(env: &EnvPlan) -> String {
         if v.over_committed() {
             parts.push("limits over-commit the cluster".to_owned());
         }
+        match env.rollout_failures() {
+            0 => {}
+            1 => parts.push("one wave's rolling update does not fit".to_owned()),
+            n => parts.push(format!("{n} waves' rolling updates do not fit")),
+        }
         format!("✘ {}", parts.join("; "))
     };
     out.push(format!("  {:<11}  {verdict}", "verdict"));
@@ -185,6 +194,25 @@ fn limits_policy(env: &EnvPlan) -> String {
     }
     line.push('.');
     line
+}
+
+/// A wave's rolling update: its surge pods, and the platform's peak while they run against what
+/// they must fit under.
+fn surge_note(env: &EnvPlan, step: &crate::plan::Step) -> String {
+    let c = &step.rollout;
+    format!(
+        "wave {} +{} pod{} (CPU {}, memory {}): peak {} CPU, {} memory ≤ {}{} {}",
+        step.wave,
+        step.surge_pods,
+        if step.surge_pods == 1 { "" } else { "s" },
+        cpu(step.surge.cpu),
+        mem(step.surge.memory),
+        pct(c.cpu.map(|k| k.used)),
+        pct(c.memory.map(|k| k.used)),
+        limit(env.policy.rollout_limit()),
+        if env.policy.quota { " quota" } else { "" },
+        if c.ok() { "✔" } else { "✘ OVER" }
+    )
 }
 
 fn row(label: &str, (cpu_cell, mem_cell): (String, String), extra: &str) -> String {

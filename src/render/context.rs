@@ -1,11 +1,11 @@
-//! The values templates see. Everything a template needs is computed here, so templates hold
-//! layout only and an override cannot get the arithmetic wrong.
+//! What the renderer knows about a service beyond its catalogue entry ([`ServiceFacts`]: labels,
+//! annotations, callers, routes...), and the constants rendered resources share. Computed once
+//! per service; the built-in builders and the extra templates' context read the same facts.
 
-use crate::catalogue::model::{ProbeKind, Protocol, Workload};
+use crate::catalogue::model::{Protocol, Workload};
 use crate::catalogue::resolve::HEADLESS_SUFFIX;
 use crate::catalogue::{ResolvedEnvironment, ResolvedService};
-use minijinja::Value as TV;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 pub const MANAGED_BY: &str = "shipshape";
@@ -29,20 +29,6 @@ pub const ARGOCD_DIR: &str = "argocd";
 pub const RENDERED_PATH: &str = "rendered";
 /// Argo CD's in-cluster API server: where the root app creates the Application resources.
 pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
-
-pub fn environment_context(env: &ResolvedEnvironment) -> Value {
-    json!({
-        "name": env.name,
-        "namespace": env.namespace,
-        "platform": env.platform,
-        "namespaceWave": NAMESPACE_WAVE.to_string(),
-        "istio": {
-            "enabled": env.istio.enabled,
-            "mtls": env.istio.mtls.clone().unwrap_or_else(|| "STRICT".into()),
-        },
-        "argocdNamespace": ARGOCD_NAMESPACE,
-    })
-}
 
 /// The identity Istio gives a workload running as service account `name` in `namespace`.
 pub fn principal(namespace: &str, name: &str) -> String {
@@ -173,10 +159,9 @@ pub struct Hpa {
     pub cpu_target: u32,
 }
 
-/// What the service templates are given about one service, computed once as plain Rust data.
-/// The template context ([`service_context_from`]) and the native renderer
-/// (`render::native`) both read it, so labels, annotations, routes, callers and the rest are
-/// derived in one place and the two renderings cannot drift apart.
+/// What is known about one service in one environment, computed once as plain Rust data: the
+/// built-in builders (`render::builtin`) and the extra templates' context both read it, so
+/// labels, annotations, routes and callers are derived in one place.
 pub struct ServiceFacts<'a> {
     pub env: &'a ResolvedEnvironment,
     pub svc: &'a ResolvedService,
@@ -333,254 +318,6 @@ impl<'a> ServiceFacts<'a> {
     }
 }
 
-fn strings(items: &[String]) -> TV {
-    items.iter().map(|s| TV::from(s.as_str())).collect()
-}
-
-fn optional<T: Into<TV>>(value: Option<T>) -> TV {
-    value.map_or_else(|| TV::from(()), Into::into)
-}
-
-fn string_pairs<'x>(pairs: impl IntoIterator<Item = (&'x str, &'x str)>) -> TV {
-    TV::from_pairs(pairs.into_iter().map(|(k, v)| (TV::from(k), TV::from(v))))
-}
-
-/// What a service template sees as `svc`, from the service's facts. Built as template values directly: a
-/// detour through JSON values and a conversion cost a sixth of rendering.
-pub fn service_context_from(facts: &ServiceFacts<'_>) -> TV {
-    let mut pairs = service_pairs(facts, &facts.svc.name);
-    // The governing Service is a second object of the service: the same values under another
-    // name, so `service-headless.yaml.j2` can include the shared metadata block with it
-    // (`{% with svc = svc.headless %}`) and an overridden `_metadata.yaml.j2` reaches it too.
-    let headless = if facts.stateful() {
-        TV::from_pairs(service_pairs(facts, &facts.headless_name()))
-    } else {
-        TV::from(())
-    };
-    pairs.push(("headless", headless));
-    TV::from_pairs(pairs)
-}
-
-fn service_pairs(facts: &ServiceFacts<'_>, name: &str) -> Vec<(&'static str, TV)> {
-    let svc = facts.svc;
-    let resources = facts.resources();
-    let env_list: TV = svc
-        .env
-        .iter()
-        .map(|(k, v)| {
-            TV::from_pairs([
-                ("name", TV::from(k.as_str())),
-                ("value", TV::from(v.as_str())),
-            ])
-        })
-        .collect();
-    let callers: TV = facts
-        .callers
-        .iter()
-        .map(|c| {
-            TV::from_pairs([
-                ("name", TV::from(c.name.as_str())),
-                ("principal", TV::from(facts.principal(c))),
-            ])
-        })
-        .collect();
-    let dependencies: TV = facts
-        .dependencies
-        .iter()
-        .map(|d| {
-            TV::from_pairs([
-                ("name", TV::from(d.name.as_str())),
-                ("port", TV::from(d.port)),
-            ])
-        })
-        .collect();
-    let routes: TV = facts
-        .routes
-        .iter()
-        .map(|r| {
-            TV::from_pairs([
-                ("subset", TV::from(r.subset)),
-                ("weight", TV::from(r.weight)),
-            ])
-        })
-        .collect();
-    let canary = TV::from_pairs(svc.canary.iter().map(|(k, w)| (k.as_str(), TV::from(*w))));
-    vec![
-        ("name", TV::from(name)),
-        ("kind", TV::from(facts.kind())),
-        ("image", TV::from(svc.image.as_str())),
-        ("port", TV::from(svc.port)),
-        ("portName", TV::from(port_name(svc.protocol))),
-        ("appProtocol", TV::from(app_protocol(svc.protocol))),
-        (
-            "probe",
-            TV::from(match svc.probe {
-                ProbeKind::Http => "http",
-                ProbeKind::Tcp => "tcp",
-                ProbeKind::None => "none",
-            }),
-        ),
-        ("healthPath", TV::from(svc.health_path.as_str())),
-        ("replicas", TV::from(svc.replicas_min)),
-        (
-            "hpa",
-            facts.hpa().map_or_else(
-                || TV::from(()),
-                |h| {
-                    TV::from_pairs([
-                        ("min", TV::from(h.min)),
-                        ("max", TV::from(h.max)),
-                        ("cpuTarget", TV::from(h.cpu_target)),
-                    ])
-                },
-            ),
-        ),
-        (
-            "resources",
-            if resources.is_empty() {
-                TV::from(())
-            } else {
-                TV::from_pairs(
-                    resources
-                        .into_iter()
-                        .map(|(key, amounts)| (key, string_pairs(amounts))),
-                )
-            },
-        ),
-        ("env", env_list),
-        ("labels", string_pairs(facts.labels())),
-        ("podLabels", string_pairs(facts.pod_labels())),
-        ("selector", string_pairs(facts.selector())),
-        (
-            "annotations",
-            string_pairs(
-                facts
-                    .annotations
-                    .iter()
-                    .map(|(k, v)| (k.as_ref(), v.as_ref())),
-            ),
-        ),
-        ("dependsOn", strings(&svc.depends_on)),
-        ("wave", TV::from(svc.wave)),
-        ("storage", optional(svc.storage_size.as_deref())),
-        ("runAsNonRoot", TV::from(facts.run_as_non_root())),
-        ("headlessName", TV::from(facts.headless_name())),
-        (
-            "security",
-            TV::from_pairs([
-                ("runAsUser", TV::from(svc.security.run_as_user)),
-                ("runAsGroup", TV::from(svc.security.run_as_group)),
-                ("fsGroup", TV::from(svc.security.fs_group)),
-                (
-                    "readOnlyRootFilesystem",
-                    TV::from(svc.security.read_only_root_filesystem),
-                ),
-                (
-                    "serviceAccountToken",
-                    TV::from(svc.security.service_account_token),
-                ),
-            ]),
-        ),
-        (
-            "startup",
-            svc.startup.map_or_else(
-                || TV::from(()),
-                |s| {
-                    TV::from_pairs([
-                        ("failureThreshold", TV::from(s.failure_threshold)),
-                        ("periodSeconds", TV::from(s.period_seconds)),
-                    ])
-                },
-            ),
-        ),
-        ("ingressNamespaces", strings(&svc.ingress_namespaces)),
-        ("canary", canary),
-        ("timeout", optional(svc.mesh_timeout.as_deref())),
-        ("retries", optional(svc.mesh_retries)),
-        ("protocol", TV::from(port_name(svc.protocol))),
-        ("host", TV::from(facts.host.as_str())),
-        ("callers", callers),
-        ("dependencies", dependencies),
-        ("subsets", facts.subsets().map(TV::from).collect()),
-        ("routes", routes),
-        (
-            "trafficPolicy",
-            template_value(&traffic_policy(svc.protocol)),
-        ),
-    ]
-}
-
-/// The Argo CD Application of one environment, or `None` without an `argocd` section.
-pub fn application_context(env: &ResolvedEnvironment) -> Option<Value> {
-    let argo = env.argocd.as_ref()?;
-    let mut destination = Map::new();
-    match (&argo.destination.server, &argo.destination.name) {
-        (None, Some(name)) => destination.insert("name".into(), name.clone().into()),
-        (server, _) => destination.insert(
-            "server".into(),
-            server
-                .clone()
-                .unwrap_or_else(|| IN_CLUSTER_SERVER.into())
-                .into(),
-        ),
-    };
-    destination.insert("namespace".into(), env.namespace.clone().into());
-    Some(json!({
-        "name": format!("{}-{}", env.platform, env.name),
-        "namespace": ARGOCD_NAMESPACE,
-        "platform": env.platform,
-        "environment": env.name,
-        "project": argo.project.clone().unwrap_or_else(|| "default".into()),
-        "repoURL": argo.repo_url,
-        "targetRevision": argo.target_revision.clone().unwrap_or_else(|| "HEAD".into()),
-        "path": format!("{RENDERED_PATH}/{}", env.name),
-        "destination": destination,
-        "prune": argo.sync_policy.prune.unwrap_or(false),
-        "selfHeal": argo.sync_policy.self_heal.unwrap_or(false),
-        "syncOptions": ["CreateNamespace=true"],
-    }))
-}
-
-/// The app-of-apps over `rendered/argocd`, or `None` when no environment uses Argo CD.
-///
-/// It reads the Application files from the repository and revision most environments use (ties:
-/// the first environment in name order), and creates them in Argo CD's own cluster and namespace.
-pub fn root_application_context(envs: &[ResolvedEnvironment]) -> Option<Value> {
-    let sources: Vec<(&str, &str)> = envs
-        .iter()
-        .filter_map(|e| e.argocd.as_ref())
-        .map(|a| {
-            (
-                a.repo_url.as_str(),
-                a.target_revision.as_deref().unwrap_or("HEAD"),
-            )
-        })
-        .collect();
-    let mut best: Option<((&str, &str), usize)> = None;
-    for candidate in &sources {
-        let count = sources.iter().filter(|s| *s == candidate).count();
-        if best.is_none_or(|(_, c)| count > c) {
-            best = Some((*candidate, count));
-        }
-    }
-    let ((repo_url, revision), _) = best?;
-    let platform = envs.first().map_or("", |e| e.platform.as_str());
-    Some(json!({
-        "name": platform,
-        "namespace": ARGOCD_NAMESPACE,
-        "platform": platform,
-        "environment": Value::Null,
-        "project": "default",
-        "repoURL": repo_url,
-        "targetRevision": revision,
-        "path": format!("{RENDERED_PATH}/{ARGOCD_DIR}"),
-        "destination": { "server": IN_CLUSTER_SERVER, "namespace": ARGOCD_NAMESPACE },
-        "prune": true,
-        "selfHeal": true,
-        "syncOptions": [],
-    }))
-}
-
 /// Label values allow `[A-Za-z0-9._-]`, at most 63, alphanumeric at both ends.
 fn sanitize_label_value(text: &str) -> String {
     let cleaned: String = text
@@ -597,27 +334,4 @@ fn sanitize_label_value(text: &str) -> String {
     cleaned
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_owned()
-}
-
-/// The template engine's value for a context built here. A direct walk: going through serde's
-/// serializer cost more than building the context itself (a fifth of rendering at N = 1,000).
-pub fn template_value(v: &Value) -> minijinja::Value {
-    match v {
-        Value::Null => minijinja::Value::from(()),
-        Value::Bool(b) => minijinja::Value::from(*b),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                minijinja::Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                minijinja::Value::from(u)
-            } else {
-                minijinja::Value::from(n.as_f64().unwrap_or(f64::NAN))
-            }
-        }
-        Value::String(s) => minijinja::Value::from(s.as_str()),
-        Value::Array(items) => items.iter().map(template_value).collect(),
-        Value::Object(map) => {
-            minijinja::Value::from_pairs(map.iter().map(|(k, v)| (k.as_str(), template_value(v))))
-        }
-    }
 }

@@ -1,14 +1,23 @@
-//! Rendering: templates -> text -> manifests -> canonical YAML files.
+//! Rendering, one environment at a time, in stages with a function each:
+//!
+//! 1. [`build_documents`]: the built-in resources ([`builtin`]), then the documents the extra
+//!    templates add ([`extra`], [`templates`]), each with its origin, as `serde_json::Value`s;
+//! 2. patches edit those documents in place (the seam is in [`render_environment`]);
+//! 3. [`write_documents`]: canonical YAML text ([`emit`]), file by file, and `kustomization.yaml`.
+//!
+//! Validation and lint follow in `crate::pipeline`, on the documents the last stage hands over.
 
+pub mod builtin;
 pub mod context;
 pub mod emit;
-pub mod native;
+pub mod extra;
 pub mod templates;
 
-use crate::catalogue::ResolvedEnvironment;
+use crate::catalogue::{ResolvedEnvironment, ResolvedService};
 use crate::diagnostic::{Diagnostic, Failure};
 use crate::manifest::{Manifest, ManifestOrigin};
 use serde_json::Value;
+use templates::Scope;
 pub use templates::Templates;
 
 /// One output file of an environment.
@@ -56,164 +65,252 @@ fn header(source: &str) -> String {
     format!("{GENERATED_MARKER} from {source}. Do not edit: change the catalogue and run `shipshape build`.\n")
 }
 
+/// One output file's documents, built and not yet written as text.
+#[derive(Debug, Clone)]
+pub struct FileDocuments {
+    /// Path relative to the environment's output directory.
+    pub path: String,
+    /// What the file's header names as its source ("service `api`, environment `dev`").
+    pub source: String,
+    /// The documents, in the order they are written, each with its origin (service and file).
+    pub manifests: Vec<Manifest>,
+}
+
+impl FileDocuments {
+    fn new(path: String, source: String, service: Option<&str>, docs: Vec<Value>) -> Self {
+        let manifests = docs
+            .into_iter()
+            .map(|value| Manifest {
+                value,
+                origin: ManifestOrigin::Rendered {
+                    service: service.map(str::to_owned),
+                    file: path.clone(),
+                    patches: None,
+                },
+            })
+            .collect();
+        FileDocuments {
+            path,
+            source,
+            manifests,
+        }
+    }
+}
+
+/// What one environment renders, as documents: `namespace.yaml`, then each service's file in
+/// catalogue order. `kustomization.yaml` is not among them: it lists the files, and is written
+/// with them.
+#[derive(Debug, Clone)]
+pub struct EnvironmentDocuments {
+    pub name: String,
+    pub files: Vec<FileDocuments>,
+}
+
+/// Renders one environment: its documents, then their text.
 pub fn render_environment(
     templates: &Templates,
     env: &ResolvedEnvironment,
 ) -> Result<RenderedEnvironment, Failure> {
-    let env_ctx = context::environment_context(env);
-    let mut out = RenderedEnvironment {
-        name: env.name.clone(),
-        files: Vec::new(),
-        manifests: Vec::new(),
-        complete: true,
-    };
-    let mut problems = Vec::new();
+    let mut documents = build_documents(templates, env)?;
+    // Every built-in and extra document exists with its origin, and no text is written yet, so
+    // what a patch changes is validated, linted and written like the rest.
+    crate::patch::apply_environment(env, &mut documents)?;
+    Ok(write_documents(env, documents))
+}
 
-    let ctx = context::template_value(&serde_json::json!({ "env": env_ctx }));
-    let mut docs = Vec::new();
-    for name in templates::ENVIRONMENT_TEMPLATES {
-        match render_docs(templates, name, &ctx, None) {
-            Ok(d) => docs.extend(d),
-            Err(d) => problems.push(d.in_environment(&env.name)),
-        }
-    }
-    push_file(
-        &mut out,
-        "namespace.yaml",
-        &format!("environment `{}`", env.name),
-        None,
-        docs,
-    );
-
-    // Services render independently; spread them over the cores and keep catalogue order.
-    let steps = service_steps(templates);
-    // Converted once, and only if some template needs it: every service's context shares it.
-    let env_value = std::sync::OnceLock::new();
+/// The built-in documents of `env`, then those its extra templates add: per service after the
+/// service's own (in the service's file), per environment after the namespace's (in
+/// `namespace.yaml`), each template's in template name order.
+pub fn build_documents(
+    templates: &Templates,
+    env: &ResolvedEnvironment,
+) -> Result<EnvironmentDocuments, Failure> {
+    let extras = Extras::new(templates, env);
+    // Services build independently; spread them over the cores and keep catalogue order.
     let results = crate::parallel::map(&env.services, 16, |svc| {
-        render_service(templates, env, &steps, (&env_ctx, &env_value), svc)
+        service_documents(templates, &extras, env, svc)
     });
+    let mut problems = Vec::new();
+    let mut services = Vec::with_capacity(env.services.len());
+    let mut contexts = Vec::new();
     for result in results {
         match result {
-            Ok((file, manifests)) => {
-                out.files.push(file);
-                out.manifests.extend(manifests);
+            Ok((file, ctx)) => {
+                services.push(file);
+                contexts.extend(ctx);
             }
             Err(p) => problems.extend(p),
         }
     }
-
-    let files: Vec<String> = out.files.iter().map(|f| f.path.clone()).collect();
-    let ctx = context::template_value(&serde_json::json!({ "env": env_ctx, "files": files }));
-    match render_docs(templates, templates::KUSTOMIZATION_TEMPLATE, &ctx, None) {
-        Ok(docs) => {
-            let mut text = header(&format!("environment `{}`", env.name));
-            for (i, doc) in docs.iter().enumerate() {
-                if i > 0 {
-                    text.push_str("---\n");
-                }
-                emit::write_yaml(&mut text, doc);
-            }
-            out.files.push(RenderedFile {
-                path: "kustomization.yaml".into(),
-                text,
-                text_at: TextAt::Memory,
-            });
-        }
-        Err(d) => problems.push(d.in_environment(&env.name)),
-    }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems.into())
-    }
-}
-
-type ServiceOutput = Result<(RenderedFile, Vec<Manifest>), Vec<Diagnostic>>;
-
-/// How one service template is rendered in this run.
-#[derive(Clone, Copy)]
-enum Step {
-    /// Built-in and not overridden: built directly ([`native`]).
-    Native(native::NativeFn),
-    /// Through minijinja and the YAML read-back.
-    Template(&'static str),
-}
-
-/// Each service template's path, in [`templates::SERVICE_TEMPLATES`] order.
-fn service_steps(templates: &Templates) -> Vec<Step> {
-    templates::SERVICE_TEMPLATES
-        .iter()
-        .map(
-            |&name| match native::renderer(name).filter(|_| templates.native_allowed(name)) {
-                Some(f) => Step::Native(f),
-                None => Step::Template(name),
-            },
-        )
-        .collect()
-}
-
-/// Renders one service's file: every service template, natively or through minijinja, emitted
-/// canonically.
-///
-/// `env_value` is the environment's context and its template value, converted on first use.
-fn render_service(
-    templates: &Templates,
-    env: &ResolvedEnvironment,
-    steps: &[Step],
-    env_value: (&Value, &std::sync::OnceLock<minijinja::Value>),
-    svc: &crate::catalogue::ResolvedService,
-) -> ServiceOutput {
-    let t = std::time::Instant::now();
-    let facts = context::ServiceFacts::new(env, svc);
-    crate::profile::add(crate::profile::Counter::Context, t);
-    let mut ctx: Option<minijinja::Value> = None;
-    let mut docs = Vec::new();
-    let mut problems = Vec::new();
-    for step in steps {
-        match *step {
-            Step::Native(build) => {
-                let t = std::time::Instant::now();
-                docs.extend(build(&facts));
-                crate::profile::add(crate::profile::Counter::Native, t);
-            }
-            Step::Template(name) => {
-                let ctx = ctx.get_or_insert_with(|| {
-                    let t = std::time::Instant::now();
-                    let ctx = minijinja::context! {
-                        env => env_value.1.get_or_init(|| context::template_value(env_value.0)).clone(),
-                        svc => context::service_context_from(&facts),
-                    };
-                    crate::profile::add(crate::profile::Counter::Context, t);
-                    ctx
-                });
-                match render_docs(templates, name, ctx, Some(&svc.name)) {
-                    Ok(d) => docs.extend(d),
-                    Err(d) => problems.push(d.in_environment(&env.name)),
-                }
+    let mut namespace_docs = builtin::namespace::environment_documents(env);
+    if let Some(env_value) = extras
+        .env_value
+        .as_ref()
+        .filter(|_| extras.environment_scope)
+    {
+        let ctx = minijinja::context! { env => env_value, services => contexts };
+        for extra in templates.extras(Scope::Environment) {
+            match extra::render(templates, extra, &ctx, None) {
+                Ok(docs) => namespace_docs.extend(docs),
+                Err(d) => problems.push(d.in_environment(&env.name)),
             }
         }
     }
     if !problems.is_empty() {
-        return Err(problems);
+        return Err(problems.into());
     }
-    let source = format!("service `{}`, environment `{}`", svc.name, env.name);
-    let mut scratch = RenderedEnvironment {
-        name: String::new(),
-        files: Vec::new(),
-        manifests: Vec::new(),
-        complete: true,
-    };
-    push_file(
-        &mut scratch,
-        &format!("{}.yaml", svc.name),
-        &source,
+    let mut files = Vec::with_capacity(1 + services.len());
+    files.push(FileDocuments::new(
+        "namespace.yaml".into(),
+        format!("environment `{}`", env.name),
+        None,
+        namespace_docs,
+    ));
+    let enforcement = crate::enforce::documents(env);
+    if !enforcement.is_empty() {
+        files.push(FileDocuments::new(
+            crate::enforce::FILE.into(),
+            format!("environment `{}`", env.name),
+            None,
+            enforcement,
+        ));
+    }
+    files.extend(services);
+    Ok(EnvironmentDocuments {
+        name: env.name.clone(),
+        files,
+    })
+}
+
+/// What the extra templates of a run need in every service of an environment.
+struct Extras {
+    /// `env` as templates see it; `None` without extra templates.
+    env_value: Option<minijinja::Value>,
+    service_scope: bool,
+    /// Whether per-environment templates will want every service's context.
+    environment_scope: bool,
+}
+
+impl Extras {
+    fn new(templates: &Templates, env: &ResolvedEnvironment) -> Extras {
+        let service_scope = templates.extras(Scope::Service).next().is_some();
+        let environment_scope = templates.extras(Scope::Environment).next().is_some();
+        Extras {
+            env_value: (service_scope || environment_scope).then(|| extra::environment_value(env)),
+            service_scope,
+            environment_scope,
+        }
+    }
+}
+
+type ServiceOutput = Result<(FileDocuments, Option<minijinja::Value>), Vec<Diagnostic>>;
+
+/// One service's file: its built-in documents, then those of the per-service templates. Also
+/// hands back the service's template context when per-environment templates will list it.
+fn service_documents(
+    templates: &Templates,
+    extras: &Extras,
+    env: &ResolvedEnvironment,
+    svc: &ResolvedService,
+) -> ServiceOutput {
+    let t = std::time::Instant::now();
+    let facts = context::ServiceFacts::new(env, svc);
+    crate::profile::add(crate::profile::Counter::Context, t);
+    let t = std::time::Instant::now();
+    let mut docs: Vec<Value> = builtin::SERVICE_BUILDERS
+        .iter()
+        .filter_map(|build| build(&facts))
+        .collect();
+    crate::profile::add(crate::profile::Counter::Native, t);
+    let mut svc_value = None;
+    if let Some(env_value) = &extras.env_value {
+        let t = std::time::Instant::now();
+        let value = extra::service_value(&facts);
+        crate::profile::add(crate::profile::Counter::Context, t);
+        if extras.service_scope {
+            let ctx = minijinja::context! { env => env_value, svc => &value };
+            let mut problems = Vec::new();
+            for extra in templates.extras(Scope::Service) {
+                match extra::render(templates, extra, &ctx, Some(&svc.name)) {
+                    Ok(d) => docs.extend(d),
+                    Err(d) => problems.push(d.in_environment(&env.name)),
+                }
+            }
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+        }
+        svc_value = extras.environment_scope.then_some(value);
+    }
+    let file = FileDocuments::new(
+        format!("{}.yaml", svc.name),
+        format!("service `{}`, environment `{}`", svc.name, env.name),
         Some(&svc.name),
         docs,
     );
-    match scratch.files.pop() {
-        Some(file) => Ok((file, scratch.manifests)),
-        None => Err(Vec::new()),
+    Ok((file, svc_value))
+}
+
+/// The text of an environment's files (a file without documents is not written), and its
+/// `kustomization.yaml` listing them.
+pub fn write_documents(
+    env: &ResolvedEnvironment,
+    documents: EnvironmentDocuments,
+) -> RenderedEnvironment {
+    let mut out = RenderedEnvironment {
+        name: documents.name,
+        files: Vec::with_capacity(documents.files.len() + 1),
+        manifests: Vec::new(),
+        complete: true,
+    };
+    write_files(&mut out, documents.files);
+    let paths: Vec<&str> = out.files.iter().map(|f| f.path.as_str()).collect();
+    let text = document_text(
+        &format!("environment `{}`", env.name),
+        std::iter::once(&builtin::namespace::kustomization(env, &paths)),
+    );
+    out.files.push(RenderedFile {
+        path: "kustomization.yaml".into(),
+        text,
+        text_at: TextAt::Memory,
+    });
+    out
+}
+
+/// Writes each file with documents as text into `out`, and moves its documents to `out`'s
+/// manifests.
+fn write_files(out: &mut RenderedEnvironment, files: Vec<FileDocuments>) {
+    let texts = crate::parallel::map(&files, 16, |f| {
+        let t = std::time::Instant::now();
+        let text = document_text(&f.source, f.manifests.iter().map(|m| &m.value));
+        crate::profile::add(crate::profile::Counter::Emit, t);
+        text
+    });
+    out.manifests
+        .reserve(files.iter().map(|f| f.manifests.len()).sum());
+    for (file, text) in files.into_iter().zip(texts) {
+        if file.manifests.is_empty() {
+            continue;
+        }
+        out.files.push(RenderedFile {
+            path: file.path,
+            text,
+            text_at: TextAt::Memory,
+        });
+        out.manifests.extend(file.manifests);
     }
+}
+
+/// The generated header, then `docs` as a YAML stream.
+fn document_text<'v>(source: &str, docs: impl Iterator<Item = &'v Value>) -> String {
+    let mut text = header(source);
+    for (i, doc) in docs.enumerate() {
+        if i > 0 {
+            text.push_str("---\n");
+        }
+        emit::write_yaml(&mut text, doc);
+    }
+    text
 }
 
 /// The Argo CD pseudo-environment: `<env>.yaml` with the Application of every environment in
@@ -222,42 +319,37 @@ fn render_service(
 /// `complete` says `envs` are all of the project's environments; otherwise (a build restricted
 /// with `--env`) only the selected environments' Applications are rendered, the root app is not
 /// (it depends on every environment), and the other files on disk are kept.
-pub fn render_argocd(
-    templates: &Templates,
-    envs: &[ResolvedEnvironment],
-    complete: bool,
-) -> Result<RenderedEnvironment, Failure> {
-    let mut out = RenderedEnvironment {
-        name: context::ARGOCD_DIR.to_owned(),
-        files: Vec::new(),
-        manifests: Vec::new(),
-        complete,
-    };
-    let mut problems = Vec::new();
-    let mut apps: Vec<(String, String, serde_json::Value)> = envs
+pub fn render_argocd(envs: &[ResolvedEnvironment], complete: bool) -> RenderedEnvironment {
+    let mut files: Vec<FileDocuments> = envs
         .iter()
         .filter_map(|env| {
-            context::application_context(env).map(|app| {
-                (
+            builtin::argocd::environment_application(env).map(|app| {
+                FileDocuments::new(
                     format!("{}.yaml", env.name),
                     format!("environment `{}`", env.name),
-                    app,
+                    None,
+                    vec![builtin::argocd::application(&app)],
                 )
             })
         })
         .collect();
     if complete {
-        if let Some(root) = context::root_application_context(envs) {
-            apps.push(("root.yaml".into(), "all environments".into(), root));
+        if let Some(root) = builtin::argocd::root_application(envs) {
+            files.push(FileDocuments::new(
+                "root.yaml".into(),
+                "all environments".into(),
+                None,
+                vec![builtin::argocd::application(&root)],
+            ));
         }
     }
-    for (file, source, app) in apps {
-        let ctx = context::template_value(&serde_json::json!({ "app": app }));
-        match render_docs(templates, templates::APPLICATION_TEMPLATE, &ctx, None) {
-            Ok(docs) => push_file(&mut out, &file, &source, None, docs),
-            Err(d) => problems.push(d),
-        }
-    }
+    let mut out = RenderedEnvironment {
+        name: context::ARGOCD_DIR.to_owned(),
+        files: Vec::with_capacity(files.len() + 1),
+        manifests: Vec::new(),
+        complete,
+    };
+    write_files(&mut out, files);
     // So `kubectl kustomize` (and Argo CD, which runs it when the file is there) reads the
     // directory like an environment's. Only a complete render knows every Application; a build
     // restricted with `--env` keeps the one on disk.
@@ -268,92 +360,12 @@ pub fn render_argocd(
             "kind": "Kustomization",
             "resources": resources,
         });
-        let mut text = header("all environments");
-        emit::write_yaml(&mut text, &doc);
+        let text = document_text("all environments", std::iter::once(&doc));
         out.files.push(RenderedFile {
             path: "kustomization.yaml".into(),
             text,
             text_at: TextAt::Memory,
         });
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems.into())
-    }
-}
-
-fn push_file(
-    out: &mut RenderedEnvironment,
-    path: &str,
-    source: &str,
-    service: Option<&str>,
-    docs: Vec<Value>,
-) {
-    if docs.is_empty() {
-        return;
-    }
-    let mut text = header(source);
-    for (i, doc) in docs.into_iter().enumerate() {
-        if i > 0 {
-            text.push_str("---\n");
-        }
-        let t = std::time::Instant::now();
-        emit::write_yaml(&mut text, &doc);
-        crate::profile::add(crate::profile::Counter::Emit, t);
-        out.manifests.push(Manifest {
-            value: doc,
-            origin: ManifestOrigin::Rendered {
-                service: service.map(str::to_owned),
-                file: path.to_owned(),
-            },
-        });
-    }
-    out.files.push(RenderedFile {
-        path: path.to_owned(),
-        text,
-        text_at: TextAt::Memory,
-    });
-}
-
-/// Renders one template and reads its output back as YAML documents (empty output: none).
-fn render_docs(
-    templates: &Templates,
-    name: &str,
-    ctx: &minijinja::Value,
-    service: Option<&str>,
-) -> Result<Vec<Value>, Diagnostic> {
-    let t = std::time::Instant::now();
-    let text = templates.render(name, ctx)?;
-    crate::profile::add(crate::profile::Counter::Template, t);
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let t = std::time::Instant::now();
-    let parsed = crate::yaml::parse_values(&text, &templates.limits);
-    crate::profile::add(crate::profile::Counter::Parse, t);
-    let docs: Vec<Value> = parsed.map_err(|e| {
-        let whom = service.map(|s| format!(" for service `{s}`")).unwrap_or_default();
-        // A budget the text went over has its own advice (which variable raises it).
-        let help = e.help.clone().unwrap_or_else(|| "a custom template must produce YAML; values are inserted JSON-quoted, so write `key: {{ value }}` without quotes around it".into());
-        Diagnostic::error(
-            "render/invalid-yaml",
-            format!("template {name}{whom} produced text that is not YAML: {e}"),
-        )
-        .with_help(help)
-    })?;
-    let mut out = Vec::new();
-    for doc in docs {
-        match doc {
-            Value::Null => {}
-            Value::Object(_) => out.push(doc),
-            other => {
-                return Err(Diagnostic::error(
-                    "render/invalid-yaml",
-                    format!("template {name} produced a document that is not a mapping: {other}"),
-                ))
-            }
-        }
-    }
-    Ok(out)
+    out
 }

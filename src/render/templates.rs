@@ -1,4 +1,6 @@
-//! The template set: embedded in the binary, replaceable file by file with `--templates DIR`.
+//! The platform's extra templates: the files of the template directory (`templates/` of the
+//! project, or `--templates DIR`), each rendering resources once per service or once per
+//! environment through minijinja, within the budgets below.
 
 use crate::diagnostic::{Diagnostic, Failure, Location};
 use crate::yaml::{Limits, SourceFile};
@@ -11,8 +13,7 @@ use std::sync::{Arc, OnceLock};
 pub const TEMPLATE_FUEL_VAR: &str = "SHIPSHAPE_TEMPLATE_FUEL";
 pub const MAX_TEMPLATE_OUTPUT_BYTES_VAR: &str = "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES";
 
-/// Budgets for one render of one template. A template given with `--templates` is a program the
-/// build runs; without them `{% for i in range(99999) %}{% for j in range(99999) %}` runs for
+/// Budgets for one render of one template. A template is a program the build runs; without them `{% for i in range(99999) %}{% for j in range(99999) %}` runs for
 /// hours and a recursive macro grows its output until memory runs out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TemplateLimits {
@@ -81,15 +82,26 @@ impl std::io::Write for BoundedOutput {
     }
 }
 
-/// Templates rendered once per environment, in this order, into `namespace.yaml`: the namespace
-/// and the policies that cover all of it.
-pub const ENVIRONMENT_TEMPLATES: &[&str] = &[
+/// How often an extra template renders, from its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `<name>.service.yaml.j2`: once per service, into the service's file.
+    Service,
+    /// `<name>.environment.yaml.j2`: once per environment, into `namespace.yaml`.
+    Environment,
+}
+
+pub const SERVICE_SUFFIX: &str = ".service.yaml.j2";
+pub const ENVIRONMENT_SUFFIX: &str = ".environment.yaml.j2";
+
+/// The names of the templates that built the built-in resources before they were built in Rust.
+/// A file named like one would once have replaced that resource; now it is refused, so an old
+/// override is not taken for an extra resource (or silently ignored).
+pub const RETIRED_NAMES: &[&str] = &[
+    "_metadata.yaml.j2",
     "namespace.yaml.j2",
     "networkpolicy-namespace.yaml.j2",
     "peerauthentication.yaml.j2",
-];
-/// Templates rendered once per service, in this order, into the service's file.
-pub const SERVICE_TEMPLATES: &[&str] = &[
     "serviceaccount.yaml.j2",
     "service.yaml.j2",
     "service-headless.yaml.j2",
@@ -100,113 +112,61 @@ pub const SERVICE_TEMPLATES: &[&str] = &[
     "virtualservice.yaml.j2",
     "destinationrule.yaml.j2",
     "authorizationpolicy.yaml.j2",
-];
-/// Included by every service template: its metadata block.
-pub const METADATA_TEMPLATE: &str = "_metadata.yaml.j2";
-pub const KUSTOMIZATION_TEMPLATE: &str = "kustomization.yaml.j2";
-/// An Argo CD Application (per environment, and the root app-of-apps) under `rendered/argocd/`.
-pub const APPLICATION_TEMPLATE: &str = "application.yaml.j2";
-
-const EMBEDDED: &[(&str, &str)] = &[
-    (
-        METADATA_TEMPLATE,
-        include_str!("../../templates/_metadata.yaml.j2"),
-    ),
-    (
-        "namespace.yaml.j2",
-        include_str!("../../templates/namespace.yaml.j2"),
-    ),
-    (
-        "serviceaccount.yaml.j2",
-        include_str!("../../templates/serviceaccount.yaml.j2"),
-    ),
-    (
-        "service.yaml.j2",
-        include_str!("../../templates/service.yaml.j2"),
-    ),
-    (
-        "service-headless.yaml.j2",
-        include_str!("../../templates/service-headless.yaml.j2"),
-    ),
-    (
-        "workload.yaml.j2",
-        include_str!("../../templates/workload.yaml.j2"),
-    ),
-    ("hpa.yaml.j2", include_str!("../../templates/hpa.yaml.j2")),
-    ("pdb.yaml.j2", include_str!("../../templates/pdb.yaml.j2")),
-    (
-        "networkpolicy-namespace.yaml.j2",
-        include_str!("../../templates/networkpolicy-namespace.yaml.j2"),
-    ),
-    (
-        "peerauthentication.yaml.j2",
-        include_str!("../../templates/peerauthentication.yaml.j2"),
-    ),
-    (
-        "networkpolicy.yaml.j2",
-        include_str!("../../templates/networkpolicy.yaml.j2"),
-    ),
-    (
-        "virtualservice.yaml.j2",
-        include_str!("../../templates/virtualservice.yaml.j2"),
-    ),
-    (
-        "destinationrule.yaml.j2",
-        include_str!("../../templates/destinationrule.yaml.j2"),
-    ),
-    (
-        "authorizationpolicy.yaml.j2",
-        include_str!("../../templates/authorizationpolicy.yaml.j2"),
-    ),
-    (
-        "application.yaml.j2",
-        include_str!("../../templates/application.yaml.j2"),
-    ),
-    (
-        "kustomization.yaml.j2",
-        include_str!("../../templates/kustomization.yaml.j2"),
-    ),
+    "kustomization.yaml.j2",
+    "application.yaml.j2",
 ];
 
-/// Names a user may override; anything else in an override directory is a mistake worth reporting.
-pub fn known_names() -> impl Iterator<Item = &'static str> {
-    EMBEDDED.iter().map(|(n, _)| *n)
+/// What a file in the template directory is, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Extra(Scope),
+    /// `_<name>.j2`: included or imported by other templates, never rendered on its own.
+    Partial,
+}
+
+fn role(name: &str) -> Option<Role> {
+    let stem_before = |suffix: &str| name.strip_suffix(suffix).filter(|s| !s.is_empty());
+    if stem_before(SERVICE_SUFFIX).is_some() {
+        Some(Role::Extra(Scope::Service))
+    } else if stem_before(ENVIRONMENT_SUFFIX).is_some() {
+        Some(Role::Extra(Scope::Environment))
+    } else if name.starts_with('_') {
+        Some(Role::Partial)
+    } else {
+        None
+    }
+}
+
+/// One extra template: a file of the template directory that renders resources.
+#[derive(Debug, Clone)]
+pub struct Extra {
+    pub name: String,
+    pub scope: Scope,
 }
 
 pub struct Templates {
     env: Environment<'static>,
-    /// Names whose text came from the override directory.
-    overridden: Vec<String>,
-    /// The text of each overridden template as a source file, so an error can point into it.
-    override_files: HashMap<String, Arc<SourceFile>>,
+    /// The templates that render resources, in name order (the order their documents follow
+    /// the built-in ones in).
+    extras: Vec<Extra>,
+    /// The text of every template read, as a source file, so an error can point into it.
+    files: HashMap<String, Arc<SourceFile>>,
     budget: TemplateLimits,
     /// The first render that ran out of a budget. Every later render fails with it at once:
     /// a template that loops for each of 10,000 services costs one budget, not 10,000.
     spent: OnceLock<Diagnostic>,
-    /// Whether built-in service templates may take the native path (`render::native`).
-    native: bool,
     /// Budgets for reading rendered text back: the run's, so a limit raised for a large
     /// catalogue is raised for what the templates make of it too.
     pub(crate) limits: Limits,
 }
 
 impl Templates {
-    /// The embedded set, with any same-named file in `overrides` taking its place.
-    ///
-    /// Overrides are read from that one directory only (no subdirectories, no symlinks that leave
-    /// it), and templates have no loader: `include` and `import` resolve among these names, so a
-    /// template cannot read any other file.
-    ///
-    /// Every render runs within the budgets of [`TemplateLimits::from_env`].
-    pub fn load(overrides: Option<&Path>) -> Result<Templates, Failure> {
-        Templates::load_within(overrides, TemplateLimits::from_env())
+    /// No extra templates: the built-in resources only.
+    pub fn none() -> Templates {
+        Templates::with_budget(TemplateLimits::from_env())
     }
 
-    /// Like [`Templates::load`], with every render within `budget`.
-    pub fn load_within(
-        overrides: Option<&Path>,
-        budget: TemplateLimits,
-    ) -> Result<Templates, Failure> {
+    fn with_budget(budget: TemplateLimits) -> Templates {
         let mut env = Environment::new();
         env.set_fuel(Some(budget.fuel));
         env.set_formatter(|out, state, value| {
@@ -219,52 +179,54 @@ impl Templates {
             }
             Ok(())
         });
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".yaml.j2") {
-                AutoEscape::Json
-            } else {
-                AutoEscape::None
-            }
-        });
+        // Every template here writes YAML (partials included), so every value is inserted
+        // JSON-quoted: one scalar, whatever the catalogue holds.
+        env.set_auto_escape_callback(|_| AutoEscape::Json);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        let mut sources: Vec<(String, String)> = EMBEDDED
-            .iter()
-            .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
-            .collect();
-        let overridden = match overrides {
-            Some(dir) => read_overrides(dir, &mut sources)?,
-            None => Vec::new(),
-        };
-        let shown = overrides.map(crate::catalogue::load::display_path);
-        let override_files: HashMap<String, Arc<SourceFile>> = sources
-            .iter()
-            .filter(|(name, _)| overridden.contains(name))
-            .filter_map(|(name, text)| {
-                let dir = shown.as_deref()?;
-                Some((
-                    name.clone(),
-                    SourceFile::new(format!("{dir}/{name}"), text.as_str()),
-                ))
-            })
-            .collect();
-        let mut templates = Templates {
+        Templates {
             env,
-            overridden,
-            override_files,
+            extras: Vec::new(),
+            files: HashMap::new(),
             budget,
             spent: OnceLock::new(),
-            native: true,
             limits: Limits::default(),
+        }
+    }
+
+    /// The extra templates in `dir` (none without one).
+    ///
+    /// Templates are read from that one directory only (no subdirectories, no symlinks that leave
+    /// it), and have no loader: `include` and `import` resolve among these names, so a template
+    /// cannot read any other file.
+    ///
+    /// Every render runs within the budgets of [`TemplateLimits::from_env`].
+    pub fn load(dir: Option<&Path>) -> Result<Templates, Failure> {
+        Templates::load_within(dir, TemplateLimits::from_env())
+    }
+
+    /// Like [`Templates::load`], with every render within `budget`.
+    pub fn load_within(dir: Option<&Path>, budget: TemplateLimits) -> Result<Templates, Failure> {
+        let mut templates = Templates::with_budget(budget);
+        let Some(dir) = dir else {
+            return Ok(templates);
         };
+        let shown = crate::catalogue::load::display_path(dir);
         let mut problems = Vec::new();
-        for (name, text) in sources {
+        for (name, text) in read_dir(dir)? {
+            let file = SourceFile::new(format!("{shown}/{name}"), text.as_str());
+            templates.files.insert(name.clone(), file);
             if let Err(e) = templates.env.add_template_owned(name.clone(), text) {
                 problems.push(templates.template_error(&name, &e));
+                continue;
+            }
+            if let Some(Role::Extra(scope)) = role(&name) {
+                templates.extras.push(Extra { name, scope });
             }
         }
         if !problems.is_empty() {
             return Err(problems.into());
         }
+        templates.extras.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(templates)
     }
 
@@ -274,24 +236,14 @@ impl Templates {
         Templates { limits, ..self }
     }
 
-    /// Whether `name` is a built-in template that no override replaced: its output is exactly
-    /// what the embedded text produces.
-    pub fn is_embedded(&self, name: &str) -> bool {
-        EMBEDDED.iter().any(|(n, _)| *n == name) && !self.overridden.iter().any(|n| n == name)
+    /// The extra templates of `scope`, in name order.
+    pub fn extras(&self, scope: Scope) -> impl Iterator<Item = &Extra> {
+        self.extras.iter().filter(move |e| e.scope == scope)
     }
 
-    /// The same set, rendered through minijinja only. The native renderer promises the
-    /// templates' output; differential tests and benchmarks hold it to that with this.
-    #[must_use]
-    pub fn without_native(mut self) -> Templates {
-        self.native = false;
-        self
-    }
-
-    /// Whether the built-in service template `name` may be rendered natively: it and the
-    /// metadata block it includes are the embedded ones, and native rendering is on.
-    pub fn native_allowed(&self, name: &str) -> bool {
-        self.native && self.is_embedded(name) && self.is_embedded(METADATA_TEMPLATE)
+    /// The template file `name` as read, for locations in it.
+    pub fn file(&self, name: &str) -> Option<&Arc<SourceFile>> {
+        self.files.get(name)
     }
 
     pub fn render(&self, name: &str, ctx: &minijinja::Value) -> Result<String, Diagnostic> {
@@ -323,10 +275,9 @@ impl Templates {
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
-    /// Where in a template an error happened: the overridden file and line when minijinja
-    /// names them (built-in templates have no file the user could open).
+    /// Where in a template an error happened: the file and line, when minijinja names them.
     fn error_location(&self, e: &minijinja::Error) -> Option<Location> {
-        let file = self.override_files.get(e.name()?)?;
+        let file = self.files.get(e.name()?)?;
         let line = u32::try_from(e.line()?).ok()?;
         let text = file.line_text(line);
         let indent = text.len() - text.trim_start().len();
@@ -386,9 +337,7 @@ impl Templates {
     fn template_error(&self, name: &str, e: &minijinja::Error) -> Diagnostic {
         let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
         let d = Diagnostic::error("render/template", format!("template {name}{line}: {e}"))
-            .with_help(
-                "fix the template; `shipshape build` without --templates uses the built-in set",
-            );
+            .with_help("fix the template: minijinja syntax, with every value the template reads in the context docs/templates.md lists");
         match self.error_location(e) {
             Some(at) => d.at(Some(at), "here"),
             None => d,
@@ -409,18 +358,22 @@ fn line_start(text: &str, line: u32) -> Option<usize> {
         .map(|(i, _)| i + 1)
 }
 
-/// Replaces the text of every template `dir` holds a file for; returns their names.
-fn read_overrides(dir: &Path, sources: &mut [(String, String)]) -> Result<Vec<String>, Failure> {
+/// The name and text of every template file in `dir` (`*.j2`; other files are left alone, so a
+/// README can sit beside the templates), in name order. A name that fits no role, or that a
+/// built-in template had, is refused with what to do instead.
+fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Failure> {
     let shown = crate::catalogue::load::display_path(dir);
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Diagnostic::error(
             "usage/templates",
             format!("cannot read template directory {shown}: {e}"),
         )
-        .with_help("pass a directory that holds *.yaml.j2 files")
+        .with_help(format!(
+            "pass a directory of extra templates (*{SERVICE_SUFFIX}, *{ENVIRONMENT_SUFFIX})"
+        ))
     })?;
     let mut problems = Vec::new();
-    let mut replaced = Vec::new();
+    let mut found = Vec::new();
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
@@ -442,33 +395,46 @@ fn read_overrides(dir: &Path, sources: &mut [(String, String)]) -> Result<Vec<St
             );
             continue;
         }
-        let Some(slot) = sources.iter_mut().find(|(n, _)| *n == name) else {
+        if RETIRED_NAMES.contains(&name.as_str()) {
+            problems.push(retired(&shown, &name));
+            continue;
+        }
+        if role(&name).is_none() {
             problems.push(
                 Diagnostic::error(
                     "usage/templates",
-                    format!("unknown template {shown}/{name}"),
+                    format!("template {shown}/{name} does not say how often it renders"),
                 )
                 .with_help(format!(
-                    "an override replaces one of: {}",
-                    known_names().collect::<Vec<_>>().join(", ")
+                    "name it `<name>{SERVICE_SUFFIX}` to render it once per service, `<name>{ENVIRONMENT_SUFFIX}` once per environment, or `_<name>.j2` for a file other templates include"
                 )),
             );
             continue;
-        };
+        }
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                slot.1 = text;
-                replaced.push(name);
-            }
+            Ok(text) => found.push((name, text)),
             Err(e) => problems.push(Diagnostic::error(
                 "usage/templates",
                 format!("cannot read template {shown}/{name}: {e}"),
             )),
         }
     }
-    if problems.is_empty() {
-        Ok(replaced)
-    } else {
-        Err(problems.into())
+    if !problems.is_empty() {
+        return Err(problems.into());
     }
+    found.sort();
+    Ok(found)
+}
+
+/// A file named like a built-in template, which used to replace that resource.
+fn retired(shown: &str, name: &str) -> Diagnostic {
+    Diagnostic::error(
+        "usage/templates",
+        format!(
+            "template {shown}/{name} is named like a built-in template: replacing a built-in resource by template is retired"
+        ),
+    )
+    .with_help(format!(
+        "the built-in resources are built in by shipshape; to change a field of one, write a patch (docs/templates.md, \"Patches\"); to add resources of your own, rename the file `<name>{SERVICE_SUFFIX}` (once per service) or `<name>{ENVIRONMENT_SUFFIX}` (once per environment)"
+    ))
 }

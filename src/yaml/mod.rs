@@ -16,7 +16,8 @@ mod source;
 pub use limits::Limits;
 pub use source::{SourceFile, Span};
 
-use scalar::resolve_plain;
+use scalar::resolve_plain_in;
+pub use scalar::Schema;
 use serde_json::{Map, Value};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use std::collections::HashMap;
@@ -165,6 +166,7 @@ struct Builder<'a> {
     /// Record pointers and spans; off for text shipshape generated itself, where nobody needs a
     /// line number and the bookkeeping would dominate the cost.
     track: bool,
+    schema: Schema,
     stack: Vec<Frame>,
     spans: SpanIndex,
     anchors: HashMap<usize, Value>,
@@ -176,7 +178,17 @@ struct Builder<'a> {
 
 /// Parses every document of `file`, recording the span of every node.
 pub fn parse_documents(file: &SourceFile, limits: &Limits) -> Result<Vec<YamlDocument>, YamlError> {
-    parse(file, limits, true)
+    parse(file, limits, true, Schema::Core)
+}
+
+/// [`parse_documents`] with plain scalars resolved by `schema` (YAML 1.1 for manifests read as
+/// Kubernetes reads them).
+pub fn parse_documents_in(
+    file: &SourceFile,
+    limits: &Limits,
+    schema: Schema,
+) -> Result<Vec<YamlDocument>, YamlError> {
+    parse(file, limits, true, schema)
 }
 
 /// Parses every document of `text` into values only, with the same scalar rules and limits as
@@ -188,16 +200,20 @@ pub fn parse_values(text: &str, limits: &Limits) -> Result<Vec<Value>, YamlError
         }
     }
     let file = SourceFile::new("<rendered>", text);
-    match parse(&file, limits, false) {
+    match parse(&file, limits, false, Schema::Core) {
         Ok(docs) => Ok(docs.into_iter().map(|d| d.value).collect()),
         // Parse again with spans so the error can say where.
-        Err(_) => {
-            parse(&file, limits, true).map(|docs| docs.into_iter().map(|d| d.value).collect())
-        }
+        Err(_) => parse(&file, limits, true, Schema::Core)
+            .map(|docs| docs.into_iter().map(|d| d.value).collect()),
     }
 }
 
-fn parse(file: &SourceFile, limits: &Limits, track: bool) -> Result<Vec<YamlDocument>, YamlError> {
+fn parse(
+    file: &SourceFile,
+    limits: &Limits,
+    track: bool,
+    schema: Schema,
+) -> Result<Vec<YamlDocument>, YamlError> {
     if file.text.len() > limits.max_file_bytes {
         return Err(YamlError {
             message: format!(
@@ -241,6 +257,7 @@ fn parse(file: &SourceFile, limits: &Limits, track: bool) -> Result<Vec<YamlDocu
                     limits,
                     file,
                     track,
+                    schema,
                     stack: Vec::new(),
                     spans: SpanIndex::default(),
                     anchors: HashMap::new(),
@@ -497,7 +514,7 @@ impl Builder<'_> {
                 let value = if style != ScalarStyle::Plain || forced_string {
                     Value::String(text.into_owned())
                 } else {
-                    resolve_plain(&text).map_err(|msg| {
+                    resolve_plain_in(&text, self.schema).map_err(|msg| {
                         self.error(
                             span,
                             msg,

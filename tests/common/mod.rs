@@ -23,6 +23,7 @@ const HOST_VARS: &[&str] = &[
     "SHIPSHAPE_TEST_SWAP",
     "SHIPSHAPE_TEMPLATE_FUEL",
     "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES",
+    "SHIPSHAPE_REPO_URL",
 ];
 
 /// The crate root: the repository's own catalogue, and where fixture paths start.
@@ -104,6 +105,21 @@ pub fn run_shipshape(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Outcom
         cmd.env_remove(var);
     }
     let output = cmd.envs(vars.iter().copied()).output().unwrap();
+    Outcome {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// [`run_shipshape`] with `stdin` as the binary's standard input.
+pub fn run_shipshape_with_stdin(cwd: &Path, args: &[&str], stdin: &str) -> Outcome {
+    let mut cmd = assert_cmd::Command::cargo_bin("shipshape").unwrap();
+    cmd.current_dir(cwd).args(args).args(["--color", "never"]);
+    for var in HOST_VARS {
+        cmd.env_remove(var);
+    }
+    let output = cmd.write_stdin(stdin.as_bytes().to_vec()).output().unwrap();
     Outcome {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

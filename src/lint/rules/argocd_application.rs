@@ -18,7 +18,10 @@ For every Argo CD `Application` (`spec.source` and each of `spec.sources`):
   environment directories (`rendered/<env>`, `rendered/argocd`); for `shipshape lint`, a directory
   of the linted files or of the repository on disk (relative to the repository root, the nearest
   directory with `.git`). A path missing from disk is only a warning there, since the source may
-  be another repository;
+  be another repository. A source whose `repoURL` names another repository than this one is not
+  looked for at all: this one is known by `SHIPSHAPE_REPO_URL` (URLs separated by spaces or
+  commas) or else by the git remotes of the repository root; when neither is known, every
+  source is taken to be this repository;
 - its `destination.namespace` is a namespace the manifests of that directory are in (a
   `kustomization.yaml` with `namespace:` decides for the whole directory). Nothing is said when the
   directory's manifests were not linted.
@@ -63,6 +66,11 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let mut dirs: Vec<String> = Vec::new();
         let mut all_known = true;
         for (pointer, path) in application_sources(app) {
+            // Another repository's directories are not on this disk, nor among these files.
+            if tree.elsewhere.contains(&(i, pointer.clone())) {
+                all_known = false;
+                continue;
+            }
             let dir = normalise_dir(path);
             if let Some(ns) = tree.dirs.get(&dir) {
                 namespaces.extend(ns.iter().map(String::as_str));

@@ -470,11 +470,14 @@ fn empty_subset(
     let Host::Service { name, namespace } = dest else {
         return;
     };
-    // The Service of that name: through the index, unless names repeat across namespaces.
-    let by_name = ctx.index.named("Service", name).into_iter();
-    let candidates: Vec<usize> = match ctx.index.named("Service", name) {
-        Some(i) if same_namespace(ctx.index.namespace(i), namespace) => by_name.collect(),
-        _ => ctx.index.of_kind("Service").to_vec(),
+    // The Service of that name: through the index when its namespace is known.
+    let candidates: Vec<usize> = match namespace {
+        Some(ns) => ctx
+            .index
+            .find("", "Service", Some(ns), name)
+            .into_iter()
+            .collect(),
+        None => ctx.index.of_kind("Service").to_vec(),
     };
     let Some((svc_i, selector)) = candidates.iter().find_map(|&i| {
         let f = ctx.index.facts(i);

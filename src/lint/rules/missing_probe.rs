@@ -17,7 +17,9 @@ Every container of every workload (Deployment, StatefulSet, DaemonSet, Job, Cron
 - an HTTP probe has an absolute path, and for services of the catalogue, the path is the service's
   declared health endpoint.
 
-Probe *ports* are checked by `port-conflict`, which knows the container's ports.
+Probe *ports* are checked by `port-conflict`, which knows the container's ports. A Helm test
+hook (a pod annotated `helm.sh/hook: test`) runs once to completion under `helm test` and is not
+held to this.
 
 ## Why it matters
 Without a readiness probe, traffic reaches a pod before it can answer, and ArgoCD reports the
@@ -50,6 +52,10 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some((pod, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
+        // `helm test` runs its pod once to completion: nothing sends it traffic or restarts it.
+        if ctx.index.facts(wi).helm_test {
+            continue;
+        }
         let Some(containers) = pod.field("containers").and_then(Value::as_array) else {
             continue;
         };

@@ -17,7 +17,8 @@ the pods of at least one workload in the policy's namespace. An empty selector (
 pod and is fine, and so is an AuthorizationPolicy without a selector (it covers the namespace).
 
 Nothing is said when the linted manifests hold no workload in the policy's namespace: the pods are
-then elsewhere, not missing.
+then elsewhere, not missing. A manifest without a namespace is in the namespace kubectl applies it
+to (`default`, `shipshape lint --namespace`, or its kustomization's `namespace:`).
 
 ## Why it matters
 A selector with a typo protects nothing, and says nothing about it: the pods it was written for

@@ -13,9 +13,11 @@ pub const RULE: Rule = Rule {
     doc: r#"## What it checks
 - Two Services of one environment claiming the same service port and protocol. The platform gives
   every service a port of its own ("port standardization"), so a second claim is a copy-paste
-  mistake. The convention holds within one platform: Services in one namespace with the same
-  `app.kubernetes.io/part-of` label (shipshape sets it on everything it renders). Two Services that
-  select the same pods (a headless and a client Service of one StatefulSet) are one service.
+  mistake. The convention holds within one platform that shipshape renders: Services in one
+  namespace with the same `app.kubernetes.io/part-of` label, rendered by shipshape (or labelled
+  `app.kubernetes.io/managed-by: shipshape`). Kubernetes itself lets ClusterIP Services share a
+  port, so Services from elsewhere (a Helm chart, kubectl output) are not held to it. Two Services
+  that select the same pods (a headless and a client Service of one StatefulSet) are one service.
 - The same port number or name twice in one Service, or twice across the containers of one pod.
 - The same `nodePort` on two Services, or the same `hostPort` on two workloads.
 - A Service `targetPort` that no container of the pods it selects exposes.
@@ -104,14 +106,23 @@ fn check(ctx: &LintContext, out: &mut Sink) {
 }
 
 /// The scope within which the one-port-per-service convention holds: one namespace of one
-/// platform (`app.kubernetes.io/part-of`). Manifests from elsewhere without that label are not held
-/// to the convention, since unrelated charts commonly all listen on port 80.
-fn convention_scope<'m>(m: &'m Manifest, namespace: Option<&'m str>) -> Option<(&'m str, &'m str)> {
-    let part_of = m
-        .labels()
-        .and_then(|l| l.field("app.kubernetes.io/part-of"))
-        .and_then(Value::as_str)?;
-    Some((namespace.unwrap_or(""), part_of))
+/// platform (`app.kubernetes.io/part-of`) that shipshape renders. Kubernetes itself lets any
+/// number of ClusterIP Services share a port (each has its own IP), so manifests from elsewhere
+/// are not held to the convention: unrelated charts, and the parts of one chart, commonly all
+/// listen on port 80.
+fn convention_scope<'m>(
+    ctx: &LintContext,
+    m: &'m Manifest,
+    namespace: Option<&'m str>,
+) -> Option<(&'m str, &'m str)> {
+    let labels = m.labels()?;
+    let label = |key: &str| labels.field(key).and_then(Value::as_str);
+    let ours = ctx.platform.is_some()
+        || label("app.kubernetes.io/managed-by") == Some(crate::render::context::MANAGED_BY);
+    if !ours {
+        return None;
+    }
+    Some((namespace.unwrap_or(""), label("app.kubernetes.io/part-of")?))
 }
 
 fn service_selector(m: &Manifest) -> Option<&Map<String, Value>> {
@@ -157,7 +168,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
     let mut seen_names: FxHashMap<&str, usize> = FxHashMap::default();
     for &si in services {
         let svc = &ctx.manifests[si];
-        let scope = convention_scope(svc, ctx.index.namespace(si));
+        let scope = convention_scope(ctx, svc, ctx.index.namespace(si));
         let Some(ports) = at(&svc.value, &["spec", "ports"]).and_then(Value::as_array) else {
             continue;
         };

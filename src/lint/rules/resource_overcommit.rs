@@ -7,19 +7,21 @@
 //! `shipshape.dev/suppress.resource-overcommit` annotation still govern them all. The figures and
 //! verdicts come from [`crate::plan::ledger`], the same as `shipshape plan`'s.
 
-use crate::catalogue::quantity::{format_memory, format_memory_human, parse_cpu, parse_memory};
+use crate::catalogue::quantity::{
+    format_cpu, format_memory, format_memory_human, parse_cpu, parse_memory,
+};
 use crate::diagnostic::{Location, Severity};
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
 use crate::plan::ledger::{self, Check, Footprint, Usage};
-use crate::render::context::ANNOTATION_PHASE;
+use crate::render::context::{ANNOTATION_PHASE, ANNOTATION_SYNC_WAVE};
 use serde_json::Value;
 use std::borrow::Cow;
 
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
     severity: Severity::Error,
-    summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, limits over-committing the cluster, a missed target, or missing requests/limits",
+    summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, limits over-committing the cluster, a missed target, missing requests/limits, a request above its limit, or a rollout surge that does not fit",
     doc: r#"## What it checks
 With the environment's cluster capacity and policy (`cluster:` in the environment file, or
 `--capacity-cpu/--capacity-memory/--max-utilisation/--limits-cpu/--limits-memory/--target-cpu/
@@ -39,13 +41,29 @@ With the environment's cluster capacity and policy (`cluster:` in the environmen
 - Requests x minimum replicas against `cluster.target` (`target: { memory: 45% }`), a goal below
   the ceiling. Code `resource-overcommit/target`, information: a missed target is worth knowing,
   not worth failing a build for.
-- A container without CPU or memory requests (error: the totals above become unknowable) or
-  without limits (warning).
+- A container without CPU or memory requests (code `resource-overcommit/missing-requests`,
+  error: the totals above become unknowable) or without limits
+  (`resource-overcommit/missing-limits`, warning).
+- A container whose request is above its limit (`resource-overcommit/request-above-limit`,
+  error): the API server refuses such a pod, so the workload applies and never runs.
+- Each sync wave's rolling update beside the running platform (`resource-overcommit/rollout-surge`):
+  its Deployments' surge pods (`maxSurge`, 25% of the replicas rounded up by default; none for
+  `Recreate` or StatefulSets) must fit under the ceiling where `enforce.quota` renders a quota
+  (error: the API server refuses them), else under the capacity (warning: they stay Pending).
+  Either way the rollout stalls half-done. Judged only when the platform fits at rest.
+- Where an Istio sidecar is injected and the environment says what it asks for
+  (`istio.proxy`), every pod counts it, as a namespace quota does.
+Capacity figures are decided in whole millicores and bytes, rounded down as a ResourceQuota
+rendered from the same share is (`enforce.quota`): one byte over the ceiling fails here and
+there alike.
 Every finding states the numbers: used, capacity, percentage, and the largest contributors.
 
 `lint.rules.resource-overcommit` sets the severity of the warnings and errors of every code (a
 missed target stays information), and `shipshape.dev/suppress.resource-overcommit` suppresses
 them all.
+
+A Helm test hook (a pod annotated `helm.sh/hook: test`) runs once under `helm test`, outside
+the platform's steady state: it is neither counted nor required to set requests and limits.
 
 ## Why it matters
 Pods that do not fit stay Pending; a phase that overruns its budget leaves no room for the next
@@ -85,12 +103,21 @@ cluster:
 pub const CODE_LIMITS_MEMORY: &str = "resource-overcommit/limits-memory";
 pub const CODE_LIMITS_CPU: &str = "resource-overcommit/limits-cpu";
 pub const CODE_TARGET: &str = "resource-overcommit/target";
+pub const CODE_MISSING_REQUESTS: &str = "resource-overcommit/missing-requests";
+pub const CODE_MISSING_LIMITS: &str = "resource-overcommit/missing-limits";
+pub const CODE_REQUEST_ABOVE_LIMIT: &str = "resource-overcommit/request-above-limit";
+pub const CODE_ROLLOUT_SURGE: &str = "resource-overcommit/rollout-surge";
 
 struct WorkloadUsage<'m> {
     manifest: usize,
     name: &'m str,
     phase: Option<&'m str>,
     footprint: Footprint,
+    /// Argo CD sync wave (0 without one): the workloads of a wave roll out together.
+    wave: i64,
+    /// Pods a rolling update adds, and their requests.
+    surge_pods: u64,
+    surge: Usage,
 }
 
 fn quantity(v: &Value) -> Option<Cow<'_, str>> {
@@ -224,6 +251,35 @@ fn container_usage(
         if limit.is_none() {
             missing_limits.push(key);
         }
+        if let (Some(Some(r)), Some(Some(l))) = (request, limit) {
+            if r > l {
+                let show = |x: u64| {
+                    if key == "cpu" {
+                        format_cpu(x)
+                    } else {
+                        format_memory(x)
+                    }
+                };
+                let at = ctx.locate(
+                    wi,
+                    &format!("{}/resources/requests/{key}", cpointer()),
+                    &format!("/resources/requests/{key}"),
+                );
+                let d = out.report(
+                    Some(wi),
+                    format!(
+                        "container `{cname}` of `{}` requests {} {key}, above its limit of {}: the API server refuses the pod",
+                        m.name(),
+                        show(r),
+                        show(l)
+                    ),
+                );
+                d.code = CODE_REQUEST_ABOVE_LIMIT.to_owned();
+                d.place(Some(at), "above the limit").help(format!(
+                    "lower the {key} request to at most the limit, or raise the limit"
+                ));
+            }
+        }
         // A missing limit counts as none here; the warning below says so.
         for (into, v) in [(&mut usage, effective), (&mut limits, limit.flatten())] {
             let v = v.unwrap_or(0);
@@ -258,7 +314,8 @@ fn container_usage(
             ),
         )
         .place(Some(place()), "no requests")
-        .help(fix("requests", &missing_requests));
+        .help(fix("requests", &missing_requests))
+        .code = CODE_MISSING_REQUESTS.to_owned();
     }
     if !missing_limits.is_empty() {
         out.report_as(
@@ -271,12 +328,19 @@ fn container_usage(
             ),
         )
         .place(Some(place()), "no limits")
-        .help(fix("limits", &missing_limits));
+        .help(fix("limits", &missing_limits))
+        .code = CODE_MISSING_LIMITS.to_owned();
     }
     (usage, limits)
 }
 
 fn check(ctx: &LintContext, out: &mut Sink) {
+    // What an injected sidecar adds to every pod (zero unless the environment says).
+    let (pod_requests, pod_limits) = ctx
+        .capacity
+        .as_ref()
+        .map(|c| (c.policy.pod_requests, c.policy.pod_limits))
+        .unwrap_or_default();
     let mut usages = Vec::new();
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
@@ -284,6 +348,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some((pod, base)) = facts.pod_spec else {
             continue;
         };
+        if facts.helm_test {
+            continue;
+        }
         let mut requests = Usage::default();
         let mut limits = Usage::default();
         let containers = pod
@@ -299,7 +366,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let replicas = at(&m.value, &["spec", "replicas"])
             .and_then(Value::as_u64)
             .unwrap_or(1);
-        let (min, max) = match ctx.index.hpa_for(facts.kind, facts.name) {
+        let (min, max) = match ctx.index.hpa_for(facts.namespace, facts.kind, facts.name) {
             Some(h) => {
                 let hpa = &ctx.manifests[h].value;
                 let min = at(hpa, &["spec", "minReplicas"])
@@ -312,11 +379,23 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             }
             None => (replicas, replicas),
         };
+        let surge_pods = surge_pods(&m.value, facts.kind, min);
         usages.push(WorkloadUsage {
             manifest: wi,
             name: facts.name,
             phase: m.annotation(ANNOTATION_PHASE),
-            footprint: Footprint::of(requests, limits, min, max),
+            footprint: Footprint::of(
+                requests.plus(pod_requests),
+                limits.plus(pod_limits),
+                min,
+                max,
+            ),
+            wave: m
+                .annotation(ANNOTATION_SYNC_WAVE)
+                .and_then(|w| w.trim().parse().ok())
+                .unwrap_or(0),
+            surge_pods,
+            surge: requests.plus(pod_requests).times(surge_pods),
         });
     }
     let Some(capacity) = &ctx.capacity else {
@@ -382,6 +461,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         ));
     }
     over_commit(out, &report, policy, &total, &verdicts);
+    if verdicts.ceiling.ok() {
+        rollout_surge(out, &report, policy, total.requests);
+    }
     target(out, &report, &total, &verdicts);
     // Phase budgets: cumulative requests after each phase, in rollout order.
     let mut cumulative = Usage::default();
@@ -392,8 +474,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         {
             cumulative = cumulative.plus(u.footprint.requests);
         }
-        let share = ledger::Share::of(cumulative, policy.capacity);
-        let budget = ledger::Checks::new(share, phase.cpu_budget, phase.memory_budget);
+        let budget = ledger::Checks::exact(
+            cumulative,
+            policy.capacity,
+            phase.cpu_budget,
+            phase.memory_budget,
+        );
         for (what, is_mem, cap, c) in failing(&resources, budget) {
             let show = |x: u64| amount(x, is_mem);
             out.report(
@@ -435,6 +521,98 @@ fn side(checks: ledger::Checks, is_memory: bool) -> Option<Check> {
 
 /// Which figure of a footprint a finding is about: requests or limits, at min or max replicas.
 type By<'a> = &'a dyn Fn(&Footprint) -> Usage;
+
+/// Pods a rolling update of this workload adds: a Deployment's `maxSurge` (a count, or a
+/// percentage of the replicas rounded up; 25% when unset), none for `Recreate` or other kinds.
+fn surge_pods(workload: &Value, kind: &str, replicas: u64) -> u64 {
+    if kind != "Deployment" {
+        return 0;
+    }
+    let strategy = at(workload, &["spec", "strategy"]);
+    if strategy
+        .and_then(|s| s.field("type"))
+        .and_then(Value::as_str)
+        == Some("Recreate")
+    {
+        return 0;
+    }
+    match strategy
+        .and_then(|s| s.field("rollingUpdate"))
+        .and_then(|r| r.field("maxSurge"))
+    {
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        Some(Value::String(p)) => match p.strip_suffix('%').and_then(|p| p.parse::<u64>().ok()) {
+            Some(p) => (replicas * p).div_ceil(100),
+            None => ledger::surge_pods(true, replicas),
+        },
+        _ => ledger::surge_pods(true, replicas),
+    }
+}
+
+/// Each sync wave's rolling update beside the running platform: its Deployments' surge pods
+/// (25% of their replicas, rounded up) must fit under the quota where one enforces the ceiling
+/// (error: the API server refuses them and the rollout stalls), else under the capacity
+/// (warning: they stay Pending, and so does the rollout).
+fn rollout_surge(out: &mut Sink, report: &Report, policy: &ledger::Policy, steady: Usage) {
+    // Called only for a platform that fits at rest: one that does not is reported as such,
+    // and its rollouts add nothing to say.
+    type Wave<'u, 'm> = (u64, Usage, Vec<&'u WorkloadUsage<'m>>);
+    let mut waves: std::collections::BTreeMap<i64, Wave> = Default::default();
+    for u in report.usages.iter().filter(|u| u.surge_pods > 0) {
+        let w = waves.entry(u.wave).or_default();
+        w.0 += u.surge_pods;
+        w.1 = w.1.plus(u.surge);
+        w.2.push(u);
+    }
+    let severity = if policy.quota {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let under = if policy.quota {
+        format!("the {}% quota", percent(policy.max_utilisation))
+    } else {
+        "the capacity".to_owned()
+    };
+    for (wave, (pods, surge, members)) in waves {
+        let names: Vec<&str> = members.iter().map(|u| u.name).collect();
+        let checks = ledger::rollout(steady, surge, policy);
+        let resources = [
+            ("memory", true, policy.capacity.memory),
+            ("CPU", false, policy.capacity.cpu),
+        ];
+        for (what, is_mem, cap, c) in failing(&resources, checks) {
+            let show = |x: u64| amount(x, is_mem);
+            let d = out.report_as(
+                None,
+                severity,
+                format!(
+                    "a rolling update of sync wave {wave} ({}) adds {pods} surge pod{} and takes {what} requests to {} of {} ({}%), above {under}: the rollout stalls",
+                    names.join(", "),
+                    if pods == 1 { "" } else { "s" },
+                    show(pick(steady.plus(surge), is_mem)),
+                    show(cap),
+                    over(c.used, c.limit),
+                ),
+            );
+            d.code = CODE_ROLLOUT_SURGE.to_owned();
+            // Plain manifests have no capacity line: point at the largest surge.
+            let place = report.location.clone().or_else(|| {
+                members
+                    .iter()
+                    .max_by_key(|u| (pick(u.surge, is_mem), std::cmp::Reverse(u.manifest)))
+                    .map(|u| {
+                        report
+                            .ctx
+                            .locate(u.manifest, "/metadata/name", "/resources")
+                    })
+            });
+            d.place(place, report.label()).help(
+                "leave room for the surge (lower requests or replicas, or raise capacity), or give these Deployments `strategy.rollingUpdate.maxSurge: 0` with a patch (an old pod stops before its successor starts)",
+            );
+        }
+    }
+}
 
 /// Where findings about the totals point, and who contributes most to them.
 struct Report<'r, 'm> {
@@ -501,8 +679,7 @@ fn over_commit(
         // Where the requests alone do not fit, pods stay Pending: that is the problem to report
         // (the ceiling or the HPA worst case does), and limits, never below requests, add nothing.
         let fits = |u: Usage| {
-            ledger::Check::new(ledger::percent(pick(u, is_mem), Some(cap)), Some(100.0))
-                .is_none_or(|c| c.ok)
+            ledger::Check::exact(pick(u, is_mem), Some(cap), Some(100.0)).is_none_or(|c| c.ok)
         };
         let at_min = side(verdicts.limits, is_mem).filter(|_| fits(total.requests));
         let at_max = side(verdicts.limits_at_max, is_mem).filter(|_| fits(total.requests_at_max));

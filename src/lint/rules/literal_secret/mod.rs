@@ -222,6 +222,9 @@ impl Walk<'_, '_> {
     /// `catalogue_rel` in the catalogue or environment file that set it): what to blot out.
     fn value_node(&self, i: usize, pointer: &str, catalogue_rel: &str) -> Option<Location> {
         let m = &self.ctx.manifests[i];
+        if let Some(node) = m.patch_value_node(pointer) {
+            return Some(node);
+        }
         match &m.origin {
             ManifestOrigin::File {
                 file, spans, base, ..

@@ -1,0 +1,63 @@
+//! What the cluster enforces at run time, rendered from the same figures the build-time checks
+//! judge by: a namespace ResourceQuota and LimitRange (`quota`) and ValidatingAdmissionPolicies
+//! for the rules one object can be judged by (`admission`). Each is opt-in per environment
+//! (`enforce:` in the environment file); docs/enforcement.md says what each holds and why.
+
+pub mod admission;
+pub mod quota;
+
+use crate::catalogue::ResolvedEnvironment;
+use serde_json::{Map, Value};
+
+/// The file of an environment's directory that holds these documents.
+pub const FILE: &str = "enforcement.yaml";
+
+/// Every enforcement document the environment asks for, in a fixed order; empty when it asks
+/// for none (and then no file is rendered).
+pub fn documents(env: &ResolvedEnvironment) -> Vec<Value> {
+    let mut docs = Vec::new();
+    if env.enforce.quota {
+        docs.push(quota::resource_quota(env));
+    }
+    if env.enforce.limit_range {
+        docs.push(quota::limit_range(env));
+    }
+    if let Some(action) = env.enforce.admission {
+        docs.push(admission::policy(env));
+        docs.push(admission::binding(env, action));
+    }
+    docs
+}
+
+/// `metadata` of a namespaced enforcement object: the platform's labels, applied before the
+/// workloads (sync wave -1, with the namespace's own policies).
+fn metadata(env: &ResolvedEnvironment, name: &str, namespaced: bool) -> Value {
+    let mut meta = Map::new();
+    meta.insert("name".into(), Value::from(name));
+    if namespaced {
+        meta.insert("namespace".into(), Value::from(env.namespace.as_str()));
+    }
+    meta.insert(
+        "labels".into(),
+        object([
+            (
+                "app.kubernetes.io/part-of",
+                Value::from(env.platform.as_str()),
+            ),
+            ("app.kubernetes.io/managed-by", Value::from("shipshape")),
+        ]),
+    );
+    meta.insert(
+        "annotations".into(),
+        object([("argocd.argoproj.io/sync-wave", Value::from("-1"))]),
+    );
+    Value::Object(meta)
+}
+
+fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    let mut map = Map::with_capacity(N);
+    for (k, v) in pairs {
+        map.insert(k.to_owned(), v);
+    }
+    Value::Object(map)
+}

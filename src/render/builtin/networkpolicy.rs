@@ -1,0 +1,85 @@
+//! The service's NetworkPolicy: on top of the namespace's default
+//! deny, ingress from its callers and declared namespaces, egress to its dependencies and DNS.
+
+use super::{array, manifest, match_label, match_selector};
+use crate::render::context::{object, ServiceFacts};
+use serde_json::{Map, Value};
+
+const NAME_LABEL: &str = "app.kubernetes.io/name";
+const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
+
+pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
+    let svc = f.svc;
+    let mut spec = Map::with_capacity(4);
+    spec.insert("podSelector".into(), match_selector(f));
+    spec.insert(
+        "policyTypes".into(),
+        array([Value::from("Ingress"), Value::from("Egress")]),
+    );
+    let mut ingress = Vec::with_capacity(2);
+    if !f.callers.is_empty() {
+        let from = f
+            .callers
+            .iter()
+            .map(|c| object([("podSelector", match_label(NAME_LABEL, &c.name))]))
+            .collect();
+        ingress.push(rule("from", from, svc.port));
+    }
+    if !svc.ingress_namespaces.is_empty() {
+        let from = svc
+            .ingress_namespaces
+            .iter()
+            .map(|ns| object([("namespaceSelector", match_label(NAMESPACE_LABEL, ns))]))
+            .collect();
+        ingress.push(rule("from", from, svc.port));
+    }
+    if !ingress.is_empty() {
+        spec.insert("ingress".into(), Value::Array(ingress));
+    }
+    let mut egress: Vec<Value> = f
+        .dependencies
+        .iter()
+        .map(|d| {
+            rule(
+                "to",
+                vec![object([("podSelector", match_label(NAME_LABEL, &d.name))])],
+                d.port,
+            )
+        })
+        .collect();
+    egress.push(object([
+        (
+            "to",
+            array([object([
+                (
+                    "namespaceSelector",
+                    match_label(NAMESPACE_LABEL, "kube-system"),
+                ),
+                ("podSelector", match_label("k8s-app", "kube-dns")),
+            ])]),
+        ),
+        ("ports", array([port("UDP", 53), port("TCP", 53)])),
+    ]));
+    spec.insert("egress".into(), Value::Array(egress));
+    Some(manifest(
+        f,
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        [("spec", Value::Object(spec))],
+    ))
+}
+
+/// An ingress or egress rule: these peers (under `from` or `to`), on one TCP port.
+fn rule(direction: &str, peers: Vec<Value>, number: u16) -> Value {
+    object([
+        (direction, Value::Array(peers)),
+        ("ports", array([port("TCP", number)])),
+    ])
+}
+
+fn port(protocol: &str, number: u16) -> Value {
+    object([
+        ("protocol", Value::from(protocol)),
+        ("port", Value::from(number)),
+    ])
+}
