@@ -266,6 +266,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: None,
                 file: "x.yaml".into(),
+                patches: None,
             },
         }
     }
