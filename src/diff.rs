@@ -39,6 +39,31 @@ impl Drift {
     }
 }
 
+impl Drift {
+    /// The file's path inside its environment's directory (`api.yaml` of `dev/api.yaml`).
+    pub fn path_in_environment(&self) -> &str {
+        self.path
+            .strip_prefix(&format!("{}/", self.environment))
+            .unwrap_or(&self.path)
+    }
+
+    /// What two environments' drifts must share to be the same change: the path inside the
+    /// environment's directory and the lines changed and around them, without hunk positions
+    /// and with the environment's own `namespace` (when given) made neutral.
+    pub fn change_key(&self, diff: &str, namespace: Option<&str>) -> (String, String) {
+        let mut same = diff
+            .lines()
+            .filter(|l| !l.starts_with("--- ") && !l.starts_with("+++ "))
+            .map(|l| if l.starts_with("@@") { "@@" } else { l })
+            .collect::<Vec<_>>()
+            .join("\n");
+        if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
+            same = same.replace(ns, "\u{0}namespace\u{0}");
+        }
+        (self.path_in_environment().to_owned(), same)
+    }
+}
+
 /// Colours a unified diff for a terminal.
 pub fn colorize(diff: &str) -> String {
     let mut out = String::with_capacity(diff.len() + diff.len() / 8);

@@ -283,3 +283,39 @@ fn a_finding_in_every_environment_is_printed_once_with_the_environments() {
     let github = run_shipshape(dir, &["check", "--format", "github"], &[]);
     assert_eq!(github.stdout.matches("both claim port 9015").count(), 1);
 }
+
+#[test]
+fn check_shows_a_change_made_in_several_environments_once() {
+    // The repository's own platform, three environments, with one port moved.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::crate_root();
+    std::fs::copy(
+        root.join("catalogue.yaml"),
+        tmp.path().join("catalogue.yaml"),
+    )
+    .unwrap();
+    for dir in ["environments", "rendered", "templates"] {
+        if root.join(dir).is_dir() {
+            common::copy_dir(&root.join(dir), &tmp.path().join(dir));
+        }
+    }
+    edit(
+        &tmp.path().join("catalogue.yaml"),
+        "    port: 9018",
+        "    port: 9048",
+    );
+    let o = run_shipshape(tmp.path(), &["check"], &[]);
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("prod/api-gateway.yaml: the same change as dev/api-gateway.yaml"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.matches("+++ b/dev/api-gateway.yaml").count(), 1);
+    assert!(
+        !o.stderr.contains("+++ b/prod/api-gateway.yaml"),
+        "{}",
+        o.stderr
+    );
+}

@@ -9,6 +9,7 @@ use crate::output::{drift, Drift, DriftKind};
 use crate::pipeline::{CompileOptions, Sink};
 use crate::render::RenderedEnvironment;
 use crate::yaml::SourceFile;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Code of findings that say the committed output is out of date.
@@ -75,10 +76,24 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
     crate::diagnostic::normalise(&mut diagnostics);
     app::emit_rendered(&diagnostics, Some(&compiled.manifest_counts), output, io);
     // The diffs are for a person: beside human findings on stderr, never inside a machine format.
+    // A change made the same way in several environments is shown once: a one-line catalogue
+    // change is not three screens of the same diff in a pre-commit log.
     if output.format == Format::Human {
         let color = app::use_color(output.color, io.stderr_is_terminal);
+        let namespaces: HashMap<&str, &str> = compiled
+            .environments
+            .iter()
+            .map(|e| (e.resolved.name.as_str(), e.resolved.namespace.as_str()))
+            .collect();
+        let mut shown: HashMap<(String, String), &str> = HashMap::new();
         for d in &drifts {
             let text = d.unified();
+            let key = d.change_key(&text, namespaces.get(d.environment.as_str()).copied());
+            if let Some(first) = shown.get(&key) {
+                let _ = writeln!(io.stderr, "{}: the same change as {first}", d.path);
+                continue;
+            }
+            shown.insert(key, &d.path);
             let _ = io
                 .stderr
                 .write_all(if color { colorize(&text) } else { text }.as_bytes());

@@ -410,27 +410,19 @@ fn folded<'a>(sides: &'a [Sides<'a>], namespaces: &BTreeMap<&str, &str>) -> Vec<
     let mut by_key: BTreeMap<(String, String), usize> = BTreeMap::new();
     for s in sides {
         let d = s.drift;
-        let path = d
-            .path
-            .strip_prefix(&format!("{}/", d.environment))
-            .unwrap_or(&d.path);
+        let path = d.path_in_environment();
         let diff = d.unified();
-        let mut same = without_positions(&diff);
-        let namespace = namespaces
-            .get(d.environment.as_str())
-            .filter(|ns| !ns.is_empty());
-        if let Some(ns) = namespace {
-            same = same.replace(ns, "\u{0}namespace\u{0}");
-        }
-        match by_key.get(&(path.to_owned(), same.clone())) {
+        let namespace = namespaces.get(d.environment.as_str()).copied();
+        let key = d.change_key(&diff, namespace);
+        match by_key.get(&key) {
             Some(&i) => blocks[i].environments.push(&d.environment),
             None => {
-                by_key.insert((path.to_owned(), same.clone()), blocks.len());
+                by_key.insert(key, blocks.len());
                 blocks.push(Block {
                     sides: s,
                     path,
                     environments: vec![&d.environment],
-                    namespaced: namespace.is_some_and(|ns| diff.contains(ns)),
+                    namespaced: namespace.is_some_and(|ns| !ns.is_empty() && diff.contains(ns)),
                     diff,
                 });
             }
@@ -438,16 +430,6 @@ fn folded<'a>(sides: &'a [Sides<'a>], namespaces: &BTreeMap<&str, &str>) -> Vec<
     }
     blocks.sort_by(|a, b| (a.path, &a.environments).cmp(&(b.path, &b.environments)));
     blocks
-}
-
-/// A unified diff without its file names and hunk positions: what two environments' changes
-/// must share to be the same change.
-fn without_positions(diff: &str) -> String {
-    diff.lines()
-        .filter(|l| !l.starts_with("--- ") && !l.starts_with("+++ "))
-        .map(|l| if l.starts_with("@@") { "@@" } else { l })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn left_out_line(left_out: &[&Block<'_>], total: usize, max_bytes: usize, used: usize) -> String {
