@@ -9,6 +9,7 @@ use crate::diff::markdown;
 use crate::diff::resources::Sides;
 use crate::output::Drift;
 use crate::pipeline::CompileOptions;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,7 +48,12 @@ pub fn run(
     let text = match format {
         DiffFormat::Text => {
             let color = app::use_color(output.color, io.stdout_is_terminal());
-            text_report(&drifts, color)
+            let namespaces: HashMap<&str, &str> = compiled
+                .environments
+                .iter()
+                .map(|e| (e.resolved.name.as_str(), e.resolved.namespace.as_str()))
+                .collect();
+            text_report(&drifts, &namespaces, color)
         }
         DiffFormat::Markdown => {
             // Environments that render nothing (an argocd tree without ArgoCD settings) and did
@@ -75,17 +81,26 @@ pub fn run(
     EXIT_OK
 }
 
-pub fn text_report(drifts: &[Drift], color: bool) -> String {
+/// Each drifted file with its object changes and line diff; a diff made the same way in an
+/// earlier environment (up to the environment's namespace) is named, not repeated.
+pub fn text_report(drifts: &[Drift], namespaces: &HashMap<&str, &str>, color: bool) -> String {
     if drifts.is_empty() {
         return "No changes: the rendered tree matches the catalogue.\n".into();
     }
     let mut out = String::new();
+    let mut shown: HashMap<(String, String), &str> = HashMap::new();
     for d in drifts {
         out.push_str(&format!("== {}\n", d.path));
         for (id, change) in Sides::of(d).changes() {
             out.push_str(&format!("   {:8} {id}\n", change.as_str()));
         }
         let diff = d.unified();
+        let key = d.change_key(&diff, namespaces.get(d.environment.as_str()).copied());
+        if let Some(first) = shown.get(&key) {
+            out.push_str(&format!("   (the same change as {first})\n"));
+            continue;
+        }
+        shown.insert(key, &d.path);
         out.push_str(&if color { colorize(&diff) } else { diff });
     }
     out
