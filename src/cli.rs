@@ -103,7 +103,8 @@ pub enum Command {
         /// Output directory to compare with [default: ROOT/rendered].
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// text for a terminal, markdown for a pull-request comment.
+        /// text for a terminal; markdown for a pull-request comment (a summary of objects, sync
+        /// waves, requests per phase and allowed calls first, then the diffs, under --max-bytes).
         #[arg(long, value_enum, default_value_t = crate::commands::diff::DiffFormat::Text)]
         format: crate::commands::diff::DiffFormat,
         /// Budget of the Markdown comment in bytes (at least 2000): diffs that do not fit are
