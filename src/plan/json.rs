@@ -76,6 +76,8 @@ fn phase(p: &PhasePlan) -> Value {
             "wave": s.wave,
             "batch": s.batch,
             "services": s.services,
+            "surge": { "pods": s.surge_pods, "requests": usage(s.surge) },
+            "rollout": checks(&s.rollout),
         })).collect::<Vec<_>>(),
         "services": p.services.iter().map(|s| json!({
             "name": s.name,

@@ -26,13 +26,15 @@ fn environment(env: &EnvPlan) -> String {
     out.push(String::new());
     out.push("### Rollout order".to_owned());
     out.push(String::new());
-    out.push("| Phase | Rollout | Wave | Batch | Services |".to_owned());
-    out.push("| --- | --- | ---: | --- | --- |".to_owned());
+    out.push(
+        "| Phase | Rollout | Wave | Batch | Services | Rolling-update surge: peak |".to_owned(),
+    );
+    out.push("| --- | --- | ---: | --- | --- | --- |".to_owned());
     for p in &env.phases {
         let title = format!("{}. {}", p.number, p.name);
         if p.steps.is_empty() {
             out.push(format!(
-                "| {title} | {} | | | *(none)* |",
+                "| {title} | {} | | | *(none)* | |",
                 rollout_name(p.rollout)
             ));
         }
@@ -49,10 +51,11 @@ fn environment(env: &EnvPlan) -> String {
                 ("", "")
             };
             out.push(format!(
-                "| {phase_cell} | {rollout_cell} | {} | {} | {} |",
+                "| {phase_cell} | {rollout_cell} | {} | {} | {} | {} |",
                 step.wave,
                 step.batch.as_deref().unwrap_or(""),
-                services.join(", ")
+                services.join(", "),
+                surge(env, step)
             ));
         }
     }
@@ -154,11 +157,11 @@ fn environment(env: &EnvPlan) -> String {
     missing(&mut out, "limit", &t.missing_limits);
     let failures = env.phases.iter().filter(|p| !p.budget.ok()).count();
     out.push(if env.ok() {
-        "- **Verdict**: every budget, the ceiling and the HPA worst case hold; limits fit ✔"
+        "- **Verdict**: every budget, the ceiling and the HPA worst case hold; limits and rolling updates fit ✔"
             .to_owned()
     } else {
         format!(
-            "- **Verdict**: ✘ {failures} phase budget{} exceeded{}{}{}",
+            "- **Verdict**: ✘ {failures} phase budget{} exceeded{}{}{}{}",
             if failures == 1 { "" } else { "s" },
             if v.ceiling.ok() {
                 ""
@@ -174,12 +177,34 @@ fn environment(env: &EnvPlan) -> String {
                 "; limits over-commit the cluster"
             } else {
                 ""
+            },
+            match env.rollout_failures() {
+                0 => String::new(),
+                n => format!("; {n} wave{} cannot roll out", if n == 1 { "" } else { "s" }),
             }
         )
     });
     let mut text = out.join("\n");
     text.push('\n');
     text
+}
+
+/// A wave's rolling update: the pods it adds, and the platform's peak while they run.
+fn surge(env: &EnvPlan, step: &crate::plan::Step) -> String {
+    if step.surge_pods == 0 {
+        return "none (StatefulSets replace pods one at a time)".to_owned();
+    }
+    let c = &step.rollout;
+    format!(
+        "+{} pod{}: CPU {}, memory {} of capacity (≤ {}{}) {}",
+        step.surge_pods,
+        if step.surge_pods == 1 { "" } else { "s" },
+        pct(c.cpu.map(|k| k.used)),
+        pct(c.memory.map(|k| k.used)),
+        limit(env.policy.rollout_limit()),
+        if env.policy.quota { ", the quota" } else { "" },
+        if c.ok() { "✔" } else { "✘" }
+    )
 }
 
 fn budget(c: &Checks) -> String {

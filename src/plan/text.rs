@@ -135,7 +135,8 @@ fn environment(env: &EnvPlan) -> String {
     missing(&mut out, "no limit", &t.missing_limits);
     let failures = env.phases.iter().filter(|p| !p.budget.ok()).count();
     let verdict = if env.ok() {
-        "every budget, the ceiling and the HPA worst case hold; limits fit ✔".to_owned()
+        "budgets, ceiling and HPA worst case hold; limits and rolling updates fit ✔"
+            .to_owned()
     } else {
         let mut parts = Vec::new();
         if failures > 0 {
