@@ -364,10 +364,15 @@ pub fn main() {
     if sizes.is_empty() {
         sizes = vec![100, 1000, 10_000];
     }
-    // `patches`: every service carries one patch (docs/patches.md), to compare with the plain run.
-    let patched = std::env::args().skip(1).any(|a| a == "patches");
+    // `patches`: every service carries one patch (docs/patches.md); `extended`: one patch and one
+    // extra template per service (issue 15's budget: at most 1.5x the plain run).
+    let extended = std::env::args().skip(1).any(|a| a == "extended");
+    let patched = extended || std::env::args().skip(1).any(|a| a == "patches");
     if patched {
         println!("Every service has one patch (a strategic merge adding an environment variable).");
+    }
+    if extended {
+        println!("Every service renders one extra template (a ServiceMonitor, templates/).");
     }
     println!(
         "Milliseconds. Stages: median of in-process runs. Whole runs: median (best) of 7 runs at N <= 1000, 3 above. N services x 3 environments, Istio on. Host speed (see `reference_loop`, `reference_memory`): {}.",
@@ -387,6 +392,12 @@ pub fn main() {
                 shipshape::synth::add_patches(&mut platform);
             }
             shipshape::synth::write_project(dir.path(), &platform).expect("write project");
+            if extended {
+                let templates = dir.path().join("templates");
+                std::fs::create_dir_all(&templates).expect("templates/");
+                std::fs::write(templates.join("monitor.service.yaml.j2"), EXTRA_TEMPLATE)
+                    .expect("extra template");
+            }
             dir
         })
         .collect();
@@ -414,3 +425,20 @@ pub fn main() {
     println!();
     println!("Host speed at the end: {}.", host_speed());
 }
+
+/// The extra template of the `extended` case: one ServiceMonitor per service, as the
+/// repository's own `templates/` renders for services that export metrics.
+const EXTRA_TEMPLATE: &str = "apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ svc.name }}
+  namespace: {{ env.namespace }}
+  labels: {{ svc.labels }}
+spec:
+  selector:
+    matchLabels: {{ svc.selector }}
+  endpoints:
+  - port: {{ svc.portName }}
+    path: /metrics
+    interval: 30s
+";

@@ -1,6 +1,7 @@
 //! Benchmark of every pipeline stage and of whole `build` and `check` runs over synthetic
-//! platforms. Run with `cargo bench --bench pipeline -- [N...] [patches]` (default: 100 1000 10000;
-//! `patches` gives every service one patch).
+//! platforms. Run with `cargo bench --bench pipeline -- [N...] [patches|extended]` (default: 100
+//! 1000 10000; `patches` gives every service one patch, `extended` one patch and one extra
+//! template).
 //!
 //! Stages are timed in-process (median of several runs for small N); whole runs execute the
 //! release binary as a user would, and report wall time and peak resident memory. The figures

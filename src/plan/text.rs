@@ -135,8 +135,7 @@ fn environment(env: &EnvPlan) -> String {
     missing(&mut out, "no limit", &t.missing_limits);
     let failures = env.phases.iter().filter(|p| !p.budget.ok()).count();
     let verdict = if env.ok() {
-        "budgets, ceiling and HPA worst case hold; limits and rolling updates fit ✔"
-            .to_owned()
+        "budgets, ceiling and HPA worst case hold; limits and rolling updates fit ✔".to_owned()
     } else {
         let mut parts = Vec::new();
         if failures > 0 {

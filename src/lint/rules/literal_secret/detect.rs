@@ -17,6 +17,8 @@ pub enum Kind {
     PrivateKey,
     /// A JSON Web Token.
     Jwt,
+    /// `Basic dXNlcjpwYXNz`: an HTTP Authorization value, `user:password` in base64.
+    BasicAuth,
     /// A token of a well-known format (see `patterns.rs`).
     Token(&'static TokenPattern),
     /// A random-looking value under a name that suggests a secret.
@@ -32,6 +34,7 @@ impl Kind {
             Kind::UrlCredentials => "literal-secret/url-credentials",
             Kind::PrivateKey => "literal-secret/private-key",
             Kind::Jwt => "literal-secret/jwt",
+            Kind::BasicAuth => "literal-secret/basic-auth",
             Kind::Token(_) => "literal-secret/token-pattern",
             Kind::HighEntropy => "literal-secret/high-entropy",
             Kind::Placeholder => "literal-secret/placeholder",
@@ -52,6 +55,7 @@ impl Kind {
             Kind::UrlCredentials => "a password inside a URL or connection string".to_owned(),
             Kind::PrivateKey => "a private key".to_owned(),
             Kind::Jwt => "a JSON Web Token".to_owned(),
+            Kind::BasicAuth => "HTTP Basic credentials (a user and password in base64)".to_owned(),
             Kind::Token(p) => format!("a credential of a known format: {}", p.name),
             Kind::HighEntropy => "a random-looking literal (a key or password?)".to_owned(),
             Kind::Placeholder => "a placeholder instead of a reference".to_owned(),
@@ -65,6 +69,7 @@ impl Kind {
             Kind::UrlCredentials => "password in the URL",
             Kind::PrivateKey => "private key",
             Kind::Jwt => "JSON Web Token",
+            Kind::BasicAuth => "Basic credentials",
             Kind::Token(_) => "token",
             Kind::HighEntropy => "high-entropy value",
             Kind::Placeholder => "placeholder",
@@ -160,6 +165,9 @@ pub fn detect_in_value(value: &str) -> Vec<Detection> {
         );
     }
     for d in jwts(value) {
+        push(d, &mut out);
+    }
+    for d in basic_auth(value) {
         push(d, &mut out);
     }
     out.sort_by_key(|d| d.start);
@@ -423,6 +431,48 @@ fn decode_base64url(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// `Basic <base64>` (an HTTP `Authorization` value, alone or in a header line) whose base64
+/// decodes to `user:password` with a password that is neither a reference nor a placeholder.
+fn basic_auth(value: &str) -> Vec<Detection> {
+    let mut out = Vec::new();
+    let lower = value.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower.get(from..).and_then(|r| r.find("basic ")) {
+        let word = from + found;
+        from = word + 6;
+        if value[..word]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        {
+            continue;
+        }
+        let start = word + 6 + value[word + 6..].len() - value[word + 6..].trim_start().len();
+        let rest = &value[start..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
+            .unwrap_or(rest.len());
+        let encoded = &rest[..len];
+        if encoded.len() < 8 {
+            continue;
+        }
+        let decoded = decode_base64url(encoded).and_then(|b| String::from_utf8(b).ok());
+        let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+            continue;
+        };
+        let printable = |t: &str| !t.is_empty() && t.chars().all(|c| !c.is_control());
+        if printable(user)
+            && printable(password)
+            && !is_reference(password)
+            && !is_placeholder(password)
+        {
+            out.push(Detection::new(Kind::BasicAuth, start, start + len));
+            from = start + len;
+        }
+    }
+    out
+}
+
 /// `header.payload.signature`, base64url, where the header decodes to a JSON object naming an
 /// `alg` (`eyJ` is how `{"` starts in base64url).
 fn jwts(value: &str) -> Vec<Detection> {
@@ -468,6 +518,24 @@ mod tests {
 
     const JWT: &str =
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJFWEFNUExFIn0.RVhBTVBMRS1zaWduYXR1cmU";
+
+    #[test]
+    fn basic_credentials_are_found_by_their_decoded_shape() {
+        // "admin:s3cr3t-Pa55" and "svc:hunter2" in base64.
+        assert_eq!(
+            kinds("AUTH_HEADER", "Basic YWRtaW46czNjcjN0LVBhNTU="),
+            ["literal-secret/basic-auth"]
+        );
+        assert_eq!(
+            kinds("PROXY", "Authorization: basic c3ZjOmh1bnRlcjI="),
+            ["literal-secret/basic-auth"]
+        );
+        // Not base64 of user:password, a placeholder password, or a word that merely ends in it.
+        assert!(kinds("MODE", "Basic auth enabled").is_empty());
+        assert!(kinds("MODE", "Basic Y2hhbmdlbWU=").is_empty()); // "changeme", no colon
+        assert!(kinds("X", "Basic dXNlcjpjaGFuZ2VtZQ==").is_empty()); // "user:changeme"
+        assert!(kinds("X", "AcidBasic YWRtaW46czNjcjN0LVBhNTU=").is_empty());
+    }
 
     #[test]
     fn issue_20_misses_are_found() {

@@ -31,7 +31,8 @@ pub const RULE: Rule = Rule {
     summary: "A password, token, key or credential URL written as a literal value (by name or by its shape), or a Secret with its data inline",
     doc: r#"## What it checks
 Every value a manifest carries in plain text: each `env` value of every container, init container
-and ephemeral container; each key of a `v1` `ConfigMap`'s `data` (and each `key=value` or `key:
+and ephemeral container; each item of their `command` and `args` (`--db-password=...` and
+`--token VALUE` are judged under the flag's name, other items by their value alone); each key of a `v1` `ConfigMap`'s `data` (and each `key=value` or `key:
 value` line of a config file held there); each annotation of every manifest and pod template. For
 shipshape's own output the findings point at the catalogue or environment value that produced them.
 
@@ -40,6 +41,8 @@ By the value, whatever its name (each condition has its own code):
   connection string, `Server=db;Password=tr0ub4dor` or `?password=...`.
 - `literal-secret/private-key`: a `-----BEGIN ... PRIVATE KEY-----` block.
 - `literal-secret/jwt`: a JSON Web Token (`eyJ...`, also after `Bearer `).
+- `literal-secret/basic-auth`: HTTP Basic credentials, `Basic dXNlcjpwYXNz`, whose base64 decodes
+  to `user:password` (a placeholder or `$(VAR)` password is not one).
 - `literal-secret/token-pattern`: a token of a well-known format: AWS access key ids (`AKIA`,
   `ASIA`), GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab (`glpat-`), Slack
   tokens (`xoxb-`, ...) and webhooks (`hooks.slack.com/services/`), Stripe live keys, Google API
@@ -204,6 +207,9 @@ fn help(kind: Kind, name: &str) -> String {
         ),
         Kind::PrivateKey => "mount the key from a Secret (a `secret` volume) filled outside Git; this key is in the repository's history now: replace it".to_owned(),
         Kind::Jwt => format!("{reference}; revoke the token, it is in the repository's history now"),
+        Kind::BasicAuth => format!(
+            "base64 is an encoding, not a secret: {reference} for the whole header value; change the password, it is in the repository's history now"
+        ),
         Kind::Token(p) => format!(
             "revoke this {} and {reference}; if it is a documented example, suppress with a reason",
             p.name
@@ -290,6 +296,12 @@ impl Walk<'_, '_> {
             };
             for (ci, c) in containers.iter().enumerate() {
                 let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
+                for key in ["command", "args"] {
+                    if let Some(items) = c.field(key).and_then(Value::as_array) {
+                        let at = (base, group, ci, cname);
+                        self.arguments(wi, at, key, items);
+                    }
+                }
                 let Some(env) = c.field("env").and_then(Value::as_array) else {
                     continue;
                 };
@@ -317,6 +329,56 @@ impl Walk<'_, '_> {
                     self.record(wi, &pointer, &catalogue_rel, name, value, found, &subject);
                 }
             }
+        }
+    }
+
+    /// A container's `command` or `args`: `--db-password=hunter2` and `--token hunter2` are
+    /// judged as a value under the flag's name, anything else by its value alone (a URL with a
+    /// password, a token of a known format).
+    fn arguments(
+        &mut self,
+        wi: usize,
+        (base, group, ci, cname): (&str, &str, usize, &str),
+        key: &str,
+        items: &[Value],
+    ) {
+        let m = &self.ctx.manifests[wi];
+        let mut flag: Option<&str> = None;
+        for (ai, item) in items.iter().enumerate() {
+            let Some(text) = item.as_str() else {
+                flag = None;
+                continue;
+            };
+            let (name, value, found) = match argument_setting(text) {
+                Some((name, value)) => (name, value, detect(name, value, Place::Named)),
+                None => match flag.take() {
+                    Some(name) if !text.starts_with('-') => {
+                        (name, text, detect(name, text, Place::Named))
+                    }
+                    _ => ("", text, detect(text, text, Place::ValueOnly)),
+                },
+            };
+            if text.starts_with('-') && !text.contains('=') {
+                flag = Some(text.trim_start_matches('-'));
+            }
+            if found.is_empty() {
+                continue;
+            }
+            let pointer = format!("{base}/{group}/{ci}/{key}/{ai}");
+            let catalogue_rel = format!("/{key}/{ai}");
+            let subject = |kind: Kind, shown: &str| {
+                let what = if name.is_empty() {
+                    format!("argument {ai} of `{key}`")
+                } else {
+                    format!("the `{name}` argument of `{key}`")
+                };
+                format!(
+                    "{what} of container `{cname}` in `{}` holds {} (`{shown}`)",
+                    m.name(),
+                    kind.what()
+                )
+            };
+            self.record(wi, &pointer, &catalogue_rel, name, value, found, &subject);
         }
     }
 
@@ -472,6 +534,18 @@ fn split_setting(line: &str) -> Option<(&str, &str)> {
         }
     }
     Some((key, value))
+}
+
+/// `--name=value`, `-name=value` or `NAME=value` as a name and a value; `None` for anything
+/// else (a flag alone, a positional argument, a URL whose query holds `=`).
+fn argument_setting(text: &str) -> Option<(&str, &str)> {
+    let (name, value) = text.split_once('=')?;
+    let name = name.trim_start_matches('-');
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    plain.then_some((name, value))
 }
 
 #[cfg(test)]
