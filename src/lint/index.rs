@@ -486,6 +486,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: None,
                 file: "test.yaml".into(),
+                template: None,
                 patches: None,
             },
         }
@@ -502,6 +503,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: None,
                 file: "test.yaml".into(),
+                template: None,
                 patches: None,
             },
         };

@@ -16,6 +16,9 @@ pub enum ManifestOrigin {
         service: Option<String>,
         /// Path of the output file, relative to the environment's directory.
         file: String,
+        /// The extra template that wrote it (`None`: a built-in resource), so what is wrong with
+        /// the document itself is reported in the template.
+        template: Option<Arc<SourceFile>>,
         /// What the catalogue's and environment's patches wrote into it, if they changed it:
         /// findings about those values point at the patch.
         patches: Option<Arc<crate::patch::Trail>>,
@@ -86,6 +89,14 @@ impl Manifest {
     pub fn service(&self) -> Option<&str> {
         match &self.origin {
             ManifestOrigin::Rendered { service, .. } => service.as_deref(),
+            ManifestOrigin::File { .. } => None,
+        }
+    }
+
+    /// The extra template that rendered this manifest, if one did.
+    pub fn template(&self) -> Option<&Arc<SourceFile>> {
+        match &self.origin {
+            ManifestOrigin::Rendered { template, .. } => template.as_ref(),
             ManifestOrigin::File { .. } => None,
         }
     }

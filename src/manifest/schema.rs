@@ -104,6 +104,12 @@ const KINDS: &[KnownKind] = &[
         kind: "Application",
         schema: include_str!("../../schemas/argocd/application_v1alpha1.strict.json"),
     },
+    // Not a built-in resource: extra templates render it (the repository's own does).
+    KnownKind {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        schema: include_str!("../../schemas/prometheus-operator/servicemonitor_v1.strict.json"),
+    },
 ];
 
 /// One schema violation: where in the manifest, and what is wrong.
@@ -142,6 +148,11 @@ fn validator(index: usize) -> Compiled {
             .map(|v| &*Box::leak(Box::new(v)))
     })
     .clone()
+}
+
+/// Every (apiVersion, kind) shipshape has a schema for.
+pub fn known_kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
+    KINDS.iter().map(|k| (k.api_version, k.kind))
 }
 
 /// Whether shipshape has a schema for this apiVersion and kind.

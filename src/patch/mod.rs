@@ -390,6 +390,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: Some("api".into()),
                 file: "api.yaml".into(),
+                template: None,
                 patches: None,
             },
         })

@@ -7,7 +7,10 @@ use crate::diagnostic::Diagnostic;
 use crate::lint::context::Tree;
 use crate::lint::{self, LintContext};
 use crate::manifest::schema;
+use crate::manifest::Manifest;
 use crate::render::{self, RenderedEnvironment};
+use crate::yaml::SourceFile;
+use std::sync::Arc;
 
 /// Environments whose names collide with a directory shipshape renders itself.
 pub(super) fn reserved_environment_names(resolved: &[ResolvedEnvironment]) -> Vec<Diagnostic> {
@@ -67,9 +70,12 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
             .into_iter()
             .map(|kind| {
                 let m = &env.rendered.manifests[kind.first];
-                let location = match m.service().and_then(|s| ctx_env.service(s)) {
-                    Some(svc) => svc.declaration(),
-                    None => ctx_env.origin.location(),
+                let location = match m.template() {
+                    Some(file) => kind_line(file, m),
+                    None => match m.service().and_then(|s| ctx_env.service(s)) {
+                        Some(svc) => svc.declaration(),
+                        None => ctx_env.origin.location(),
+                    },
                 };
                 Diagnostic::new(
                     NOT_VALIDATED_CODE,
@@ -83,7 +89,7 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
                     ),
                 )
                 .at(Some(location), "rendered from here")
-                .with_help("shipshape has no schema for this kind at this apiVersion (a custom template rendered it); validate the output with a tool that has, such as kubeconform")
+                .with_help("shipshape has no schema for this kind at this apiVersion (an extra template rendered it; docs/templates.md lists the kinds shipshape validates); validate the output with a tool that has, such as kubeconform")
                 .in_environment(&ctx_env.name)
                 .on_resource(m.resource_id())
             }),
@@ -93,24 +99,38 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
             continue;
         };
         for v in violations {
-            // A value a patch wrote is the patch's to fix.
+            // A value a patch wrote is the patch's to fix; a document an extra template wrote,
+            // the template's; a built-in one, what the service declares.
             let patched = m.patch_location(&v.pointer);
-            let (label, help) = match patched {
-                Some(_) => ("written by this patch", "a patch wrote a value the resource's schema refuses; correct the patch"),
-                None => ("rendered from here", "a value of this service produced an invalid manifest; if you use --templates, check the template"),
+            let (location, label, help) = match (patched, m.template()) {
+                (Some(at), _) => (
+                    at,
+                    "written by this patch",
+                    "a patch wrote a value the resource's schema refuses; correct the patch",
+                ),
+                (None, Some(file)) => (
+                    kind_line(file, m),
+                    "rendered from here",
+                    "this template wrote an invalid manifest; fix the template",
+                ),
+                (None, None) => (
+                    match m.service().and_then(|s| ctx_env.service(s)) {
+                        Some(svc) => svc.declaration(),
+                        None => ctx_env.origin.location(),
+                    },
+                    "rendered from here",
+                    "a value of this service produced an invalid manifest",
+                ),
             };
-            let location =
-                patched.unwrap_or_else(|| match m.service().and_then(|s| ctx_env.service(s)) {
-                    Some(svc) => svc.declaration(),
-                    None => ctx_env.origin.location(),
-                });
+            let what = match m.template() {
+                Some(file) => extra_document(m, file),
+                None => m.api_version().to_owned(),
+            };
             let mut d = Diagnostic::error(
                 OUTPUT_SCHEMA_CODE,
                 format!(
-                    "rendered {} breaks its schema at `{}`: {}",
-                    m.api_version(),
-                    v.pointer,
-                    v.message
+                    "rendered {what} breaks its schema at `{}`: {}",
+                    v.pointer, v.message
                 ),
             )
             .at(Some(location), label)
@@ -122,6 +142,26 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// The `kind: <Kind>` line of the extra template that wrote `m`: where its schema findings go.
+fn kind_line(template: &Arc<SourceFile>, m: &Manifest) -> crate::diagnostic::Location {
+    render::extra::line_like(template, &format!("kind: {}", m.kind()))
+}
+
+/// A document an extra template wrote, in a message: `<apiVersion> <Kind/name> (template X,
+/// service `s`)`, since its schema findings point into the template, not at the service.
+fn extra_document(m: &Manifest, template: &SourceFile) -> String {
+    let name = template.name.rsplit('/').next().unwrap_or_default();
+    let service = m
+        .service()
+        .map(|s| format!(", service `{s}`"))
+        .unwrap_or_default();
+    format!(
+        "{} {} (template {name}{service})",
+        m.api_version(),
+        m.resource_id()
+    )
 }
 
 /// Code of the information that rendered manifests of a kind were not validated.
@@ -266,6 +306,7 @@ mod tests {
             origin: ManifestOrigin::Rendered {
                 service: None,
                 file: "x.yaml".into(),
+                template: None,
                 patches: None,
             },
         }

@@ -16,7 +16,9 @@ pub mod templates;
 use crate::catalogue::{ResolvedEnvironment, ResolvedService};
 use crate::diagnostic::{Diagnostic, Failure};
 use crate::manifest::{Manifest, ManifestOrigin};
+use crate::yaml::SourceFile;
 use serde_json::Value;
+use std::sync::Arc;
 use templates::Scope;
 pub use templates::Templates;
 
@@ -77,22 +79,33 @@ pub struct FileDocuments {
 }
 
 impl FileDocuments {
-    fn new(path: String, source: String, service: Option<&str>, docs: Vec<Value>) -> Self {
-        let manifests = docs
-            .into_iter()
-            .map(|value| Manifest {
-                value,
-                origin: ManifestOrigin::Rendered {
-                    service: service.map(str::to_owned),
-                    file: path.clone(),
-                    patches: None,
-                },
-            })
-            .collect();
+    fn new(path: String, source: String) -> Self {
         FileDocuments {
             path,
             source,
-            manifests,
+            manifests: Vec::new(),
+        }
+    }
+
+    /// Adds `docs`, rendered for `service` by `template` (`None`: built in).
+    fn extend(
+        &mut self,
+        service: Option<&str>,
+        template: Option<&Arc<SourceFile>>,
+        docs: impl IntoIterator<Item = Value>,
+    ) {
+        let docs = docs.into_iter();
+        self.manifests.reserve(docs.size_hint().0);
+        for value in docs {
+            self.manifests.push(Manifest {
+                value,
+                origin: ManifestOrigin::Rendered {
+                    service: service.map(str::to_owned),
+                    file: self.path.clone(),
+                    template: template.cloned(),
+                    patches: None,
+                },
+            });
         }
     }
 }
@@ -142,7 +155,11 @@ pub fn build_documents(
             Err(p) => problems.extend(p),
         }
     }
-    let mut namespace_docs = builtin::namespace::environment_documents(env);
+    let mut namespace = FileDocuments::new(
+        "namespace.yaml".into(),
+        format!("environment `{}`", env.name),
+    );
+    namespace.extend(None, None, builtin::namespace::environment_documents(env));
     if let Some(env_value) = extras
         .env_value
         .as_ref()
@@ -151,35 +168,62 @@ pub fn build_documents(
         let ctx = minijinja::context! { env => env_value, services => contexts };
         for extra in templates.extras(Scope::Environment) {
             match extra::render(templates, extra, &ctx, None) {
-                Ok(docs) => namespace_docs.extend(docs),
+                Ok(docs) => namespace.extend(None, templates.file(&extra.name), docs),
                 Err(d) => problems.push(d.in_environment(&env.name)),
             }
         }
     }
     if !problems.is_empty() {
-        return Err(problems.into());
+        return Err(collapse_repeats(problems).into());
     }
-    let mut files = Vec::with_capacity(1 + services.len());
-    files.push(FileDocuments::new(
-        "namespace.yaml".into(),
-        format!("environment `{}`", env.name),
-        None,
-        namespace_docs,
-    ));
+    let mut files = Vec::with_capacity(2 + services.len());
+    files.push(namespace);
     let enforcement = crate::enforce::documents(env);
     if !enforcement.is_empty() {
-        files.push(FileDocuments::new(
+        let mut file = FileDocuments::new(
             crate::enforce::FILE.into(),
             format!("environment `{}`", env.name),
-            None,
-            enforcement,
-        ));
+        );
+        file.extend(None, None, enforcement);
+        files.push(file);
     }
     files.extend(services);
     Ok(EnvironmentDocuments {
         name: env.name.clone(),
         files,
     })
+}
+
+/// One report per template mistake, not one per service: a template that fails the same way
+/// (same code, same place in the template) for every service of a large catalogue says so once,
+/// with how many more services it failed for.
+fn collapse_repeats(problems: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let place = |d: &Diagnostic| {
+        d.location
+            .as_ref()
+            .map(|l| (d.code.clone(), l.file.name.clone(), l.span.start))
+    };
+    let mut out: Vec<(Diagnostic, usize)> = Vec::with_capacity(problems.len());
+    for d in problems {
+        let key = place(&d);
+        match out
+            .iter_mut()
+            .find(|(seen, _)| key.is_some() && place(seen) == key)
+        {
+            Some((_, more)) => *more += 1,
+            None => out.push((d, 0)),
+        }
+    }
+    out.into_iter()
+        .map(|(mut d, more)| {
+            if more > 0 {
+                let s = if more == 1 { "" } else { "s" };
+                d.message
+                    .push_str(&format!(" (and the same for {more} more service{s})"));
+            }
+            d
+        })
+        .collect()
 }
 
 /// What the extra templates of a run need in every service of an environment.
@@ -216,23 +260,31 @@ fn service_documents(
     let t = std::time::Instant::now();
     let facts = context::ServiceFacts::new(env, svc);
     crate::profile::add(crate::profile::Counter::Context, t);
+    let mut file = FileDocuments::new(
+        format!("{}.yaml", svc.name),
+        format!("service `{}`, environment `{}`", svc.name, env.name),
+    );
+    let service = Some(svc.name.as_str());
     let t = std::time::Instant::now();
-    let mut docs: Vec<Value> = builtin::SERVICE_BUILDERS
-        .iter()
-        .filter_map(|build| build(&facts))
-        .collect();
+    file.extend(
+        service,
+        None,
+        builtin::SERVICE_BUILDERS
+            .iter()
+            .filter_map(|build| build(&facts)),
+    );
     crate::profile::add(crate::profile::Counter::Native, t);
     let mut svc_value = None;
     if let Some(env_value) = &extras.env_value {
         let t = std::time::Instant::now();
-        let value = extra::service_value(&facts);
+        let value = extra::service_value(&facts, templates.service_fields());
         crate::profile::add(crate::profile::Counter::Context, t);
         if extras.service_scope {
             let ctx = minijinja::context! { env => env_value, svc => &value };
             let mut problems = Vec::new();
             for extra in templates.extras(Scope::Service) {
-                match extra::render(templates, extra, &ctx, Some(&svc.name)) {
-                    Ok(d) => docs.extend(d),
+                match extra::render(templates, extra, &ctx, service) {
+                    Ok(docs) => file.extend(service, templates.file(&extra.name), docs),
                     Err(d) => problems.push(d.in_environment(&env.name)),
                 }
             }
@@ -242,12 +294,6 @@ fn service_documents(
         }
         svc_value = extras.environment_scope.then_some(value);
     }
-    let file = FileDocuments::new(
-        format!("{}.yaml", svc.name),
-        format!("service `{}`, environment `{}`", svc.name, env.name),
-        Some(&svc.name),
-        docs,
-    );
     Ok((file, svc_value))
 }
 
@@ -324,23 +370,20 @@ pub fn render_argocd(envs: &[ResolvedEnvironment], complete: bool) -> RenderedEn
         .iter()
         .filter_map(|env| {
             builtin::argocd::environment_application(env).map(|app| {
-                FileDocuments::new(
+                let mut file = FileDocuments::new(
                     format!("{}.yaml", env.name),
                     format!("environment `{}`", env.name),
-                    None,
-                    vec![builtin::argocd::application(&app)],
-                )
+                );
+                file.extend(None, None, [builtin::argocd::application(&app)]);
+                file
             })
         })
         .collect();
     if complete {
         if let Some(root) = builtin::argocd::root_application(envs) {
-            files.push(FileDocuments::new(
-                "root.yaml".into(),
-                "all environments".into(),
-                None,
-                vec![builtin::argocd::application(&root)],
-            ));
+            let mut file = FileDocuments::new("root.yaml".into(), "all environments".into());
+            file.extend(None, None, [builtin::argocd::application(&root)]);
+            files.push(file);
         }
     }
     let mut out = RenderedEnvironment {

@@ -2,6 +2,7 @@
 //! project, or `--templates DIR`), each rendering resources once per service or once per
 //! environment through minijinja, within the budgets below.
 
+use super::extra::Fields;
 use crate::diagnostic::{Diagnostic, Failure, Location};
 use crate::yaml::{Limits, SourceFile};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
@@ -13,8 +14,9 @@ use std::sync::{Arc, OnceLock};
 pub const TEMPLATE_FUEL_VAR: &str = "SHIPSHAPE_TEMPLATE_FUEL";
 pub const MAX_TEMPLATE_OUTPUT_BYTES_VAR: &str = "SHIPSHAPE_MAX_TEMPLATE_OUTPUT_BYTES";
 
-/// Budgets for one render of one template. A template is a program the build runs; without them `{% for i in range(99999) %}{% for j in range(99999) %}` runs for
-/// hours and a recursive macro grows its output until memory runs out.
+/// Budgets for one render of one template. A template is a program the build runs; without
+/// them `{% for i in range(99999) %}{% for j in range(99999) %}` runs for hours and a recursive
+/// macro grows its output until memory runs out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TemplateLimits {
     /// minijinja fuel: about one unit per instruction and per 64 bytes of text the template
@@ -124,14 +126,15 @@ enum Role {
     Partial,
 }
 
+/// A leading `_` wins: `_common.service.yaml.j2` is a partial, as the underscore says.
 fn role(name: &str) -> Option<Role> {
     let stem_before = |suffix: &str| name.strip_suffix(suffix).filter(|s| !s.is_empty());
-    if stem_before(SERVICE_SUFFIX).is_some() {
+    if name.starts_with('_') {
+        Some(Role::Partial)
+    } else if stem_before(SERVICE_SUFFIX).is_some() {
         Some(Role::Extra(Scope::Service))
     } else if stem_before(ENVIRONMENT_SUFFIX).is_some() {
         Some(Role::Extra(Scope::Environment))
-    } else if name.starts_with('_') {
-        Some(Role::Partial)
     } else {
         None
     }
@@ -155,17 +158,14 @@ pub struct Templates {
     /// The first render that ran out of a budget. Every later render fails with it at once:
     /// a template that loops for each of 10,000 services costs one budget, not 10,000.
     spent: OnceLock<Diagnostic>,
+    /// The fields of `svc` the templates read: the only ones built for each service.
+    service_fields: Fields,
     /// Budgets for reading rendered text back: the run's, so a limit raised for a large
     /// catalogue is raised for what the templates make of it too.
     pub(crate) limits: Limits,
 }
 
 impl Templates {
-    /// No extra templates: the built-in resources only.
-    pub fn none() -> Templates {
-        Templates::with_budget(TemplateLimits::from_env())
-    }
-
     fn with_budget(budget: TemplateLimits) -> Templates {
         let mut env = Environment::new();
         env.set_fuel(Some(budget.fuel));
@@ -189,6 +189,7 @@ impl Templates {
             files: HashMap::new(),
             budget,
             spent: OnceLock::new(),
+            service_fields: Fields::Only(Vec::new()),
             limits: Limits::default(),
         }
     }
@@ -227,6 +228,14 @@ impl Templates {
             return Err(problems.into());
         }
         templates.extras.sort_by(|a, b| a.name.cmp(&b.name));
+        // Every file counts, partials too: an include reads the including template's context.
+        let mut variables: Vec<String> = Vec::new();
+        for name in templates.files.keys() {
+            if let Ok(t) = templates.env.get_template(name) {
+                variables.extend(t.undeclared_variables(true));
+            }
+        }
+        templates.service_fields = Fields::read_by(variables.iter().map(String::as_str));
         Ok(templates)
     }
 
@@ -239,6 +248,11 @@ impl Templates {
     /// The extra templates of `scope`, in name order.
     pub fn extras(&self, scope: Scope) -> impl Iterator<Item = &Extra> {
         self.extras.iter().filter(move |e| e.scope == scope)
+    }
+
+    /// The fields of `svc` some template reads.
+    pub fn service_fields(&self) -> &Fields {
+        &self.service_fields
     }
 
     /// The template file `name` as read, for locations in it.
@@ -437,4 +451,42 @@ fn retired(shown: &str, name: &str) -> Diagnostic {
     .with_help(format!(
         "the built-in resources are built in by shipshape; to change a field of one, write a patch (docs/templates.md, \"Patches\"); to add resources of your own, rename the file `<name>{SERVICE_SUFFIX}` (once per service) or `<name>{ENVIRONMENT_SUFFIX}` (once per environment)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_name_says_what_the_template_is() {
+        for (name, expected) in [
+            ("monitor.service.yaml.j2", Some(Role::Extra(Scope::Service))),
+            (
+                "quota.environment.yaml.j2",
+                Some(Role::Extra(Scope::Environment)),
+            ),
+            ("_helpers.j2", Some(Role::Partial)),
+            ("_common.service.yaml.j2", Some(Role::Partial)),
+            (".service.yaml.j2", None),
+            ("monitor.yaml.j2", None),
+            ("monitor.services.yaml.j2", None),
+            ("workload.yaml.j2", None),
+        ] {
+            assert_eq!(role(name), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_retired_name_is_refused_before_its_role_is_asked() {
+        // `_metadata.yaml.j2` would otherwise pass as a partial and be ignored.
+        assert!(RETIRED_NAMES.contains(&"_metadata.yaml.j2"));
+        assert!(RETIRED_NAMES.iter().all(|n| n.ends_with(".yaml.j2")));
+        let shown = retired("templates", "workload.yaml.j2");
+        assert!(
+            shown.message.contains("workload.yaml.j2"),
+            "{}",
+            shown.message
+        );
+        assert!(shown.help.unwrap_or_default().contains(SERVICE_SUFFIX));
+    }
 }
