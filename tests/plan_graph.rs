@@ -400,23 +400,23 @@ fn prod_totals_match_the_rendered_manifests() {
         let name = p["name"].as_str().unwrap();
         assert_eq!(sum_of(&p["requests"]), per_phase[name], "phase {name}");
     }
-    // The catalogue's own comment: 6400Mi = 78.1% and 3000m at min, 7808Mi = 95.3% at max.
+    // The catalogue's own comment: 6528Mi = 79.7% and 3050m at min, 8064Mi = 98.4% at max.
     assert_eq!(
         req,
         Sum {
-            cpu: 3000,
-            memory: 6400 * MI
+            cpu: 3050,
+            memory: 6528 * MI
         }
     );
     assert_eq!(
         at_max,
         Sum {
-            cpu: 3650,
-            memory: 7808 * MI
+            cpu: 3750,
+            memory: 8064 * MI
         }
     );
-    assert_eq!(totals["requests"]["memoryPercent"], 78.13);
-    assert_eq!(totals["requestsAtMax"]["memoryPercent"], 95.31);
+    assert_eq!(totals["requests"]["memoryPercent"], 79.69);
+    assert_eq!(totals["requestsAtMax"]["memoryPercent"], 98.44);
     assert_eq!(env["ok"], true);
 }
 
@@ -429,13 +429,13 @@ fn prod_is_not_over_committed() {
     let env = &plan["environments"][0];
     let totals = &env["totals"];
     assert_eq!(sum_of(&totals["limits"]), lim);
-    assert_eq!(lim.memory, 6400 * MI, "memory limits = requests");
-    assert_eq!(sum_of(&totals["limitsAtMax"]).memory, 7808 * MI);
+    assert_eq!(lim.memory, 6528 * MI, "memory limits = requests");
+    assert_eq!(sum_of(&totals["limitsAtMax"]).memory, 8064 * MI);
     assert_eq!(env["limitsPolicy"]["memoryPercent"], 100.0);
     assert_eq!(env["limitsPolicy"]["memorySet"], true);
     assert_eq!(env["limitsPolicy"]["cpuPercent"], Value::Null);
     assert_eq!(totals["overCommit"]["memory"]["ok"], true);
-    assert_eq!(totals["overCommitAtMax"]["memory"]["usedPercent"], 95.31);
+    assert_eq!(totals["overCommitAtMax"]["memory"]["usedPercent"], 98.44);
     assert_eq!(
         totals["overCommit"]["cpu"],
         Value::Null,

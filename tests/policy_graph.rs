@@ -1,7 +1,8 @@
 //! The rendered traffic policies say exactly what the catalogue says about who may call whom.
 //!
 //! The expected call graph is computed here from the raw YAML of `catalogue.yaml` and the
-//! environment files (for each service S, its callers are the services whose `dependsOn` holds S),
+//! environment files (for each service S, its callers are the services whose `dependsOn` or
+//! `calls` holds S, or every other service when S is `callableFromAll`),
 //! independently of shipshape's resolver and template context, and compared with the NetworkPolicies
 //! and AuthorizationPolicies shipshape renders for the repository's own catalogue. The Argo CD
 //! Applications must point at rendered directories and at the namespace of their manifests.
@@ -100,10 +101,28 @@ impl Raw {
             .expect("port")
     }
 
+    fn callable_from_all(&self, service: &str) -> bool {
+        self.setting(service, "/callableFromAll")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Everything `service` may call: its dependencies, its `calls`, the platform-wide services.
+    fn callees(&self, service: &str) -> BTreeSet<String> {
+        let mut out = self.depends_on(service);
+        out.extend(self.strings(service, "/calls"));
+        out.extend(
+            self.services()
+                .into_iter()
+                .filter(|s| s != service && self.callable_from_all(s)),
+        );
+        out
+    }
+
     fn callers(&self, service: &str) -> BTreeSet<String> {
         self.services()
             .into_iter()
-            .filter(|s| self.depends_on(s).contains(service))
+            .filter(|s| s != service && self.callees(s).contains(service))
             .collect()
     }
 
@@ -235,7 +254,7 @@ fn rendered_policies_admit_exactly_the_declared_callers() {
             let port = raw.port(&svc);
 
             // NetworkPolicy: in from the callers and declared namespaces on the service's port,
-            // out to the dependencies on their ports, plus DNS.
+            // out to the dependencies, `calls` and platform-wide services on their ports, plus DNS.
             let np = only(manifests, "NetworkPolicy", &svc, name);
             assert_eq!(np.namespace(), Some(ns.as_str()));
             let from = peers(&np.value, "ingress", "from");
@@ -253,7 +272,7 @@ fn rendered_policies_admit_exactly_the_declared_callers() {
             assert!(from.namespaces.values().all(|p| *p == tcp(port)));
             let to = peers(&np.value, "egress", "to");
             let expected_egress: BTreeMap<String, BTreeSet<String>> = raw
-                .depends_on(&svc)
+                .callees(&svc)
                 .into_iter()
                 .map(|d| {
                     let p = tcp(raw.port(&d));

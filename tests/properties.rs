@@ -90,7 +90,8 @@ const TRICKY: &[&str] = &[
     "-.NaN",
     "<<",
     "=",
-    "$(NOT_EXPANDED)",
+    // Escaped: an unescaped `$(NAME)` of no declared variable is an input error (input/env-reference).
+    "$$(NOT_EXPANDED)",
     "{{ not.a.template }}",
     "{% raw %}",
 ];

@@ -57,6 +57,9 @@ pub struct LoadedCatalogue {
     pub services: IndexMap<String, DeclaredService>,
     /// The file with the platform-level keys; whole-catalogue findings point here.
     pub main: SourceDoc,
+    /// The project root: files the catalogue names (`configFiles`) are read from under it.
+    pub root: PathBuf,
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +176,7 @@ impl Loader {
         // Links inside the project are followed; one that leaves it is refused, so a cloned
         // repository cannot make shipshape print a file of the machine it runs on.
         let root = input::boundary_around(path);
+        let boundary = root.clone();
         let (main, service_docs) = if path.is_dir() {
             self.read_split_catalogue(path, &root, &mut problems)?
         } else {
@@ -256,6 +260,8 @@ impl Loader {
             lint_origin: root.child("lint"),
             services,
             main,
+            root: boundary,
+            limits: self.limits.clone(),
         })
     }
 

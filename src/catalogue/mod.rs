@@ -1,5 +1,6 @@
 //! The service catalogue: model, loading with spans, validation, per-environment resolution.
 
+pub mod fields;
 pub mod load;
 pub mod model;
 pub mod names;

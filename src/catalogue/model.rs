@@ -150,8 +150,97 @@ pub struct MeshSpec {
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct Storage {
     pub size: Option<QuantityText>,
+    pub mount_path: Option<String>,
+}
+
+/// An environment variable as written: a literal, or a key of a Secret or a ConfigMap.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum EnvValue {
+    Literal(String),
+    Reference(EnvReference),
+}
+
+/// `{ secret: NAME, key: KEY }` or `{ configMap: NAME, key: KEY }`; the key defaults to the
+/// variable's name. Both sources at once can only come from merging layers, and is an error.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvReference {
+    pub secret: Option<String>,
+    pub config_map: Option<String>,
+    pub key: Option<String>,
+    pub optional: Option<bool>,
+}
+
+/// Every key of a Secret or ConfigMap as variables (`envFrom`).
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvFromSpec {
+    pub secret: Option<String>,
+    pub config_map: Option<String>,
+    pub prefix: Option<String>,
+    pub optional: Option<bool>,
+}
+
+/// A volume mounted into the service's container: scratch space, or a Secret or ConfigMap
+/// as files. Exactly one source after merging.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeSpec {
+    pub mount_path: Option<String>,
+    pub empty_dir: Option<EmptyDirSpec>,
+    pub secret: Option<String>,
+    pub config_map: Option<String>,
+    /// Key -> file name under the mount path; without it every key is a file.
+    #[serde(default)]
+    pub items: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EmptyDirSpec {
+    pub size_limit: Option<QuantityText>,
+    #[serde(default)]
+    pub memory: bool,
+}
+
+/// A host outside the platform the service calls.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressSpec {
+    pub host: String,
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub protocol: EgressProtocol,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EgressProtocol {
+    #[default]
+    Tls,
+    Http,
+    Tcp,
+}
+
+/// Configuration files rendered into a ConfigMap and mounted at `mountPath`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigFilesSpec {
+    pub mount_path: Option<String>,
+    #[serde(default)]
+    pub files: IndexMap<String, FileContent>,
+}
+
+/// A configuration file's content: inline text, or a file of the project to read.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum FileContent {
+    Inline(String),
+    From { file: String },
 }
 
 /// One service after defaults, catalogue and environment overrides were merged.
@@ -177,12 +266,38 @@ pub struct ServiceSpec {
     pub resources: Resources,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// Every other service of the platform may call it (error reporting, monitoring): callers
+    /// without being listed in each `dependsOn`, and without becoming a startup dependency.
+    #[serde(default)]
+    pub callable_from_all: bool,
+    /// Services it calls without waiting for them at startup (a later phase's, or a peer rolled
+    /// out beside it): reachability only, no rollout order.
+    #[serde(default)]
+    pub calls: Vec<String>,
     #[serde(default)]
     pub ingress: Ingress,
     #[serde(default)]
-    pub env: IndexMap<String, String>,
+    pub env: IndexMap<String, EnvValue>,
+    #[serde(default)]
+    pub env_from: Vec<EnvFromSpec>,
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
     pub mesh: Option<MeshSpec>,
     pub storage: Option<Storage>,
+    #[serde(default)]
+    pub volumes: IndexMap<String, VolumeSpec>,
+    pub config_files: Option<ConfigFilesSpec>,
+    #[serde(default)]
+    pub annotations: IndexMap<String, String>,
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
+    #[serde(default)]
+    pub node_selector: IndexMap<String, String>,
+    pub tolerations: Option<Vec<serde_json::Value>>,
+    pub affinity: Option<serde_json::Value>,
+    pub topology_spread_constraints: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    pub egress: Vec<EgressSpec>,
     #[serde(default)]
     pub security: Security,
     #[serde(default)]

@@ -1,6 +1,7 @@
 //! Per-environment resolution: defaults, then catalogue, then environment overrides, with every
 //! semantic check that needs the merged values (quantities, references, image tags).
 
+use crate::catalogue::fields::{resolve_fields, FileSource, ServiceFields};
 use crate::catalogue::load::{typed_error, LoadedCatalogue, LoadedEnvironment};
 use crate::catalogue::model::{
     ArgoSpec, ClusterSpec, EnforceSpec, IstioSpec, LintSpec, ProbeKind, Protocol, QuantityText,
@@ -94,8 +95,13 @@ pub struct ResolvedService {
     pub security: ResolvedSecurity,
     pub startup: Option<StartupProbe>,
     pub depends_on: Vec<String>,
+    /// `callableFromAll`: every other service is a caller, none waits for it.
+    pub callable_from_all: bool,
+    /// Services it calls without a startup dependency on them.
+    pub calls: Vec<String>,
     pub ingress_namespaces: Vec<String>,
-    pub env: IndexMap<String, String>,
+    /// Environment, volumes, configuration files, command, pod metadata and scheduling.
+    pub fields: ServiceFields,
     pub mesh_timeout: Option<String>,
     pub mesh_retries: Option<u32>,
     pub canary: IndexMap<String, u32>,
@@ -156,7 +162,7 @@ pub struct ResolvedEnvironment {
     pub catalogue_origin: Origin,
     /// Service name -> index in `services`; lookups by name happen per finding and per edge.
     by_name: HashMap<String, usize>,
-    /// Service name -> indexes of the services that depend on it, in catalogue order.
+    /// Service name -> indexes of the services that depend on it or call it, in catalogue order.
     callers: HashMap<String, Vec<usize>>,
 }
 
@@ -165,14 +171,29 @@ impl ResolvedEnvironment {
         self.by_name.get(name).and_then(|&i| self.services.get(i))
     }
 
-    /// The services that declare a dependency on `name`, in catalogue order.
+    /// The services allowed to call `name`, in catalogue order: those that list it in `dependsOn`
+    /// or `calls`, or every other service when it is `callableFromAll`.
     pub fn callers(&self, name: &str) -> Vec<&ResolvedService> {
+        if self.service(name).is_some_and(|s| s.callable_from_all) {
+            return self.services.iter().filter(|s| s.name != name).collect();
+        }
         self.callers
             .get(name)
             .into_iter()
             .flatten()
             .filter_map(|&i| self.services.get(i))
             .collect()
+    }
+
+    /// The `callableFromAll` services `name` may call without declaring them, in catalogue order;
+    /// never `name` itself.
+    pub fn platform_callees<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ResolvedService> + 'a {
+        self.services
+            .iter()
+            .filter(move |s| s.callable_from_all && s.name != name)
     }
 }
 
@@ -390,6 +411,10 @@ pub fn resolve(
     }
     let default_resources = default_resources(&cat_defaults, &env_defaults);
     let mut services = Vec::new();
+    let files = FileSource {
+        root: &cat.root,
+        limits: &cat.limits,
+    };
     check_security_reason(
         &cat_defaults,
         &cat.defaults_origin,
@@ -444,6 +469,16 @@ pub fn resolve(
                 continue;
             }
         };
+        let replicas_may_exceed_one =
+            spec.replicas.min.unwrap_or(1) > 1 || spec.replicas.max.is_some_and(|m| m > 1);
+        let fields = resolve_fields(
+            name,
+            &spec,
+            replicas_may_exceed_one,
+            &layers,
+            &files,
+            &mut problems,
+        );
         let mut patches = declared.patches.clone();
         if let Some(o) = override_value {
             let origin = env_origin.child("services").child(name);
@@ -461,7 +496,10 @@ pub fn resolve(
             &mut problems,
         ) {
             s.patches = patches;
-            services.push(s);
+            if let Some(fields) = fields {
+                s.fields = fields;
+                services.push(s);
+            }
         }
     }
 
@@ -505,6 +543,7 @@ pub fn resolve(
         }
     }
 
+    check_calls(&services, &names, &declared, &mut problems);
     assign_waves(&mut services, &phases);
 
     if !problems.is_empty() {
@@ -517,7 +556,7 @@ pub fn resolve(
         .collect();
     let mut callers: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, s) in services.iter().enumerate() {
-        for dep in &s.depends_on {
+        for dep in s.depends_on.iter().chain(&s.calls) {
             let list = callers.entry(dep.clone()).or_default();
             // A service listing a dependency twice is still one caller.
             if list.last() != Some(&i) {
@@ -545,6 +584,44 @@ pub fn resolve(
         origin: env_origin,
         catalogue_origin: cat.main.root(),
     })
+}
+
+/// `calls` must name other services of the catalogue, like `dependsOn`.
+fn check_calls(
+    services: &[ResolvedService],
+    names: &[String],
+    declared: &std::collections::HashSet<&str>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    for s in services {
+        for (i, callee) in s.calls.iter().enumerate() {
+            let at = Some(s.locate(&format!("/calls/{i}")));
+            if callee == &s.name {
+                problems.push(
+                    Diagnostic::error(
+                        "input/self-call",
+                        format!("service `{}` lists itself in `calls`", s.name),
+                    )
+                    .at(at, "remove this entry")
+                    .with_help("a service may always reach its own pods; remove the entry"),
+                );
+            } else if !declared.contains(callee.as_str()) {
+                let mut d = Diagnostic::error(
+                    "input/unknown-callee",
+                    format!(
+                        "service `{}` calls `{callee}`, which the catalogue does not define",
+                        s.name
+                    ),
+                )
+                .at(at, "no such service");
+                d.help = Some(match closest(callee, names) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "add the service to the catalogue, or remove the entry".into(),
+                });
+                problems.push(d);
+            }
+        }
+    }
 }
 
 /// The sidecar's requests and limits as the capacity checks add them to each pod. A namespace
@@ -1009,8 +1086,10 @@ fn check_service(
         },
         startup: spec.health.startup,
         depends_on: spec.depends_on,
+        callable_from_all: spec.callable_from_all,
+        calls: spec.calls,
         ingress_namespaces: spec.ingress.from_namespaces,
-        env: spec.env,
+        fields: ServiceFields::default(),
         mesh_timeout,
         mesh_retries,
         canary,

@@ -200,7 +200,7 @@ impl InputSchema {
                     .map_or(0.0, |f| if f <= 1.0 { f * 100.0 } else { f });
                 format!("write a quoted percentage, e.g. \"{pct}%\"")
             }
-            Value::Number(_) | Value::Bool(_) if expected == "string" => {
+            Value::Number(_) | Value::Bool(_) if expected.split(" or ").any(|t| t == "string") => {
                 format!("quote it to make it text: \"{value}\" ({described})")
             }
             _ => described,

@@ -100,6 +100,11 @@ const KINDS: &[KnownKind] = &[
         schema: include_str!("../../schemas/istio/authorizationpolicy_v1.strict.json"),
     },
     KnownKind {
+        api_version: "networking.istio.io/v1",
+        kind: "ServiceEntry",
+        schema: include_str!("../../schemas/istio/serviceentry_v1.strict.json"),
+    },
+    KnownKind {
         api_version: "argoproj.io/v1alpha1",
         kind: "Application",
         schema: include_str!("../../schemas/argocd/application_v1alpha1.strict.json"),

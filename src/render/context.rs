@@ -40,8 +40,9 @@ pub fn service_host(namespace: &str, name: &str) -> String {
     format!("{name}.{namespace}.svc.cluster.local")
 }
 
-/// The services that declare a dependency on `name`, in catalogue order: the only workloads
-/// allowed to call it (NetworkPolicy ingress, AuthorizationPolicy principals).
+/// The services that declare a dependency on `name` (every other service when it is
+/// `callableFromAll`), in catalogue order: the only workloads allowed to call it (NetworkPolicy
+/// ingress, AuthorizationPolicy principals).
 pub fn callers<'a>(env: &'a ResolvedEnvironment, name: &str) -> Vec<&'a ResolvedService> {
     env.callers(name)
 }
@@ -173,6 +174,10 @@ pub struct ServiceFacts<'a> {
     pub callers: Vec<&'a ResolvedService>,
     /// Declared dependencies that resolve; one that does not is reported by the catalogue checks.
     pub dependencies: Vec<&'a ResolvedService>,
+    /// Every service the pods may call, once each: the dependencies, then `calls`, then the
+    /// `callableFromAll` services (egress; only the first are startup dependencies, and only they
+    /// are named in the depends-on annotation).
+    pub callees: Vec<&'a ResolvedService>,
     pub routes: Vec<Route<'a>>,
 }
 
@@ -197,6 +202,18 @@ impl<'a> ServiceFacts<'a> {
                 Cow::Borrowed(reason.as_str()),
             ));
         }
+        let dependencies: Vec<&ResolvedService> = svc
+            .depends_on
+            .iter()
+            .filter_map(|d| env.service(d))
+            .collect();
+        let mut callees = dependencies.clone();
+        let called = svc.calls.iter().filter_map(|c| env.service(c));
+        for callee in called.chain(env.platform_callees(&svc.name)) {
+            if !callees.iter().any(|c| c.name == callee.name) {
+                callees.push(callee);
+            }
+        }
         ServiceFacts {
             env,
             svc,
@@ -205,11 +222,8 @@ impl<'a> ServiceFacts<'a> {
             annotations,
             host: service_host(&env.namespace, &svc.name),
             callers: callers(env, &svc.name),
-            dependencies: svc
-                .depends_on
-                .iter()
-                .filter_map(|d| env.service(d))
-                .collect(),
+            dependencies,
+            callees,
             routes: routes(svc),
         }
     }

@@ -82,7 +82,13 @@ const SERVICE_FIELDS: [(&str, FieldFn); 24] = [
         pairs(f.annotations.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
     }),
     ("env", |f| {
-        pairs(f.svc.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        pairs(
+            f.svc
+                .fields
+                .env
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.literal()?))),
+        )
     }),
     ("dependsOn", |f| {
         names(f.svc.depends_on.iter().map(String::as_str))

@@ -39,7 +39,10 @@ services:
   api-gateway: { phase: user-interface, port: 9001, image: gw, dependsOn: [auth-service] }
   web:         { phase: utility, port: 3000, image: web, dependsOn: [api-gateway] }
 ```
-Move the dependency to an earlier phase or batch, or drop a dependency that is not real.
+Move the dependency to an earlier phase or batch, or drop a dependency that is not real. A service
+that calls another but need not wait for it lists it in `calls` instead of `dependsOn`: the
+policies admit the call and the rollout order does not judge it. The same holds for a service every
+other one may call (`callableFromAll: true`, e.g. error reporting): no one depends on it.
 "#,
     check,
 };

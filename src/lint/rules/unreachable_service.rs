@@ -30,7 +30,8 @@ not checked, nor the ports in Istio rules; a target port the pods do not expose 
 A Service nobody may call is either dead weight or, more often, a caller nobody declared: the
 first request from it times out (NetworkPolicy drops packets) or gets `403 RBAC: access denied`
 (Istio). In shipshape's catalogue, a service is callable only by the services that list it in
-`dependsOn` and by its `ingress.fromNamespaces`.
+`dependsOn` or `calls`, by every other service when it is `callableFromAll` (error reporting,
+monitoring), and by its `ingress.fromNamespaces`.
 
 ## Bad
 ```yaml
@@ -407,7 +408,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             )
         } else if rendered {
             format!(
-                "no service lists `{}` in `dependsOn` and it has no `ingress.fromNamespaces`; declare its callers, or, for a worker that nobody calls, suppress with the reason",
+                "no service lists `{}` in `dependsOn` or `calls`, it is not `callableFromAll`, and it has no `ingress.fromNamespaces`; declare its callers, or, for a worker that nobody calls, suppress with the reason",
                 svc.name()
             )
         } else {

@@ -8,6 +8,8 @@
 
 pub mod argocd;
 mod basics;
+mod configmap;
+mod egress;
 mod istio;
 pub mod namespace;
 mod networkpolicy;
@@ -20,8 +22,9 @@ use serde_json::{Map, Value};
 pub type BuildFn = fn(&ServiceFacts<'_>) -> Option<Value>;
 
 /// Every built-in kind of a service, in the order they are written into the service's file.
-pub const SERVICE_BUILDERS: [BuildFn; 10] = [
+pub const SERVICE_BUILDERS: [BuildFn; 12] = [
     basics::service_account,
+    configmap::config_map,
     basics::service,
     basics::headless_service,
     workload::workload,
@@ -31,6 +34,7 @@ pub const SERVICE_BUILDERS: [BuildFn; 10] = [
     istio::virtual_service,
     istio::destination_rule,
     istio::authorization_policy,
+    egress::service_entry,
 ];
 
 /// `apiVersion`, `kind` and the metadata every service manifest shares, then `rest`.
@@ -48,6 +52,21 @@ fn manifest<const N: usize>(
         map.insert(key.to_owned(), value);
     }
     Value::Object(map)
+}
+
+/// [`manifest`] under another name (a second object of the same kind or purpose).
+fn manifest_named<const N: usize>(
+    f: &ServiceFacts<'_>,
+    name: &str,
+    api_version: &str,
+    kind: &str,
+    rest: [(&str, Value); N],
+) -> Value {
+    let mut doc = manifest(f, api_version, kind, rest);
+    if let Some(m) = doc.as_object_mut() {
+        m.insert("metadata".into(), metadata_named(f, name));
+    }
+    doc
 }
 
 fn metadata(f: &ServiceFacts<'_>) -> Value {

@@ -1,5 +1,6 @@
 //! The service's NetworkPolicy: on top of the namespace's default
-//! deny, ingress from its callers and declared namespaces, egress to its dependencies and DNS.
+//! deny, ingress from its callers and declared namespaces, egress to its dependencies, the
+//! platform-wide (`callableFromAll`) services and DNS.
 
 use super::{array, manifest, match_label, match_selector};
 use crate::render::context::{object, ServiceFacts};
@@ -37,7 +38,7 @@ pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
         spec.insert("ingress".into(), Value::Array(ingress));
     }
     let mut egress: Vec<Value> = f
-        .dependencies
+        .callees
         .iter()
         .map(|d| {
             rule(
@@ -47,6 +48,9 @@ pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
             )
         })
         .collect();
+    if let Some(rule) = external(f) {
+        egress.push(rule);
+    }
     egress.push(object([
         (
             "to",
@@ -67,6 +71,56 @@ pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
         "NetworkPolicy",
         [("spec", Value::Object(spec))],
     ))
+}
+
+/// Addresses a host outside the platform cannot have: private, shared (carrier-grade NAT, often
+/// pod networks), loopback and link-local (which holds the cloud metadata endpoint).
+const NOT_EXTERNAL_V4: [&str; 6] = [
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+];
+const NOT_EXTERNAL_V6: [&str; 3] = ["::1/128", "fc00::/7", "fe80::/10"];
+
+/// Egress to the service's external hosts. A NetworkPolicy cannot name a host, only addresses:
+/// this allows public addresses on the declared ports; which hosts is Istio's ServiceEntry's
+/// job where the mesh is on.
+fn external(f: &ServiceFacts<'_>) -> Option<Value> {
+    let egress = &f.svc.fields.egress;
+    if egress.is_empty() {
+        return None;
+    }
+    let mut ports: Vec<u16> = egress.iter().map(|e| e.port).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let block = |cidr: &str, except: &[&str]| {
+        object([(
+            "ipBlock",
+            object([
+                ("cidr", Value::from(cidr)),
+                (
+                    "except",
+                    Value::Array(except.iter().map(|c| Value::from(*c)).collect()),
+                ),
+            ]),
+        )])
+    };
+    Some(object([
+        (
+            "to",
+            array([
+                block("0.0.0.0/0", &NOT_EXTERNAL_V4),
+                block("::/0", &NOT_EXTERNAL_V6),
+            ]),
+        ),
+        (
+            "ports",
+            Value::Array(ports.into_iter().map(|p| port("TCP", p)).collect()),
+        ),
+    ]))
 }
 
 /// An ingress or egress rule: these peers (under `from` or `to`), on one TCP port.

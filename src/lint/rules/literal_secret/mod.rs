@@ -104,6 +104,16 @@ services:
 ```
 
 ## Good
+In the catalogue, a variable names its Secret and key; the URL is built from it, and references
+are rendered before plain values, so `$(DB_PASSWORD)` expands:
+```yaml
+services:
+  api:
+    env:
+      DB_PASSWORD: { secret: api-db, key: password }
+      DATABASE_URL: postgres://api:$(DB_PASSWORD)@db:5432/api
+```
+which renders (and is how a hand-written manifest says it):
 ```yaml
 env:
   - name: DB_PASSWORD
@@ -196,8 +206,20 @@ fn shown(kind: Kind, secret: &str) -> String {
     }
 }
 
-fn help(kind: Kind, name: &str) -> String {
-    let reference = "reference a Secret with `valueFrom: { secretKeyRef: ... }` (filled by External Secrets, Sealed Secrets or Vault)";
+/// How to fix a finding. `catalogue`: the value is a catalogue `env` entry, so the fix is
+/// written there (`{ secret: NAME, key: KEY }`), not in the rendered manifest.
+fn help(kind: Kind, name: &str, catalogue: bool) -> String {
+    let catalogue_reference = format!("reference a Secret in the catalogue's `env`: `{name}: {{ secret: SECRET, key: KEY }}` (the Secret filled by External Secrets, Sealed Secrets or Vault)");
+    let reference = if catalogue {
+        catalogue_reference.as_str()
+    } else {
+        "reference a Secret with `valueFrom: { secretKeyRef: ... }` (filled by External Secrets, Sealed Secrets or Vault)"
+    };
+    if catalogue && kind == Kind::UrlCredentials {
+        return format!(
+            "take the password out: `DB_PASSWORD: {{ secret: SECRET, key: KEY }}` in `env`, and `{name}: postgres://app:$(DB_PASSWORD)@db/app` (references come first, so the URL can use it); rotate the password"
+        );
+    }
     match kind {
         Kind::Name => format!(
             "keep the value out of the repository: {reference}; if `{name}` is not a credential, suppress with a reason"
@@ -265,6 +287,14 @@ impl Walk<'_, '_> {
             return;
         }
         let location = self.ctx.locate(i, pointer, catalogue_rel);
+        let from_catalogue = catalogue_rel.starts_with("/env/")
+            && matches!(
+                self.ctx.manifests[i].origin,
+                ManifestOrigin::Rendered {
+                    service: Some(_),
+                    ..
+                }
+            );
         let node = self.value_node(i, pointer, catalogue_rel);
         for d in detections {
             let secret = d.secret(value);
@@ -279,7 +309,7 @@ impl Walk<'_, '_> {
                 message: subject(d.kind, &shown(d.kind, secret)),
                 location: location.clone(),
                 label: d.kind.label(),
-                help: help(d.kind, name),
+                help: help(d.kind, name, from_catalogue),
             });
         }
     }
