@@ -2,12 +2,12 @@
 
 use crate::catalogue::ProjectPaths;
 use crate::cli::{Cli, ColorChoice, Command, Format, OutputArgs, ProjectArgs, SchemaKind};
-use crate::diagnostic::{Diagnostic, Failure, Severity};
+use crate::diagnostic::{Diagnostic, Failure};
 use crate::pipeline::{compile, CompileOptions, Sink};
 use crate::report;
 use crate::yaml::Limits;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -28,17 +28,46 @@ impl Io<'_> {
 }
 
 pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
+    let color = cli.color;
+    let with_color = |output: OutputArgs| OutputArgs { color, ..output };
     match cli.command {
         Command::Build {
             project,
             out,
             output,
-        } => crate::commands::build::run(&options(&project), out_dir(&project, out), &output, io),
+        } => {
+            let output = with_color(output);
+            if out.as_deref() == Some(Path::new(STDOUT)) {
+                return crate::commands::build::run_to_stdout(&options(&project), &output, io);
+            }
+            let (opts, out) = options_with_out(&project, out);
+            crate::commands::build::run(&opts, out, &output, io)
+        }
+        Command::Check { out, .. } | Command::Diff { out, .. }
+            if out.as_deref() == Some(Path::new(STDOUT)) =>
+        {
+            let d = Diagnostic::error(
+                "usage/out-stdout",
+                "`--out -` (standard output) is for `shipshape build`; this command compares with an output directory",
+            )
+            .with_help("name the directory to compare with, e.g. --out rendered");
+            fail(
+                d.into(),
+                &OutputArgs {
+                    format: Format::Human,
+                    color,
+                },
+                io,
+            )
+        }
         Command::Check {
             project,
             out,
             output,
-        } => crate::commands::check::run(&options(&project), out_dir(&project, out), &output, io),
+        } => {
+            let (opts, out) = options_with_out(&project, out);
+            crate::commands::check::run(&opts, out, &with_color(output), io)
+        }
         Command::Lint {
             paths,
             environment_file,
@@ -58,33 +87,34 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
                 policy,
                 placement,
             },
-            &output,
+            &with_color(output),
             io,
         ),
         Command::Diff {
             project,
             out,
             format,
-            color,
+            max_bytes,
         } => {
             // Input errors are still reported; the diff itself has its own format.
             let output = OutputArgs {
                 format: Format::Human,
                 color,
             };
+            let (opts, out) = options_with_out(&project, out);
             crate::commands::diff::run(
-                &options(&project),
-                out_dir(&project, out),
-                format,
+                &opts,
+                out,
+                &crate::commands::diff::DiffOptions { format, max_bytes },
                 &output,
                 io,
             )
         }
         Command::Plan { project, format } => {
-            crate::commands::plan::run(&options(&project), format, io)
+            crate::commands::plan::run(&options(&project), format, color, io)
         }
         Command::Graph { project, format } => {
-            crate::commands::graph::run(&options(&project), format, io)
+            crate::commands::graph::run(&options(&project), format, color, io)
         }
         Command::Generate {
             services,
@@ -114,11 +144,19 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             let _ = io.stdout.write_all(text.as_bytes());
             EXIT_OK
         }
+        Command::Completions { shell } => crate::commands::man::completions(shell, io),
+        Command::Man { command, dir } => {
+            crate::commands::man::run(command.as_deref(), dir.as_deref(), io)
+        }
     }
 }
 
+/// `--out -`: standard output instead of a directory.
+pub const STDOUT: &str = "-";
+
 pub fn options(p: &ProjectArgs) -> CompileOptions {
-    let mut paths = ProjectPaths::in_root(&p.root);
+    let root = root(p);
+    let mut paths = ProjectPaths::in_root(&root);
     if let Some(c) = &p.catalogue {
         paths.catalogue = c.clone();
     }
@@ -132,22 +170,80 @@ pub fn options(p: &ProjectArgs) -> CompileOptions {
         templates: p
             .templates
             .clone()
-            .or_else(|| Some(p.root.join("templates")).filter(|d| d.is_dir())),
+            .or_else(|| Some(root.join("templates")).filter(|d| d.is_dir())),
         limits: Limits::from_env(),
+        layout: Default::default(),
     }
 }
 
-fn out_dir(p: &ProjectArgs, out: Option<PathBuf>) -> PathBuf {
-    out.unwrap_or_else(|| p.root.join("rendered"))
+/// The options of a command that writes or compares an output directory: the Argo CD
+/// Applications name that directory by its path in the project (the default `rendered` when it
+/// is outside the project, such as a temporary copy to compare).
+fn options_with_out(p: &ProjectArgs, out: Option<PathBuf>) -> (CompileOptions, PathBuf) {
+    let mut opts = options(p);
+    let out = out_dir(p, out);
+    if let Some(output) = crate::render::builtin::argocd::output_path(&root(p), &out) {
+        opts.layout.output = output;
+    }
+    (opts, out)
 }
 
-/// Whether human output should be coloured: never into a pipe, never with NO_COLOR.
+fn out_dir(p: &ProjectArgs, out: Option<PathBuf>) -> PathBuf {
+    out.unwrap_or_else(|| root(p).join("rendered"))
+}
+
+/// The project root: `--root`, else `.` when the catalogue is named with `--catalogue` (its
+/// environments and output are then where the user is), else the nearest directory upwards
+/// holding a catalogue, as git and cargo find theirs.
+fn root(p: &ProjectArgs) -> PathBuf {
+    if let Some(root) = &p.root {
+        return root.clone();
+    }
+    if p.catalogue.is_some() {
+        return PathBuf::from(".");
+    }
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| project_root_above(&cwd))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The nearest of `cwd` and its ancestors holding `catalogue.yaml` or `catalogue/`, as a path
+/// relative to `cwd` (`.`, `..`, `../..`), so every file named in a report stays short and
+/// opens from where the user is.
+fn project_root_above(cwd: &Path) -> Option<PathBuf> {
+    let mut relative = PathBuf::from(".");
+    for dir in cwd.ancestors() {
+        if dir.join("catalogue.yaml").is_file() || dir.join("catalogue").is_dir() {
+            return Some(relative);
+        }
+        relative = if relative == Path::new(".") {
+            PathBuf::from("..")
+        } else {
+            relative.join("..")
+        };
+    }
+    None
+}
+
+/// Whether human output should be coloured. `--color always|never` decides; with `auto`,
+/// NO_COLOR (non-empty) turns colour off, CLICOLOR_FORCE (non-empty, not `0`) turns it on even
+/// into a pipe, TERM=dumb turns it off, and otherwise only a terminal gets it.
 pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            if var("NO_COLOR").is_some() {
+                false
+            } else if var("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else if var("TERM").is_some_and(|v| v == "dumb") {
+                false
+            } else {
+                is_terminal
+            }
         }
     }
 }
@@ -156,8 +252,9 @@ pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Prints diagnostics in the chosen format. Human and short output go to stderr (they are
-/// messages); machine formats go to stdout (they are the result).
+/// Prints diagnostics in the chosen format. Human output goes to stderr (messages for a person
+/// beside whatever the command prints); every machine format (short, JSON, SARIF, GitHub) goes
+/// to stdout, alone, so it can be piped or redirected whole.
 pub fn emit(diagnostics: &[Diagnostic], output: &OutputArgs, io: &mut Io<'_>) {
     emit_rendered(diagnostics, None, output, io);
 }
@@ -179,7 +276,7 @@ pub fn emit_rendered(
         }
         Format::Short => {
             let _ = io
-                .stderr
+                .stdout
                 .write_all(report::human::render_short(diagnostics).as_bytes());
         }
         Format::Json => {
@@ -220,15 +317,16 @@ pub fn fail(failure: Failure, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
     EXIT_BAD_INPUT
 }
 
-/// `N errors, N warnings, N infos` for a summary line.
+/// `N errors, N warnings, N infos` for a summary line: findings as the report prints them, one
+/// for the same finding in several environments.
 pub fn tally(diagnostics: &[Diagnostic]) -> String {
-    let count = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+    let (errors, warnings, infos) = report::group::counts(diagnostics);
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     format!(
         "{}, {}, {}",
-        plural(count(Severity::Error), "error"),
-        plural(count(Severity::Warning), "warning"),
-        plural(count(Severity::Info), "info")
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        plural(infos, "info")
     )
 }
 

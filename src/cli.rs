@@ -9,18 +9,24 @@ use std::path::PathBuf;
     version,
     about = "Compile a service catalogue into per-environment Kubernetes manifests, and lint them before they ship",
     long_about = None,
-    after_help = "Exit codes: 0 clean, 1 error-severity findings or drift, 2 bad input or usage.\nSet NO_COLOR to disable colours."
+    after_help = "Exit codes: 0 clean, 1 error-severity findings or drift, 2 bad input or usage.\n\
+                  Colour (--color auto): off with NO_COLOR or TERM=dumb or when not a terminal, forced with CLICOLOR_FORCE."
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour in human output and diffs (accepted by every command).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct ProjectArgs {
-    /// Project root holding catalogue.yaml (or catalogue/) and environments/.
-    #[arg(long, default_value = ".", value_name = "DIR")]
-    pub root: PathBuf,
+    /// Project root holding catalogue.yaml (or catalogue/) and environments/ [default: the
+    /// nearest directory upwards from the working directory that holds one, as git and cargo
+    /// search; `.` when --catalogue is given].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Catalogue file or directory [default: ROOT/catalogue.yaml, or ROOT/catalogue/].
     #[arg(long, value_name = "PATH")]
     pub catalogue: Option<PathBuf>,
@@ -40,8 +46,8 @@ pub struct OutputArgs {
     /// How findings are printed.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Colour in human output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    /// Colour in human output: the global `--color`, filled in when the command runs.
+    #[arg(skip)]
     pub color: ColorChoice,
 }
 
@@ -49,7 +55,7 @@ pub struct OutputArgs {
 pub enum Format {
     /// Annotated source excerpts, for people.
     Human,
-    /// One line per finding: file:line:col: severity[rule]: message.
+    /// One line per finding: file:line:col: severity[rule]: message [environments].
     Short,
     /// A stable JSON document (see docs/json-output.md).
     Json,
@@ -59,8 +65,9 @@ pub enum Format {
     Github,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ColorChoice {
+    #[default]
     Auto,
     Always,
     Never,
@@ -72,7 +79,8 @@ pub enum Command {
     Build {
         #[command(flatten)]
         project: ProjectArgs,
-        /// Output directory [default: ROOT/rendered].
+        /// Output directory [default: ROOT/rendered]; `-` prints every rendered manifest as one
+        /// multi-document YAML stream on standard output and writes nothing.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         #[command(flatten)]
@@ -95,12 +103,19 @@ pub enum Command {
         /// Output directory to compare with [default: ROOT/rendered].
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// text for a terminal, markdown for a pull-request comment.
+        /// text for a terminal; markdown for a pull-request comment (a summary of objects, sync
+        /// waves, requests per phase and allowed calls first, then the diffs, under --max-bytes).
         #[arg(long, value_enum, default_value_t = crate::commands::diff::DiffFormat::Text)]
         format: crate::commands::diff::DiffFormat,
-        /// Colour in text output.
-        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-        color: ColorChoice,
+        /// Budget of the Markdown comment in bytes (at least 2000): diffs that do not fit are
+        /// left out, and a line says which.
+        #[arg(
+            long,
+            value_name = "BYTES",
+            default_value_t = crate::commands::diff::DEFAULT_MAX_BYTES,
+            value_parser = clap::value_parser!(u64).range(crate::commands::diff::MIN_MAX_BYTES..)
+        )]
+        max_bytes: u64,
     },
     /// Lint Kubernetes YAML files or directories that shipshape did not render.
     Lint {
@@ -170,6 +185,21 @@ pub enum Command {
     Schema {
         #[arg(value_enum, default_value_t = SchemaKind::Catalogue)]
         kind: SchemaKind,
+    },
+    /// Print a shell completion script (e.g. `shipshape completions bash > /etc/bash_completion.d/shipshape`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of shipshape or of one command, or write them all to a directory.
+    Man {
+        /// A command, for its own page (shipshape-COMMAND(1)).
+        #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+        command: Option<String>,
+        /// Write every page (shipshape.1 and shipshape-COMMAND.1) into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 

@@ -1,5 +1,8 @@
 //! Showing drift (found by [`crate::output::drift`]) to a person: unified diffs, line counts,
-//! colour.
+//! colour, and the pull-request plan made of them.
+
+pub mod markdown;
+pub mod resources;
 
 pub use crate::output::{Drift, DriftKind};
 use similar::{ChangeTag, TextDiff};
@@ -33,6 +36,31 @@ impl Drift {
             }
         }
         (added, removed)
+    }
+}
+
+impl Drift {
+    /// The file's path inside its environment's directory (`api.yaml` of `dev/api.yaml`).
+    pub fn path_in_environment(&self) -> &str {
+        self.path
+            .strip_prefix(&format!("{}/", self.environment))
+            .unwrap_or(&self.path)
+    }
+
+    /// What two environments' drifts must share to be the same change: the path inside the
+    /// environment's directory and the lines changed and around them, without hunk positions
+    /// and with the environment's own `namespace` (when given) made neutral.
+    pub fn change_key(&self, diff: &str, namespace: Option<&str>) -> (String, String) {
+        let mut same = diff
+            .lines()
+            .filter(|l| !l.starts_with("--- ") && !l.starts_with("+++ "))
+            .map(|l| if l.starts_with("@@") { "@@" } else { l })
+            .collect::<Vec<_>>()
+            .join("\n");
+        if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
+            same = same.replace(ns, "\u{0}namespace\u{0}");
+        }
+        (self.path_in_environment().to_owned(), same)
     }
 }
 

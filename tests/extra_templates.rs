@@ -91,7 +91,8 @@ fn extra_templates_add_resources_per_service_and_per_environment() {
     let p = fixture_project();
     let o = run(p.path(), "build", &["--format", "short"]);
     assert_eq!(o.code, Some(0), "{}", o.all());
-    insta::assert_snapshot!("fixture-build", o.stderr);
+    // The findings (stdout: a machine format), then the closing line (stderr).
+    insta::assert_snapshot!("fixture-build", o.all());
     let dir = p.path().join("rendered/dev");
     let mut extra = String::new();
     // Per service, after the service's built-in resources: only HTTP services get one.
@@ -214,7 +215,8 @@ fn a_schema_violation_in_an_extra_document_points_at_the_template() {
     let o = run(p.path(), "build", &["--format", "short"]);
     assert_eq!(o.code, Some(1), "{}", o.all());
     assert!(!p.path().join("rendered").exists());
-    insta::assert_snapshot!("schema-violation", o.stderr);
+    // The findings (stdout: a machine format), then the closing line (stderr).
+    insta::assert_snapshot!("schema-violation", o.all());
 }
 
 /// The names in the first column of docs/templates.md's context table that start with `prefix`

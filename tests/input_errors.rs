@@ -267,7 +267,8 @@ fn json_argocd_padded_repo_url() {
 #[test]
 fn short_format_is_one_line_per_problem() {
     let out = fails_as_bad_input("unknown-dependency", &["--format", "short"]);
-    insta::assert_snapshot!("unknown-dependency.short", out.stderr);
+    // The findings on stdout, then the closing line on stderr.
+    insta::assert_snapshot!("unknown-dependency.short", out.all());
 }
 
 // ---------------------------------------------------------------------------------------------

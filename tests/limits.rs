@@ -544,7 +544,7 @@ fn literal_secrets_in_the_catalogue_are_findings_pointing_at_the_catalogue() {
         .unwrap()
         + 1;
     let findings: Vec<&str> = o
-        .stderr
+        .stdout
         .lines()
         .filter(|l| l.contains("[literal-secret]"))
         .collect();
@@ -616,7 +616,7 @@ fn a_custom_template_that_renders_a_secret_with_data_is_an_error() {
     o.no_panic();
     assert_eq!(o.code, Some(1), "{}", o.all());
     assert!(
-        o.stderr.contains("[literal-secret]") && o.stderr.contains("stringData"),
+        o.stdout.contains("[literal-secret]") && o.stdout.contains("stringData"),
         "{}",
         o.stderr
     );

@@ -214,8 +214,9 @@ fn kinds_without_schema_are_counted_and_reported_once_per_kind() {
     );
     let o = lint(dir.path(), &["a.yaml"]);
     assert_eq!(o.code, Some(0), "{}", o.all());
+    // One line per finding on stdout (a machine format), the closing line on stderr.
     let infos: Vec<&str> = o
-        .stderr
+        .stdout
         .lines()
         .filter(|l| l.contains("info[schema/not-validated]"))
         .collect();

@@ -626,6 +626,11 @@ fn literal_secret_fixtures() {
 }
 
 #[test]
+fn image_pinning_fixtures() {
+    check_rule("image-pinning");
+}
+
+#[test]
 fn suppression_fixtures() {
     check_rule("suppression");
 }
@@ -666,6 +671,7 @@ fn every_rule_has_fixtures_and_every_fixture_a_rule() {
         "unreachable-service",
         "argocd-application",
         "literal-secret",
+        "image-pinning",
         "suppression",
     ]
     .to_vec();

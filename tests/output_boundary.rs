@@ -324,7 +324,7 @@ fn a_build_onto_a_full_file_system_leaves_the_previous_tree_whole() {
         dd if=/dev/zero of="$1/small/filler" bs=4k 2>/dev/null || true
         rm "$1/small/spare"
         set +e
-        "$2" build --root "$1" --out "$1/small/rendered" --color never --format short 2> "$1/build.err"
+        "$2" build --root "$1" --out "$1/small/rendered" --color never --format short > "$1/build.err" 2>&1
         echo $? > "$1/build.code"
         ls -a "$1/small" > "$1/small.ls"
         ls -a "$1/small/.shipshape" > "$1/area.ls" 2>&1

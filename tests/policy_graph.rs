@@ -23,6 +23,7 @@ fn compile_repo() -> Compiled {
         envs: Vec::new(),
         templates: None,
         limits: Limits::default(),
+        layout: Default::default(),
     };
     match compile(&opts, &mut KeepEverything) {
         Ok(c) => c,
@@ -463,7 +464,15 @@ fn applications_point_at_rendered_directories_and_their_namespaces() {
         .iter()
         .filter(|m| m.kind() == "Application")
         .collect();
-    assert_eq!(apps.len(), compiled.argocd.manifests.len());
+    // Beside the Applications, only the AppProject they belong to.
+    let projects = compiled
+        .argocd
+        .manifests
+        .iter()
+        .filter(|m| m.kind() == "AppProject")
+        .count();
+    assert_eq!(projects, 1);
+    assert_eq!(apps.len() + projects, compiled.argocd.manifests.len());
 
     let with_argocd: BTreeSet<String> = compiled
         .environments
@@ -520,7 +529,11 @@ fn applications_point_at_rendered_directories_and_their_namespaces() {
             );
             assert_eq!(
                 sync["syncOptions"],
-                serde_json::json!(["CreateNamespace=true"])
+                serde_json::json!([
+                    "CreateNamespace=true",
+                    "ServerSideApply=true",
+                    "PruneLast=true"
+                ])
             );
             assert_eq!(
                 app.value["spec"]["source"]["repoURL"],

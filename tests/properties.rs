@@ -410,6 +410,7 @@ fn render(root: &Path) -> Result<BTreeMap<String, String>, TestCaseError> {
         envs: Vec::new(),
         templates: None,
         limits: Limits::default(),
+        layout: Default::default(),
     };
     let compiled = compile(&opts, &mut KeepEverything).map_err(|f| {
         TestCaseError::fail(format!(

@@ -3,7 +3,8 @@
 
 mod common;
 
-/// The build's stderr in `format`, with its temporary output directory shown as `<out>`.
+/// The build's report in `format` (stdout, then stderr: a machine format goes to stdout, the
+/// closing line to stderr), with its temporary output directory shown as `<out>`.
 fn build_report(format: &str) -> (i32, String) {
     let out = tempfile::tempdir().unwrap();
     let rendered = out.path().join("rendered");
@@ -20,7 +21,7 @@ fn build_report(format: &str) -> (i32, String) {
     ];
     let outcome = common::run_shipshape(common::crate_root(), &args, &[]);
     assert!(!rendered.exists(), "a plan with errors must not be written");
-    let text = common::normalise_path(&outcome.stderr, out.path(), "<out>");
+    let text = common::normalise_path(&outcome.all(), out.path(), "<out>");
     (outcome.code.unwrap_or(-1), text)
 }
 

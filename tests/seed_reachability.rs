@@ -104,6 +104,7 @@ fn compile_prod() -> (Vec<Manifest>, Vec<Diagnostic>) {
         envs: vec![ENV.to_owned()],
         templates: None,
         limits: Limits::default(),
+        layout: Default::default(),
     };
     let compiled = match compile(&opts, &mut KeepEverything) {
         Ok(c) => c,

@@ -57,6 +57,7 @@ fn compile_in(dir: &TempDir) -> Result<Compiled, shipshape::diagnostic::Failure>
         envs: Vec::new(),
         templates: None,
         limits: Limits::default(),
+        layout: Default::default(),
     };
     compile(&opts, &mut KeepEverything)
 }

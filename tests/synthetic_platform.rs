@@ -414,6 +414,8 @@ fn check_rendered_tree(rendered: &Path, envs: &[EnvSpec]) -> usize {
     if envs.iter().any(|e| e.argocd) {
         expected_files.insert("argocd/root.yaml".into());
         expected_files.insert("argocd/kustomization.yaml".into());
+        // The generated environments name project `synthetic`, which is rendered beside them.
+        expected_files.insert("argocd/appprojects.yaml".into());
     }
     let on_disk = files_under(rendered);
     let missing: Vec<_> = expected_files.difference(&on_disk).take(20).collect();
@@ -504,6 +506,14 @@ fn check_rendered_tree(rendered: &Path, envs: &[EnvSpec]) -> usize {
                 && kind(&docs[0]) == "Application"
                 && docs[0]["spec"]["source"]["path"].as_str() == Some("rendered/argocd"),
             || "argocd/root.yaml is not the app-of-apps over rendered/argocd".into(),
+        );
+        let docs = read("argocd/appprojects.yaml", &mut problems);
+        manifests += docs.len();
+        problems.check(
+            docs.len() == 1
+                && kind(&docs[0]) == "AppProject"
+                && docs[0]["metadata"]["name"].as_str() == Some("synthetic"),
+            || "argocd/appprojects.yaml is not the one AppProject `synthetic`".into(),
         );
     }
     problems.assert_none("rendered/");
@@ -635,7 +645,7 @@ fn schema_validation_reaches_the_last_service(dir: &Path, envs: &[EnvSpec]) {
     let violations = &findings["output-schema"];
     assert!(
         violations.len() == 1
-            && violations[0]["environment"].as_str() == Some(env.name.as_str())
+            && violations[0]["environments"] == serde_json::json!([env.name])
             && violations[0]["resource"].as_str()
                 == Some(format!("ServiceAccount/{last}-broken").as_str()),
         "exactly the broken ServiceAccount: {violations:#?}"
@@ -668,15 +678,17 @@ fn lint_reaches_the_whole_platform(dir: &Path, envs: &[EnvSpec]) {
     );
 
     let conflicts = &findings["port-conflict"];
+    // The same finding in every environment is one entry naming them all.
     let in_envs: BTreeSet<&str> = conflicts
         .iter()
-        .filter_map(|d| d["environment"].as_str())
+        .flat_map(|d| d["environments"].as_array().into_iter().flatten())
+        .filter_map(|e| e.as_str())
         .collect();
     let env_names: BTreeSet<&str> = envs.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(
         (conflicts.len(), &in_envs),
-        (envs.len(), &env_names),
-        "one port-conflict per environment: {conflicts:#?}"
+        (1, &env_names),
+        "one port-conflict naming every environment: {conflicts:#?}"
     );
     for d in conflicts {
         let message = d["message"].as_str().unwrap_or_default();

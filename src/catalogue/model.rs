@@ -392,6 +392,8 @@ impl AdmissionAction {
     }
 }
 
+/// Where Argo CD deploys an environment: a cluster by API server URL or by the name Argo CD
+/// knows it under; exactly one of them (neither: the cluster Argo CD runs in).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Destination {
@@ -404,15 +406,50 @@ pub struct Destination {
 pub struct SyncPolicy {
     pub prune: Option<bool>,
     pub self_heal: Option<bool>,
+    /// `CreateNamespace=true` (default on).
+    pub create_namespace: Option<bool>,
+    /// `ServerSideApply=true` (default on).
+    pub server_side_apply: Option<bool>,
+    /// `PruneLast=true` (default on).
+    pub prune_last: Option<bool>,
+    #[serde(default)]
+    pub retry: RetrySpec,
+}
+
+/// How often Argo CD retries a failed sync; a `limit` of 0 renders no retry at all.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RetrySpec {
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub backoff: BackoffSpec,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BackoffSpec {
+    pub duration: Option<String>,
+    pub factor: Option<u32>,
+    pub max_duration: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArgoSpec {
+    /// The AppProject of the environment's Application (default: the platform's name).
     pub project: Option<String>,
+    /// The namespace Argo CD runs in, where Applications and AppProjects live (default `argocd`).
+    pub namespace: Option<String>,
     #[serde(rename = "repoURL")]
     pub repo_url: String,
     pub target_revision: Option<String>,
+    /// Where the project root sits inside the repository (default: at its root).
+    pub repo_path: Option<String>,
+    /// The revision the root app reads `<out>/argocd` from (default: the revision most
+    /// environments follow).
+    pub root_revision: Option<String>,
+    /// The AppProject of the root app (default `default`, Argo CD's own).
+    pub root_project: Option<String>,
     #[serde(default)]
     pub destination: Destination,
     #[serde(default)]

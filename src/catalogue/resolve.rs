@@ -312,6 +312,9 @@ pub fn resolve(
         ),
         None => None,
     };
+    if let Some(argo) = &argocd {
+        problems.extend(argocd_problems(argo, &env_origin.child("argocd")));
+    }
     let image_tag = env_value
         .get("imageTag")
         .and_then(Value::as_str)
@@ -627,6 +630,38 @@ fn check_calls(
 /// The sidecar's requests and limits as the capacity checks add them to each pod. A namespace
 /// quota counts every container the API server admits, the injected proxy included, so a quota in
 /// an Istio namespace is only honest when what the proxy asks for is known.
+/// What the schema cannot say about an `argocd` section: a destination is a server or a name,
+/// not both, and `repoPath` stays inside the repository.
+fn argocd_problems(argo: &ArgoSpec, at: &Origin) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    if argo.destination.server.is_some() && argo.destination.name.is_some() {
+        problems.push(
+            Diagnostic::error(
+                "input/argocd-destination",
+                "`argocd.destination` sets both `server` and `name`; Argo CD accepts only one",
+            )
+            .at(at.key_at("/destination/name"), "the second way to name the cluster")
+            .with_help("keep `server` (the API server URL) or `name` (the cluster's name in Argo CD), not both"),
+        );
+    }
+    if let Some(path) = &argo.repo_path {
+        if path
+            .split('/')
+            .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+        {
+            problems.push(
+                Diagnostic::error(
+                    "input/argocd-repo-path",
+                    format!("`argocd.repoPath` `{path}` is not a plain path inside the repository"),
+                )
+                .at(at.value_at("/repoPath"), "here")
+                .with_help("write the project's directory relative to the repository root, with `/` between names and no `.` or `..`, e.g. `platform/openpolicy`"),
+            );
+        }
+    }
+    problems
+}
+
 fn proxy_overhead(
     istio: &IstioSpec,
     cluster: &ClusterSpec,

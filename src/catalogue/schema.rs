@@ -409,6 +409,9 @@ mod tests {
             "/properties/argocd/properties/repoURL",
             "/properties/argocd/properties/targetRevision",
             "/properties/argocd/properties/destination/properties/server",
+            "/properties/argocd/properties/destination/properties/name",
+            "/properties/argocd/properties/rootRevision",
+            "/properties/argocd/properties/rootProject",
         ] {
             let pattern = schema.pointer(&format!("{field}/pattern"));
             assert_eq!(

@@ -110,3 +110,121 @@ fn write(compiled: &Compiled, sink: Staging) -> Result<WriteSummary, Failure> {
     }
     writer.finish(&compiled.rendered())
 }
+
+/// The sink of `build --out -`: prints each finished environment's manifests on stdout as one
+/// multi-document YAML stream (for `kubectl apply --dry-run=server -f -` and other checkers),
+/// as soon as the environment is checked, so no environment waits in memory for the others.
+/// Nothing touches the disk: no output directory, no lock, no work area.
+struct Printing<'a> {
+    out: &'a mut dyn std::io::Write,
+    environments: usize,
+    files_printed: usize,
+    /// The first environment with an error-severity finding: it and everything after it are
+    /// not printed (a stream a later environment makes invalid stops there).
+    stopped_at: Option<String>,
+    /// The reader closed the stream (`| head`): the run finishes without printing more.
+    closed: bool,
+}
+
+/// Kustomize's own file in each directory is not a Kubernetes object; an API server refuses it.
+const KUSTOMIZATION: &str = "kustomization.yaml";
+
+impl Sink for Printing<'_> {
+    fn finished(&mut self, dir: &mut RenderedEnvironment, clean: bool) -> Result<(), Diagnostic> {
+        if self.closed {
+            return Ok(());
+        }
+        if !clean || self.stopped_at.is_some() {
+            self.stopped_at.get_or_insert_with(|| dir.name.clone());
+            return Ok(());
+        }
+        if !dir.files.is_empty() {
+            self.environments += 1;
+        }
+        let mut stream = String::new();
+        for file in dir.files.iter().filter(|f| f.path != KUSTOMIZATION) {
+            stream.push_str(&format!("---\n# Source: {}/{}\n", dir.name, file.path));
+            stream.push_str(&file.text);
+            if !file.text.ends_with('\n') {
+                stream.push('\n');
+            }
+            self.files_printed += 1;
+        }
+        match self.out.write_all(stream.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                return Ok(());
+            }
+            written => written,
+        }
+        .map_err(|e| {
+            Diagnostic::error(
+                "output/stdout",
+                format!("cannot write the manifests to standard output: {e}"),
+            )
+            .with_help("nothing was written to disk; check where standard output goes")
+        })?;
+        Ok(())
+    }
+}
+
+/// `build --out -`. Findings are reported on stderr in human form only: stdout is the stream.
+pub fn run_to_stdout(opts: &CompileOptions, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
+    if output.format != crate::cli::Format::Human {
+        let d = Diagnostic::error(
+            "usage/stdout-taken",
+            "`--out -` prints the manifests on standard output, where a machine --format would print too",
+        )
+        .with_help("drop --format, or run `shipshape check --format ...` for the findings");
+        // Reported on stderr: stdout is for the stream, even when refused.
+        let human = OutputArgs {
+            format: crate::cli::Format::Human,
+            color: output.color,
+        };
+        return app::fail(d.into(), &human, io);
+    }
+    let mut sink = Printing {
+        out: &mut *io.stdout,
+        environments: 0,
+        files_printed: 0,
+        stopped_at: None,
+        closed: false,
+    };
+    let result = crate::pipeline::compile(opts, &mut sink);
+    let (environments, files_printed, stopped_at, closed) = (
+        sink.environments,
+        sink.files_printed,
+        sink.stopped_at,
+        sink.closed,
+    );
+    let compiled = match result {
+        Ok(c) => c,
+        Err(f) => return app::fail(f, output, io),
+    };
+    app::emit(&compiled.findings, output, io);
+    let printed = format!(
+        "printed {files_printed} file{} of {environments} director{} on standard output{}",
+        if files_printed == 1 { "" } else { "s" },
+        if environments == 1 { "y" } else { "ies" },
+        if closed {
+            " until its reader closed it"
+        } else {
+            ""
+        },
+    );
+    let (outcome, code) = match stopped_at {
+        Some(at) if compiled.has_errors() => (
+            format!(
+                "{}; {printed}, stopped before `{at}`: fix the errors above",
+                app::tally(&compiled.findings)
+            ),
+            EXIT_FINDINGS,
+        ),
+        _ => (
+            format!("{printed}; {}", app::tally(&compiled.findings)),
+            EXIT_OK,
+        ),
+    };
+    let _ = writeln!(io.stderr, "shipshape: {outcome}");
+    code
+}

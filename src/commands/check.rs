@@ -9,6 +9,7 @@ use crate::output::{drift, Drift, DriftKind};
 use crate::pipeline::{CompileOptions, Sink};
 use crate::render::RenderedEnvironment;
 use crate::yaml::SourceFile;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Code of findings that say the committed output is out of date.
@@ -74,32 +75,36 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
     }
     crate::diagnostic::normalise(&mut diagnostics);
     app::emit_rendered(&diagnostics, Some(&compiled.manifest_counts), output, io);
-    if matches!(output.format, Format::Human | Format::Short) {
+    // The diffs are for a person: beside human findings on stderr, never inside a machine format.
+    // A change made the same way in several environments is shown once: a one-line catalogue
+    // change is not three screens of the same diff in a pre-commit log.
+    if output.format == Format::Human {
         let color = app::use_color(output.color, io.stderr_is_terminal);
+        let namespaces: HashMap<&str, &str> = compiled
+            .environments
+            .iter()
+            .map(|e| (e.resolved.name.as_str(), e.resolved.namespace.as_str()))
+            .collect();
+        let mut shown: HashMap<(String, String), &str> = HashMap::new();
         for d in &drifts {
             let text = d.unified();
+            let key = d.change_key(&text, namespaces.get(d.environment.as_str()).copied());
+            if let Some(first) = shown.get(&key) {
+                let _ = writeln!(io.stderr, "{}: the same change as {first}", d.path);
+                continue;
+            }
+            shown.insert(key, &d.path);
             let _ = io
                 .stderr
                 .write_all(if color { colorize(&text) } else { text }.as_bytes());
         }
     }
     let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
-    if drifts.is_empty() {
-        let _ = writeln!(
-            io.stderr,
-            "shipshape: {} is up to date; {}",
-            crate::paths::shown(&out),
-            app::tally(&compiled.findings)
-        );
-    } else {
-        let _ = writeln!(
-            io.stderr,
-            "shipshape: {} file{} in {} differ from the catalogue; run `shipshape build`",
-            drifts.len(),
-            if drifts.len() == 1 { "" } else { "s" },
-            crate::paths::shown(&out)
-        );
-    }
+    let _ = writeln!(
+        io.stderr,
+        "shipshape: {}",
+        last_line(&out, drifts.len(), &compiled.findings)
+    );
     if errors {
         EXIT_FINDINGS
     } else {
@@ -117,4 +122,30 @@ fn first_difference(a: &str, b: &str) -> usize {
         offset += la.len();
     }
     offset.min(a.len())
+}
+
+/// What `check` ends with: what to do next. `shipshape build` writes nothing while a lint error
+/// remains, so with errors the advice is to fix them, whatever differs.
+fn last_line(out: &std::path::Path, differing: usize, findings: &[Diagnostic]) -> String {
+    let out = crate::paths::shown(out);
+    let files = format!(
+        "{differing} file{} in {out} differ{} from the catalogue",
+        if differing == 1 { "" } else { "s" },
+        if differing == 1 { "s" } else { "" },
+    );
+    let lint_errors = findings
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    match (differing, lint_errors) {
+        (0, _) => format!("{out} is up to date; {}", app::tally(findings)),
+        (_, 0) => format!("{files}; run `shipshape build` and commit the result"),
+        (_, n) => format!(
+            "{files}, and {}; fix {} first (`shipshape build` writes nothing while {} remain{})",
+            app::tally(findings),
+            if n == 1 { "that error" } else { "those errors" },
+            if n == 1 { "it" } else { "they" },
+            if n == 1 { "s" } else { "" },
+        ),
+    }
 }

@@ -5,10 +5,11 @@ use crate::app::{self, Io, EXIT_OK};
 use crate::cli::OutputArgs;
 use crate::commands::check::Comparing;
 use crate::diff::colorize;
+use crate::diff::markdown;
+use crate::diff::resources::Sides;
 use crate::output::Drift;
 use crate::pipeline::CompileOptions;
-use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -17,65 +18,26 @@ pub enum DiffFormat {
     Markdown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Change {
-    Added,
-    Changed,
-    Removed,
-}
+/// GitHub refuses comments over 65,536 characters; the default leaves room for a header a
+/// workflow adds.
+pub const DEFAULT_MAX_BYTES: u64 = 60_000;
+/// Room for the summary's table and the line that says what was left out.
+pub const MIN_MAX_BYTES: u64 = 2_000;
 
-impl Change {
-    fn as_str(self) -> &'static str {
-        match self {
-            Change::Added => "added",
-            Change::Changed => "changed",
-            Change::Removed => "removed",
-        }
-    }
-}
-
-/// Resources of one file, by `Kind/name`.
-fn resources(text: &str) -> BTreeMap<String, Value> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).unwrap_or_default();
-    docs.into_iter()
-        .filter(|d| d.is_object())
-        .map(|d| {
-            let kind = d.get("kind").and_then(Value::as_str).unwrap_or("?");
-            let name = d
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
-            (format!("{kind}/{name}"), d.clone())
-        })
-        .collect()
-}
-
-/// Resource-level changes of one drifted file.
-pub fn resource_changes(d: &Drift) -> Vec<(String, Change)> {
-    let old = resources(&d.old);
-    let new = resources(&d.new);
-    let mut out = Vec::new();
-    for (id, v) in &new {
-        match old.get(id) {
-            None => out.push((id.clone(), Change::Added)),
-            Some(o) if o != v => out.push((id.clone(), Change::Changed)),
-            Some(_) => {}
-        }
-    }
-    for id in old.keys().filter(|id| !new.contains_key(*id)) {
-        out.push((id.clone(), Change::Removed));
-    }
-    out.sort();
-    out
+pub struct DiffOptions {
+    pub format: DiffFormat,
+    /// Budget of the Markdown report.
+    pub max_bytes: u64,
 }
 
 pub fn run(
     opts: &CompileOptions,
     out: PathBuf,
-    format: DiffFormat,
+    options: &DiffOptions,
     output: &OutputArgs,
     io: &mut Io<'_>,
 ) -> i32 {
+    let format = options.format;
     let mut sink = Comparing::with(&out);
     let compiled = match app::compile_or_fail(opts, &mut sink, output, io) {
         Ok(c) => c,
@@ -86,7 +48,12 @@ pub fn run(
     let text = match format {
         DiffFormat::Text => {
             let color = app::use_color(output.color, io.stdout_is_terminal());
-            text_report(&drifts, color)
+            let namespaces: HashMap<&str, &str> = compiled
+                .environments
+                .iter()
+                .map(|e| (e.resolved.name.as_str(), e.resolved.namespace.as_str()))
+                .collect();
+            text_report(&drifts, &namespaces, color)
         }
         DiffFormat::Markdown => {
             // Environments that render nothing (an argocd tree without ArgoCD settings) and did
@@ -96,89 +63,45 @@ pub fn run(
                 .filter(|e| !e.files.is_empty() || drifts.iter().any(|d| d.environment == e.name))
                 .map(|e| e.name.clone())
                 .collect();
-            markdown_report(&drifts, &names)
+            let plans: Vec<crate::plan::EnvPlan> = compiled
+                .environments
+                .iter()
+                .filter(|e| names.contains(&e.resolved.name))
+                .map(|e| crate::plan::plan_environment(&e.resolved))
+                .collect();
+            markdown::render(&markdown::Input {
+                drifts: &drifts,
+                environments: &names,
+                plans: &plans,
+                max_bytes: usize::try_from(options.max_bytes).unwrap_or(usize::MAX),
+            })
         }
     };
     let _ = io.stdout.write_all(text.as_bytes());
     EXIT_OK
 }
 
-pub fn text_report(drifts: &[Drift], color: bool) -> String {
+/// Each drifted file with its object changes and line diff; a diff made the same way in an
+/// earlier environment (up to the environment's namespace) is named, not repeated.
+pub fn text_report(drifts: &[Drift], namespaces: &HashMap<&str, &str>, color: bool) -> String {
     if drifts.is_empty() {
         return "No changes: the rendered tree matches the catalogue.\n".into();
     }
     let mut out = String::new();
+    let mut shown: HashMap<(String, String), &str> = HashMap::new();
     for d in drifts {
         out.push_str(&format!("== {}\n", d.path));
-        for (id, change) in resource_changes(d) {
+        for (id, change) in Sides::of(d).changes() {
             out.push_str(&format!("   {:8} {id}\n", change.as_str()));
         }
         let diff = d.unified();
+        let key = d.change_key(&diff, namespaces.get(d.environment.as_str()).copied());
+        if let Some(first) = shown.get(&key) {
+            out.push_str(&format!("   (the same change as {first})\n"));
+            continue;
+        }
+        shown.insert(key, &d.path);
         out.push_str(&if color { colorize(&diff) } else { diff });
     }
     out
-}
-
-pub fn markdown_report(drifts: &[Drift], envs: &[String]) -> String {
-    let mut out = String::from("### shipshape: rendered changes\n\n");
-    if drifts.is_empty() {
-        out.push_str("No changes: the rendered tree matches the catalogue.\n");
-        return out;
-    }
-    out.push_str("| Environment | Added | Changed | Removed | Files |\n| --- | ---: | ---: | ---: | ---: |\n");
-    for env in envs {
-        let mine: Vec<&Drift> = drifts.iter().filter(|d| &d.environment == env).collect();
-        let mut counts = [0usize; 3];
-        for d in &mine {
-            for (_, c) in resource_changes(d) {
-                counts[c as usize] += 1;
-            }
-        }
-        out.push_str(&format!(
-            "| `{env}` | {} | {} | {} | {} |\n",
-            counts[0],
-            counts[1],
-            counts[2],
-            mine.len()
-        ));
-    }
-    for env in envs {
-        let mine: Vec<&Drift> = drifts.iter().filter(|d| &d.environment == env).collect();
-        if mine.is_empty() {
-            continue;
-        }
-        out.push_str(&format!(
-            "\n<details><summary><code>{env}</code>: {} file{} changed</summary>\n\n",
-            mine.len(),
-            if mine.len() == 1 { "" } else { "s" }
-        ));
-        for d in mine {
-            let changes = resource_changes(d)
-                .into_iter()
-                .map(|(id, c)| format!("{} `{id}`", c.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            out.push_str(&format!("**`{}`**: {changes}\n\n", d.path));
-            // A fence longer than any backtick run in the diff keeps the block intact.
-            let diff = d.unified();
-            let fence = "`".repeat(longest_backtick_run(&diff).max(2) + 1);
-            out.push_str(&format!("{fence}diff\n{diff}{fence}\n\n"));
-        }
-        out.push_str("</details>\n");
-    }
-    out
-}
-
-fn longest_backtick_run(s: &str) -> usize {
-    let mut best = 0;
-    let mut cur = 0;
-    for c in s.chars() {
-        if c == '`' {
-            cur += 1;
-            best = best.max(cur);
-        } else {
-            cur = 0;
-        }
-    }
-    best
 }

@@ -1,6 +1,7 @@
 //! `shipshape graph`: the dependency graph of one environment as Mermaid or DOT.
 
 use crate::app::{self, Io, EXIT_OK};
+use crate::cli::ColorChoice;
 use crate::commands::plan::diagnostics_output;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{self, GraphFormat};
@@ -22,8 +23,8 @@ fn pick(environments: &[CompiledEnvironment]) -> Option<&CompiledEnvironment> {
         })
 }
 
-pub fn run(opts: &CompileOptions, format: GraphFormat, io: &mut Io<'_>) -> i32 {
-    let output = diagnostics_output();
+pub fn run(opts: &CompileOptions, format: GraphFormat, color: ColorChoice, io: &mut Io<'_>) -> i32 {
+    let output = diagnostics_output(color);
     if opts.envs.len() > 1 {
         let d = Diagnostic::error(
             "usage/one-environment",

@@ -5,5 +5,6 @@ pub mod check;
 pub mod diff;
 pub mod graph;
 pub mod lint;
+pub mod man;
 pub mod plan;
 pub mod rules;

@@ -7,19 +7,19 @@ use crate::plan::{self, Plan, PlanFormat};
 
 /// `--format` of plan and graph names their own output, so input errors are always reported the
 /// way `build` reports them by default: annotated, on stderr, leaving stdout empty for a reader.
-pub(crate) fn diagnostics_output() -> OutputArgs {
+pub(crate) fn diagnostics_output(color: ColorChoice) -> OutputArgs {
     OutputArgs {
         format: Format::Human,
-        color: ColorChoice::Auto,
+        color,
     }
 }
 
 /// Exit code 0 whatever the budgets say: the plan is a report, `build`/`check` are the gates.
-pub fn run(opts: &CompileOptions, format: PlanFormat, io: &mut Io<'_>) -> i32 {
+pub fn run(opts: &CompileOptions, format: PlanFormat, color: ColorChoice, io: &mut Io<'_>) -> i32 {
     let compiled = match app::compile_or_fail(
         opts,
         &mut crate::pipeline::KeepEverything,
-        &diagnostics_output(),
+        &diagnostics_output(color),
         io,
     ) {
         Ok(c) => c,

@@ -100,6 +100,14 @@ pub const EXPORTED: &[Exported] = &[
         message: "a container requests more CPU or memory than its limit (shipshape: resource-overcommit/request-above-limit)",
     },
     Exported {
+        code: "image-pinning",
+        expression: unless_suppressed!(
+            "image-pinning",
+            "variables.containers.all(c, c.image.contains('@') || (c.image.matches(':[^/:]+$') && !c.image.endsWith(':latest')))"
+        ),
+        message: "every container image needs a release tag other than latest, or a digest (shipshape: image-pinning)",
+    },
+    Exported {
         code: "literal-secret/private-key",
         expression: unless_suppressed!(
             "literal-secret",

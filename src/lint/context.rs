@@ -171,22 +171,26 @@ pub struct Tree {
     /// Sources in another repository than this one (see [`crate::lint::repository`]), as
     /// (manifest index, pointer to the source's `path`): their directories are not on this disk.
     pub elsewhere: BTreeSet<(usize, String)>,
+    /// AppProjects rendered beside the linted Applications (shipshape's own output), which the
+    /// Applications' own lint context does not hold.
+    pub projects: Vec<Value>,
 }
 
 impl Tree {
-    /// shipshape's output: one directory per environment (and `argocd`), named `rendered/<name>`.
+    /// shipshape's output: one directory per environment (and `argocd`), each given by the
+    /// repository path the Applications name it by, and the AppProjects rendered with them.
     /// Takes each directory's namespaces rather than its manifests, so a build can drop an
     /// environment's manifests once it is linted.
-    pub fn rendered(dirs: impl IntoIterator<Item = (String, BTreeSet<String>)>) -> Tree {
-        let mut tree = Tree {
+    pub fn rendered(
+        dirs: impl IntoIterator<Item = (String, BTreeSet<String>)>,
+        projects: Vec<Value>,
+    ) -> Tree {
+        Tree {
             complete: true,
+            dirs: dirs.into_iter().collect(),
+            projects,
             ..Tree::default()
-        };
-        for (name, namespaces) in dirs {
-            let path = format!("{}/{name}", crate::render::context::RENDERED_PATH);
-            tree.dirs.insert(path, namespaces);
         }
-        tree
     }
 
     /// Manifests read from files: each file's directory, relative to the root of the repository

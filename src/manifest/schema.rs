@@ -109,6 +109,11 @@ const KINDS: &[KnownKind] = &[
         kind: "Application",
         schema: include_str!("../../schemas/argocd/application_v1alpha1.strict.json"),
     },
+    KnownKind {
+        api_version: "argoproj.io/v1alpha1",
+        kind: "AppProject",
+        schema: include_str!("../../schemas/argocd/appproject_v1alpha1.strict.json"),
+    },
     // Not a built-in resource: extra templates render it (the repository's own does).
     KnownKind {
         api_version: "monitoring.coreos.com/v1",

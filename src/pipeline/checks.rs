@@ -12,22 +12,35 @@ use crate::render::{self, RenderedEnvironment};
 use crate::yaml::SourceFile;
 use std::sync::Arc;
 
-/// Environments whose names collide with a directory shipshape renders itself.
+/// Environments whose names collide with a directory shipshape renders itself, or whose
+/// Application file would take the place of another file of the Argo CD directory.
 pub(super) fn reserved_environment_names(resolved: &[ResolvedEnvironment]) -> Vec<Diagnostic> {
+    let argocd_files = ["root", "kustomization", "appprojects"];
     resolved
         .iter()
-        .filter(|env| env.name == render::context::ARGOCD_DIR)
-        .map(|env| {
-            Diagnostic::error(
-                "input/bad-name",
+        .filter_map(|env| {
+            let why = if env.name == render::context::ARGOCD_DIR {
                 format!(
-                    "environment name `{}` is reserved: rendered/{}/ holds the Argo CD Applications",
-                    env.name,
+                    "rendered/{}/ holds the Argo CD Applications",
                     render::context::ARGOCD_DIR
-                ),
+                )
+            } else if env.argocd.is_some() && argocd_files.contains(&env.name.as_str()) {
+                format!(
+                    "rendered/{}/{}.yaml is a file of the Argo CD directory, where the environment's Application would go",
+                    render::context::ARGOCD_DIR,
+                    env.name
+                )
+            } else {
+                return None;
+            };
+            Some(
+                Diagnostic::error(
+                    "input/bad-name",
+                    format!("environment name `{}` is reserved: {why}", env.name),
+                )
+                .at(Some(env.origin.location()), "this environment")
+                .with_help("rename the environment file"),
             )
-            .at(Some(env.origin.location()), "this environment")
-            .with_help("rename the environment file")
         })
         .collect()
 }
@@ -255,8 +268,34 @@ pub(super) fn lint_argocd(
     argocd: &RenderedEnvironment,
     environments: &[CompiledEnvironment],
     dir_namespaces: Vec<(String, std::collections::BTreeSet<String>)>,
+    layout: &render::builtin::argocd::Layout,
 ) -> Vec<Diagnostic> {
-    let tree = Tree::rendered(dir_namespaces);
+    // Each directory as the Applications name it: `<repoPath>/<out>/<name>`, with the root
+    // app's `repoPath` for the Argo CD directory.
+    let root_spec = render::builtin::argocd::root_application(
+        &environments.iter().map(|e| &e.resolved).collect::<Vec<_>>(),
+        layout,
+    )
+    .map(|root| root.path);
+    let paths = dir_namespaces.into_iter().map(|(name, namespaces)| {
+        let spec = environments
+            .iter()
+            .find(|e| e.resolved.name == name)
+            .and_then(|e| e.resolved.argocd.as_ref());
+        let path = match (spec, &root_spec) {
+            (Some(spec), _) => layout.source_path(spec, &name),
+            (None, Some(root)) if name == render::context::ARGOCD_DIR => root.clone(),
+            (None, _) => layout.path_in(None, &name),
+        };
+        (path, namespaces)
+    });
+    let projects = argocd
+        .manifests
+        .iter()
+        .filter(|m| m.kind() == "AppProject")
+        .map(|m| m.value.clone())
+        .collect();
+    let tree = Tree::rendered(paths, projects);
     let owner = |m: &crate::manifest::Manifest| match &m.origin {
         crate::manifest::ManifestOrigin::Rendered { file, .. } => environments
             .iter()

@@ -22,6 +22,8 @@ pub struct CompileOptions {
     pub envs: Vec<String>,
     pub templates: Option<PathBuf>,
     pub limits: Limits,
+    /// Where the output directory sits in the repository, as the Argo CD Applications name it.
+    pub layout: render::builtin::argocd::Layout,
 }
 
 /// What a command does with each environment once it is rendered, validated and linted: the
@@ -105,9 +107,10 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
     let mut environments = Vec::new();
     let mut problems = Vec::new();
     problems.extend(reserved_environment_names(&resolved));
+    problems.extend(render::builtin::argocd::disagreements(&resolved));
     let complete = resolved.len() == project.environments.len();
-    let argocd = render::render_argocd(&resolved, complete);
-    crate::profile::mark("render argocd", t);
+    let mut kinds = std::collections::BTreeMap::new();
+    crate::profile::mark("templates", t);
     // One environment at a time: render, check, lint, then (unless asked to keep them) let its
     // manifests go, so peak memory is one environment's manifests plus the text still held:
     // everyone's for `diff`, only what differs from the tree for `check`, none for `build`.
@@ -134,6 +137,12 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
         if problems.is_empty() {
             findings.extend(check_environment(&compiled));
             has_errors = has_errors || findings.iter().any(|d| d.severity == Severity::Error);
+        }
+        if compiled.resolved.argocd.is_some() {
+            kinds.insert(
+                compiled.resolved.name.clone(),
+                render::builtin::argocd::RenderedKinds::of(&compiled.rendered.manifests),
+            );
         }
         dir_namespaces.push((
             compiled.rendered.name.clone(),
@@ -165,12 +174,21 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
     if !problems.is_empty() {
         return Err(problems.into());
     }
+    let t = std::time::Instant::now();
+    let resolved: Vec<&ResolvedEnvironment> = environments.iter().map(|e| &e.resolved).collect();
+    let argocd = render::render_argocd(&resolved, complete, &opts.layout, &kinds);
+    crate::profile::mark("render argocd", t);
     findings.extend(check_argocd_schemas(&argocd, &environments));
     dir_namespaces.push((
         argocd.name.clone(),
         crate::lint::context::namespaces(argocd.manifests.iter()),
     ));
-    findings.extend(lint_argocd(&argocd, &environments, dir_namespaces));
+    findings.extend(lint_argocd(
+        &argocd,
+        &environments,
+        dir_namespaces,
+        &opts.layout,
+    ));
     if !argocd.files.is_empty() {
         manifest_counts.push((argocd.name.clone(), argocd.manifests.len()));
     }

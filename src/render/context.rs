@@ -21,11 +21,9 @@ pub const NAMESPACE_WAVE: i64 = -1;
 pub const TRUST_DOMAIN: &str = "cluster.local";
 /// The stable track: the only Deployment shipshape renders carries `version: v1`.
 pub const STABLE_SUBSET: &str = "v1";
-/// Namespace Argo CD runs in; Application resources live there.
-pub const ARGOCD_NAMESPACE: &str = "argocd";
 /// Name of the pseudo-environment (output directory) holding the Argo CD Applications.
 pub const ARGOCD_DIR: &str = "argocd";
-/// Repository path of the output directory, as Argo CD Applications reference it.
+/// The default output directory, relative to the project root (`--out` names another).
 pub const RENDERED_PATH: &str = "rendered";
 /// Argo CD's in-cluster API server: where the root app creates the Application resources.
 pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";

@@ -360,16 +360,23 @@ fn document_text<'v>(source: &str, docs: impl Iterator<Item = &'v Value>) -> Str
 }
 
 /// The Argo CD pseudo-environment: `<env>.yaml` with the Application of every environment in
-/// `envs` that has an `argocd` section, and `root.yaml`, the app-of-apps over this directory.
+/// `envs` that has an `argocd` section, the AppProjects they name, and `root.yaml`, the
+/// app-of-apps over this directory. `kinds` are the kinds each environment rendered, by name.
 ///
 /// `complete` says `envs` are all of the project's environments; otherwise (a build restricted
-/// with `--env`) only the selected environments' Applications are rendered, the root app is not
-/// (it depends on every environment), and the other files on disk are kept.
-pub fn render_argocd(envs: &[ResolvedEnvironment], complete: bool) -> RenderedEnvironment {
+/// with `--env`) only the selected environments' Applications are rendered, the AppProjects
+/// and the root app are not (they depend on every environment), and the other files on disk
+/// are kept.
+pub fn render_argocd(
+    envs: &[&ResolvedEnvironment],
+    complete: bool,
+    layout: &builtin::argocd::Layout,
+    kinds: &std::collections::BTreeMap<String, builtin::argocd::RenderedKinds>,
+) -> RenderedEnvironment {
     let mut files: Vec<FileDocuments> = envs
         .iter()
         .filter_map(|env| {
-            builtin::argocd::environment_application(env).map(|app| {
+            builtin::argocd::environment_application(env, layout).map(|app| {
                 let mut file = FileDocuments::new(
                     format!("{}.yaml", env.name),
                     format!("environment `{}`", env.name),
@@ -380,7 +387,16 @@ pub fn render_argocd(envs: &[ResolvedEnvironment], complete: bool) -> RenderedEn
         })
         .collect();
     if complete {
-        if let Some(root) = builtin::argocd::root_application(envs) {
+        let projects = builtin::argocd::projects(envs, kinds);
+        if !projects.is_empty() {
+            let mut file = FileDocuments::new(
+                builtin::argocd::PROJECTS_FILE.into(),
+                "all environments".into(),
+            );
+            file.extend(None, None, projects);
+            files.push(file);
+        }
+        if let Some(root) = builtin::argocd::root_application(envs, layout) {
             let mut file = FileDocuments::new("root.yaml".into(), "all environments".into());
             file.extend(None, None, [builtin::argocd::application(&root)]);
             files.push(file);

@@ -15,7 +15,8 @@ fn escape_property(s: &str) -> String {
 
 pub fn render(diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
-    for d in diagnostics {
+    for finding in crate::report::group::group(diagnostics) {
+        let d = finding.diagnostic;
         let command = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -27,7 +28,7 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
             props.push(format!("line={}", l.span.line));
             props.push(format!("col={}", l.span.column));
         }
-        let title = match &d.environment {
+        let title = match finding.environment_list() {
             Some(env) => format!("shipshape {} [{env}]", d.code),
             None => format!("shipshape {}", d.code),
         };

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 struct Report<'a> {
     d: &'a Diagnostic,
+    /// `dev, prod`: the environments the finding was made in.
+    environments: Option<String>,
     /// Places in other files become related reports of their own.
     others: Vec<Related>,
     source: Option<Excerpt>,
@@ -33,7 +35,7 @@ impl fmt::Debug for Report<'_> {
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let message = printable(&self.d.message);
-        match (&self.d.environment, &self.d.resource) {
+        match (&self.environments, &self.d.resource) {
             (Some(env), Some(res)) => write!(f, "[{env}] {}: {message}", printable(res)),
             (Some(env), None) => write!(f, "[{env}] {message}"),
             (None, Some(res)) => write!(f, "{}: {message}", printable(res)),
@@ -349,9 +351,11 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
         .with_links(false);
     let redacted = Redactions::of(diagnostics);
     let mut out = String::new();
-    for d in diagnostics {
+    for finding in crate::report::group::group(diagnostics) {
+        let d = finding.diagnostic;
         let report = Report {
             d,
+            environments: finding.environment_list(),
             others: d
                 .related
                 .iter()
@@ -382,10 +386,12 @@ pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
     out
 }
 
-/// One line per diagnostic: `file:line:col: severity[code]: message`, for logs and editors.
+/// One line per finding: `file:line:col: severity[code]: message [environments]`, for logs and
+/// editors.
 pub fn render_short(diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
-    for d in diagnostics {
+    for finding in crate::report::group::group(diagnostics) {
+        let d = finding.diagnostic;
         if let Some(l) = &d.location {
             out.push_str(&format!(
                 "{}:{}:{}: ",
@@ -393,11 +399,15 @@ pub fn render_short(diagnostics: &[Diagnostic]) -> String {
             ));
         }
         out.push_str(&format!(
-            "{}[{}]: {}\n",
+            "{}[{}]: {}",
             d.severity,
             d.code,
             printable(&d.message)
         ));
+        if let Some(envs) = finding.environment_list() {
+            out.push_str(&format!(" [{envs}]"));
+        }
+        out.push('\n');
     }
     out
 }

@@ -1,10 +1,13 @@
 //! JSON output: one stable document, described in docs/json-output.md.
 
 use crate::diagnostic::Diagnostic;
+use crate::report::group::{self, Finding};
 use serde_json::{json, Value};
 
 /// Version of the JSON document's shape; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: a finding made in several environments is one entry with an `environments` array
+/// (was one entry per environment, each with an `environment`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub fn location_json(d: &Diagnostic) -> Value {
     match &d.location {
@@ -19,12 +22,13 @@ pub fn location_json(d: &Diagnostic) -> Value {
     }
 }
 
-pub fn diagnostic_json(d: &Diagnostic) -> Value {
+pub fn diagnostic_json(finding: &Finding<'_>) -> Value {
+    let d = finding.diagnostic;
     json!({
         "code": d.code,
         "severity": d.severity,
         "message": d.message,
-        "environment": d.environment,
+        "environments": finding.environments,
         "resource": d.resource,
         "location": location_json(d),
         "label": d.label,
@@ -42,13 +46,9 @@ pub fn diagnostic_json(d: &Diagnostic) -> Value {
 /// adds `summary.manifests`, so a CI dashboard can tell a platform that rendered nothing from
 /// one that rendered clean.
 pub fn render(diagnostics: &[Diagnostic], manifests: Option<&[(String, usize)]>) -> String {
-    let count =
-        |s: crate::diagnostic::Severity| diagnostics.iter().filter(|d| d.severity == s).count();
-    let mut summary = json!({
-        "errors": count(crate::diagnostic::Severity::Error),
-        "warnings": count(crate::diagnostic::Severity::Warning),
-        "infos": count(crate::diagnostic::Severity::Info),
-    });
+    let findings = group::group(diagnostics);
+    let (errors, warnings, infos) = group::counts(diagnostics);
+    let mut summary = json!({ "errors": errors, "warnings": warnings, "infos": infos });
     if let Some(counts) = manifests {
         summary["manifests"] = counts
             .iter()
@@ -61,7 +61,7 @@ pub fn render(diagnostics: &[Diagnostic], manifests: Option<&[(String, usize)]>)
         "tool": "shipshape",
         "toolVersion": env!("CARGO_PKG_VERSION"),
         "summary": summary,
-        "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+        "diagnostics": findings.iter().map(diagnostic_json).collect::<Vec<_>>(),
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     text.push('\n');

@@ -96,12 +96,15 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
             },
         })
         .collect();
-    let results: Vec<Value> = diagnostics
+    // One result per finding and location: the environments it was made in are named in the
+    // message, not repeated as results code scanning would show as duplicates.
+    let results: Vec<Value> = crate::report::group::group(diagnostics)
         .iter()
-        .map(|d| {
+        .map(|finding| {
+            let d = finding.diagnostic;
             let mut text = d.message.clone();
-            if let Some(env) = &d.environment {
-                text = format!("[{env}] {text}");
+            if let Some(envs) = finding.environment_list() {
+                text = format!("[{envs}] {text}");
             }
             if let Some(h) = &d.help {
                 text.push_str(&format!("\nhelp: {h}"));
@@ -130,9 +133,10 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                         .collect(),
                 );
             }
-            // Stable across runs so code scanning can track a finding from one commit to the next.
+            // Stable across runs so code scanning can track a finding from one commit to the next,
+            // also when it spreads to or leaves an environment (hence no environment in it).
             r["partialFingerprints"] = json!({
-                "shipshape/v1": format!("{}:{}:{}:{}", d.code, d.environment.as_deref().unwrap_or(""), d.resource.as_deref().unwrap_or(""), d.message),
+                "shipshape/v2": format!("{}:{}:{}", d.code, d.resource.as_deref().unwrap_or(""), d.message),
             });
             r
         })

@@ -1,6 +1,7 @@
 //! The rule registry: every rule, declared once, in the order `shipshape rules` lists them.
 
 mod argocd_application;
+mod image_pinning;
 mod literal_secret;
 mod mesh_routing;
 mod missing_probe;
@@ -22,6 +23,7 @@ static RULES: &[Rule] = &[
     unreachable_service::RULE,
     argocd_application::RULE,
     literal_secret::RULE,
+    image_pinning::RULE,
 ];
 
 pub fn all() -> &'static [Rule] {
