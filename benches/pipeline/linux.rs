@@ -290,7 +290,10 @@ fn bench(n: usize, dir: &Path, whole: &WholeRuns) -> String {
         Project::load(&paths, Limits::default()).expect("load")
     });
     let (resolve, resolved) = time(runs, || project.resolve(&[]).expect("resolve"));
-    let templates = Templates::load(None).expect("templates");
+    // The project's extra templates, as `build` and `check` read them (the `extended` case).
+    let extra = dir.join("templates");
+    let templates = Templates::load(Some(&extra).filter(|d| d.is_dir()).map(|d| d.as_path()))
+        .expect("templates");
     // Environment by environment, as the pipeline runs: render, validate, lint, let go. Holding
     // all three environments' manifests at once would time the first touch of gigabytes of fresh
     // memory at N = 10,000, not the stages.
