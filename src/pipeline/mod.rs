@@ -92,9 +92,18 @@ impl Compiled {
     }
 }
 
+/// An environment and what rendering it gave.
+type Rendering = (ResolvedEnvironment, Result<RenderedEnvironment, Failure>);
+
+fn render_one(templates: &Templates, env: ResolvedEnvironment) -> Rendering {
+    let rendered = render::render_environment(templates, &env);
+    (env, rendered)
+}
+
 /// Loads, resolves, renders and checks, handing each finished environment to `sink`. `Err`
 /// means the input itself is wrong, or the sink refused to go on (exit code 2).
 pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, Failure> {
+    crate::manifest::schema::warm_up();
     let t = std::time::Instant::now();
     let project = Project::load(&opts.paths, opts.limits.clone())?;
     crate::profile::mark("load+validate", t);
@@ -120,56 +129,79 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
     let mut has_errors = false;
     let last = resolved.len().saturating_sub(1);
     let mut unfreed = 0;
-    for (position, env) in resolved.into_iter().enumerate() {
-        let t = std::time::Instant::now();
-        let rendered = match render::render_environment(&templates, &env) {
-            Ok(r) => r,
-            Err(f) => {
-                problems.extend(f.diagnostics);
-                continue;
-            }
-        };
-        crate::profile::mark("render+parse+emit", t);
-        let mut compiled = CompiledEnvironment {
-            resolved: env,
-            rendered,
-        };
-        if problems.is_empty() {
-            findings.extend(check_environment(&compiled));
-            has_errors = has_errors || findings.iter().any(|d| d.severity == Severity::Error);
-        }
-        if compiled.resolved.argocd.is_some() {
-            kinds.insert(
-                compiled.resolved.name.clone(),
-                render::builtin::argocd::RenderedKinds::of(&compiled.rendered.manifests),
-            );
-        }
-        dir_namespaces.push((
-            compiled.rendered.name.clone(),
-            crate::lint::context::namespaces(compiled.rendered.manifests.iter()),
-        ));
-        manifest_counts.push((
-            compiled.rendered.name.clone(),
-            compiled.rendered.manifests.len(),
-        ));
-        let freeing = if sink.keeps_manifests() {
-            None
-        } else {
-            let_go(&mut compiled.rendered.manifests, &mut unfreed)
-        };
-        if problems.is_empty() {
+    let templates = &templates;
+    std::thread::scope(|scope| -> Result<(), Failure> {
+        let mut pending = resolved.into_iter();
+        // The next environment, rendering on a thread of its own while this one is checked and
+        // handed over (see `release::stays_unfreed`).
+        let mut ahead: Option<std::thread::ScopedJoinHandle<'_, Rendering>> = None;
+        for position in 0..=last {
             let t = std::time::Instant::now();
-            sink.finished(&mut compiled.rendered, !has_errors)?;
-            crate::profile::mark("sink", t);
+            let (env, rendered) = match ahead.take() {
+                Some(handle) => match handle.join() {
+                    Ok(done) => done,
+                    Err(e) => std::panic::resume_unwind(e),
+                },
+                None => match pending.next() {
+                    Some(env) => render_one(templates, env),
+                    None => break,
+                },
+            };
+            let rendered = match rendered {
+                Ok(r) => r,
+                Err(f) => {
+                    problems.extend(f.diagnostics);
+                    continue;
+                }
+            };
+            crate::profile::mark("render+parse+emit", t);
+            if sink.keeps_manifests() || release::stays_unfreed(unfreed, rendered.manifests.len()) {
+                if let Some(next) = pending.next() {
+                    ahead = Some(scope.spawn(move || render_one(templates, next)));
+                }
+            }
+            let mut compiled = CompiledEnvironment {
+                resolved: env,
+                rendered,
+            };
+            if problems.is_empty() {
+                findings.extend(check_environment(&compiled));
+                has_errors = has_errors || findings.iter().any(|d| d.severity == Severity::Error);
+            }
+            if compiled.resolved.argocd.is_some() {
+                kinds.insert(
+                    compiled.resolved.name.clone(),
+                    render::builtin::argocd::RenderedKinds::of(&compiled.rendered.manifests),
+                );
+            }
+            dir_namespaces.push((
+                compiled.rendered.name.clone(),
+                crate::lint::context::namespaces(compiled.rendered.manifests.iter()),
+            ));
+            manifest_counts.push((
+                compiled.rendered.name.clone(),
+                compiled.rendered.manifests.len(),
+            ));
+            let freeing = if sink.keeps_manifests() {
+                None
+            } else {
+                let_go(&mut compiled.rendered.manifests, &mut unfreed)
+            };
+            if problems.is_empty() {
+                let t = std::time::Instant::now();
+                sink.finished(&mut compiled.rendered, !has_errors)?;
+                crate::profile::mark("sink", t);
+            }
+            // Freed before the next environment allocates, so two environments never share the
+            // peak: that is what handing each one over early is for. Nothing as large follows
+            // the last environment, so its free runs on while the run finishes (or ends with it).
+            if let Some(freeing) = freeing.filter(|_| position != last) {
+                release::wait_for(freeing);
+            }
+            environments.push(compiled);
         }
-        // Freed before the next environment allocates, so two environments never share the
-        // peak: that is what handing each one over early is for. Nothing as large follows the
-        // last environment, so its free runs on while the run finishes (or ends with it).
-        if let Some(freeing) = freeing.filter(|_| position != last) {
-            release::wait_for(freeing);
-        }
-        environments.push(compiled);
-    }
+        Ok(())
+    })?;
     crate::profile::report_counters();
     if !problems.is_empty() {
         return Err(problems.into());

@@ -16,6 +16,17 @@ pub fn allow_unfreed_manifests(manifests: usize) {
     UNFREED_BUDGET.store(manifests, Ordering::Relaxed);
 }
 
+/// Whether an environment of `manifests` manifests will be left unfreed by [`let_go`] after
+/// `unfreed` others were. While it is, the next environment may render beside its checks
+/// (render ahead): both are in memory at the peak either way, and the checks and the renderer
+/// each leave one of the two cores idle for part of their time (the lint index is built on one
+/// thread, the rules are few and unequal, the renderer waits for its slowest service). Where
+/// environments are freed (large platforms, peak memory the limit) each renders alone, after
+/// the previous one's free.
+pub(super) fn stays_unfreed(unfreed: usize, manifests: usize) -> bool {
+    unfreed + manifests <= UNFREED_BUDGET.load(Ordering::Relaxed)
+}
+
 /// Takes an environment's manifests away once they are checked: left unfreed while the run's
 /// budget allows ([`allow_unfreed_manifests`]), otherwise freed on other threads, which the
 /// caller joins. Freeing is hundreds of thousands of small frees: done while this thread compares
@@ -26,7 +37,7 @@ pub(super) fn let_go(
     unfreed: &mut usize,
 ) -> Option<[std::thread::JoinHandle<()>; 2]> {
     let taken = std::mem::take(manifests);
-    if *unfreed + taken.len() <= UNFREED_BUDGET.load(Ordering::Relaxed) {
+    if stays_unfreed(*unfreed, taken.len()) {
         *unfreed += taken.len();
         std::mem::forget(taken);
         return None;

@@ -33,6 +33,34 @@ pub fn write_yaml(out: &mut String, value: &Value) {
     }
 }
 
+/// Writes a file's text with `write` into a buffer this thread keeps, then copies it out at its
+/// exact size: growing each file's `String` from its header by doubling cost several
+/// reallocations per file (each copying what was written so far), and the text of an
+/// environment is then held with a third of its bytes unused on average.
+pub fn text_of(write: impl FnOnce(&mut String)) -> String {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            write(&mut buffer);
+            let text = buffer.as_str().to_owned();
+            // One huge file (an extra template's output) should not stay with the thread.
+            if buffer.capacity() > 1 << 20 {
+                *buffer = String::new();
+            }
+            text
+        }
+        // Only when `write` itself asks for a text, which nothing does.
+        Err(_) => {
+            let mut text = String::new();
+            write(&mut text);
+            text
+        }
+    })
+}
+
 /// Keys longer than this use the explicit `? key` form: YAML limits implicit keys to 1024
 /// characters. Byte length bounds the character count from above, and the margin covers readers
 /// that also count the `: ` after the key.
@@ -140,37 +168,41 @@ fn write_string(out: &mut String, text: &str) {
 
 /// Whether `text` can be written as a plain scalar and read back as the same string by YAML 1.1
 /// and 1.2 readers, both as a map key and as a value, in block context.
+///
+/// Every key and string of every manifest passes here, so the bytes are classified in one pass
+/// (the classes every byte shares), and the word list is consulted only for short strings that
+/// start like one of its words.
 fn is_plain_safe(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let Some(&first) = bytes.first() else {
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
     // Indicators (`-`, `?`, `:`, `!`, `&`, `*`, `#`, quotes, brackets, `@`, `` ` ``, `%`, `|`,
-    // `>`) are excluded by not being in either character class below.
-    if CLASS[usize::from(first)] & PLAIN_FIRST == 0 {
+    // `>`) are excluded by not being in either character class below. A trailing `:` would be
+    // read as a mapping indicator (`key: value:`).
+    if CLASS[usize::from(first)] & PLAIN_FIRST == 0 || last == b':' {
         return false;
     }
     // No whitespace, `#` or `,` is allowed at all, which rules out `: `, ` #` and flow
     // ambiguities without looking at neighbours.
-    if !bytes.iter().all(|&b| CLASS[usize::from(b)] & PLAIN != 0) {
-        return false;
-    }
-    // A trailing `:` would be read as a mapping indicator (`key: value:`).
-    if bytes.last() == Some(&b':') {
+    let shared = bytes
+        .iter()
+        .fold(PLAIN | NUMERIC, |shared, &b| shared & CLASS[usize::from(b)]);
+    if shared & PLAIN == 0 {
         return false;
     }
     // `...` at column 0 ends a document; quote anything starting with `..` to stay clear of it.
     if bytes.starts_with(b"..") {
         return false;
     }
-    if is_reserved_word(text) {
+    if is_reserved_word(bytes) {
         return false;
     }
-    !looks_numeric_or_timestamp(bytes)
+    !looks_numeric_or_timestamp(first, shared)
 }
 
 /// Words some YAML 1.1 or 1.2 resolver (or a lenient float parser) turns into a non-string.
-fn is_reserved_word(text: &str) -> bool {
+fn is_reserved_word(bytes: &[u8]) -> bool {
     const WORDS: [&str; 16] = [
         "null",
         "true",
@@ -189,8 +221,18 @@ fn is_reserved_word(text: &str) -> bool {
         ".infinity",
         "none",
     ];
-    // Every entry is at most 9 bytes; skip the comparisons for ordinary longer words.
-    text.len() <= 9 && WORDS.iter().any(|word| text.eq_ignore_ascii_case(word))
+    // Every entry is at most 9 bytes and starts with one of these.
+    let starts_like_one = bytes.first().is_some_and(|b| {
+        matches!(
+            b.to_ascii_lowercase(),
+            b'n' | b't' | b'f' | b'y' | b'o' | b'i' | b'.'
+        )
+    });
+    bytes.len() <= 9
+        && starts_like_one
+        && WORDS
+            .iter()
+            .any(|word| bytes.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// Conservative superset of every YAML 1.1/1.2 int, float and timestamp form: a string that
@@ -200,14 +242,10 @@ fn is_reserved_word(text: &str) -> bool {
 /// This also quotes harmless strings such as `1.0.0` or `12ab`; that is the intended trade-off.
 /// Kubernetes quantities like `128Mi` and `500m` stay plain because `M`, `i` and `m` never occur
 /// in a numeric or timestamp literal.
-fn looks_numeric_or_timestamp(bytes: &[u8]) -> bool {
-    let Some(&first) = bytes.first() else {
-        return false;
-    };
-    if !(first.is_ascii_digit() || first == b'.') {
-        return false;
-    }
-    bytes.iter().all(|&b| CLASS[usize::from(b)] & NUMERIC != 0)
+///
+/// `first` is the string's first byte, `shared` the classes all its bytes share.
+fn looks_numeric_or_timestamp(first: u8, shared: u8) -> bool {
+    (first.is_ascii_digit() || first == b'.') && shared & NUMERIC != 0
 }
 
 /// May start a plain scalar: ASCII letters and digits, `_`, `.`, `/`.
@@ -329,6 +367,129 @@ mod tests {
             assert_eq!(class & PLAIN != 0, first || b":@+-".contains(&c), "{c}");
             let numeric = c.is_ascii_hexdigit() || b"xXoOtTzZ_.:+-".contains(&c);
             assert_eq!(class & NUMERIC != 0, numeric, "{c}");
+        }
+    }
+
+    /// The plain-scalar test as first written, one rule after another: the one-pass version
+    /// must agree with it on every string.
+    fn plain_safe_by_the_rules(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let Some(&first) = bytes.first() else {
+            return false;
+        };
+        let first_ok = first.is_ascii_alphanumeric() || b"_./".contains(&first);
+        let all_ok = bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"_./:@+-".contains(&b));
+        const WORDS: [&str; 16] = [
+            "null",
+            "true",
+            "false",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "y",
+            "n",
+            ".inf",
+            ".nan",
+            "inf",
+            "nan",
+            "infinity",
+            ".infinity",
+            "none",
+        ];
+        let reserved = WORDS.iter().any(|w| text.eq_ignore_ascii_case(w));
+        let numeric = (first.is_ascii_digit() || first == b'.')
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b"xXoOtTzZ_.:+-".contains(&b));
+        first_ok
+            && all_ok
+            && bytes.last() != Some(&b':')
+            && !bytes.starts_with(b"..")
+            && !reserved
+            && !numeric
+    }
+
+    #[test]
+    fn plain_scalar_test_agrees_with_the_rules() {
+        let mut samples: Vec<String> = [
+            "",
+            "a",
+            "y",
+            "Y",
+            "n",
+            "No",
+            "NULL",
+            "nullx",
+            "on",
+            "ON",
+            "off",
+            "oFF",
+            "true",
+            "False",
+            "yes",
+            "inf",
+            ".inf",
+            ".NaN",
+            "nan",
+            "Infinity",
+            ".infinity",
+            "none",
+            "None",
+            "ok",
+            "1",
+            "1.0",
+            "1.0.0",
+            "0x1F",
+            "0o17",
+            "1e3",
+            "12ab",
+            "128Mi",
+            "500m",
+            "2001-12-14t21:59:43.10-05:00",
+            "..",
+            "...",
+            ".hidden",
+            "a:",
+            "a:b",
+            "key: v",
+            "a b",
+            "#x",
+            "-x",
+            "x-",
+            "/path",
+            "_x",
+            "@x",
+            "x@y",
+            "+1",
+            "é",
+            "a,b",
+            "tcp",
+            "infinityx",
+            "ninety",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every string of up to three bytes over an alphabet that reaches each rule.
+        let alphabet = b"0aeflnoruxyINY._:-@+/ #,\"";
+        for &a in alphabet {
+            samples.push(char::from(a).to_string());
+            for &b in alphabet {
+                samples.push(String::from_utf8(vec![a, b]).unwrap_or_default());
+                for &c in alphabet {
+                    samples.push(String::from_utf8(vec![a, b, c]).unwrap_or_default());
+                }
+            }
+        }
+        for text in &samples {
+            assert_eq!(
+                is_plain_safe(text),
+                plain_safe_by_the_rules(text),
+                "{text:?}"
+            );
         }
     }
 

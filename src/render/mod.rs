@@ -349,14 +349,15 @@ fn write_files(out: &mut RenderedEnvironment, files: Vec<FileDocuments>) {
 
 /// The generated header, then `docs` as a YAML stream.
 fn document_text<'v>(source: &str, docs: impl Iterator<Item = &'v Value>) -> String {
-    let mut text = header(source);
-    for (i, doc) in docs.enumerate() {
-        if i > 0 {
-            text.push_str("---\n");
+    emit::text_of(|text| {
+        text.push_str(&header(source));
+        for (i, doc) in docs.enumerate() {
+            if i > 0 {
+                text.push_str("---\n");
+            }
+            emit::write_yaml(text, doc);
         }
-        emit::write_yaml(&mut text, doc);
-    }
-    text
+    })
 }
 
 /// The Argo CD pseudo-environment: `<env>.yaml` with the Application of every environment in
