@@ -266,13 +266,7 @@ fn service_documents(
     );
     let service = Some(svc.name.as_str());
     let t = std::time::Instant::now();
-    file.extend(
-        service,
-        None,
-        builtin::SERVICE_BUILDERS
-            .iter()
-            .filter_map(|build| build(&facts)),
-    );
+    file.extend(service, None, builtin::service_documents(&facts));
     crate::profile::add(crate::profile::Counter::Native, t);
     let mut svc_value = None;
     if let Some(env_value) = &extras.env_value {

@@ -1,10 +1,11 @@
 //! ServiceAccount, Service, HorizontalPodAutoscaler and PodDisruptionBudget.
 
+use super::Service;
 use super::{array, manifest, match_selector, metadata_named, strings_map};
-use crate::render::context::{app_protocol, object, port_name, ServiceFacts};
+use crate::render::context::{app_protocol, object, port_name};
 use serde_json::{Map, Value};
 
-pub(super) fn service_account(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn service_account(f: &Service<'_, '_>) -> Option<Value> {
     Some(manifest(
         f,
         "v1",
@@ -13,7 +14,7 @@ pub(super) fn service_account(f: &ServiceFacts<'_>) -> Option<Value> {
     ))
 }
 
-fn service_port(f: &ServiceFacts<'_>) -> Value {
+fn service_port(f: &Service<'_, '_>) -> Value {
     let svc = f.svc;
     let name = port_name(svc.protocol);
     let mut port = Map::with_capacity(5);
@@ -28,7 +29,7 @@ fn service_port(f: &ServiceFacts<'_>) -> Value {
     Value::Object(port)
 }
 
-pub(super) fn service(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn service(f: &Service<'_, '_>) -> Option<Value> {
     Some(manifest(
         f,
         "v1",
@@ -45,7 +46,7 @@ pub(super) fn service(f: &ServiceFacts<'_>) -> Option<Value> {
 }
 
 /// A StatefulSet's governing Service (`<name>-headless`), which gives each pod a stable DNS name.
-pub(super) fn headless_service(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn headless_service(f: &Service<'_, '_>) -> Option<Value> {
     if !f.stateful() {
         return None;
     }
@@ -65,7 +66,7 @@ pub(super) fn headless_service(f: &ServiceFacts<'_>) -> Option<Value> {
     ]))
 }
 
-pub(super) fn hpa(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn hpa(f: &Service<'_, '_>) -> Option<Value> {
     let hpa = f.hpa()?;
     let metric = object([
         ("type", Value::from("Resource")),
@@ -107,7 +108,7 @@ pub(super) fn hpa(f: &ServiceFacts<'_>) -> Option<Value> {
 }
 
 /// Only above one replica: a budget of `replicas - 1` protects nothing below.
-pub(super) fn pdb(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn pdb(f: &Service<'_, '_>) -> Option<Value> {
     let replicas = f.svc.replicas_min;
     if replicas <= 1 {
         return None;

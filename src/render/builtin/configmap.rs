@@ -1,17 +1,18 @@
 //! The ConfigMap holding a service's configuration files (`configFiles`).
 
 use super::metadata_named;
-use crate::render::context::{object, ServiceFacts};
+use super::Service;
+use crate::render::context::object;
 use serde_json::{Map, Value};
 
 /// The pod volume the configuration files are mounted from.
 pub(super) const CONFIG_VOLUME: &str = "config";
 
-pub(super) fn config_map_name(f: &ServiceFacts<'_>) -> String {
+pub(super) fn config_map_name(f: &Service<'_, '_>) -> String {
     format!("{}-config", f.svc.name)
 }
 
-pub(super) fn config_map(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn config_map(f: &Service<'_, '_>) -> Option<Value> {
     let files = f.svc.fields.config_files.as_ref()?;
     let mut data = Map::with_capacity(files.data.len());
     for (k, v) in &files.data {

@@ -2,13 +2,14 @@
 //! mesh's registry, so an `outboundTrafficPolicy: REGISTRY_ONLY` mesh lets them through. The
 //! NetworkPolicy side is in `networkpolicy`.
 
+use super::Service;
 use super::{array, manifest_named};
 use crate::catalogue::fields::{protocol_name, Egress};
 use crate::catalogue::model::EgressProtocol;
-use crate::render::context::{object, ServiceFacts};
+use crate::render::context::object;
 use serde_json::Value;
 
-pub(super) fn service_entry(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn service_entry(f: &Service<'_, '_>) -> Option<Value> {
     let egress = &f.svc.fields.egress;
     if !f.env.istio.enabled || egress.is_empty() {
         return None;

@@ -1,12 +1,13 @@
 //! The Istio resources of a service, rendered only where the environment enables Istio:
 //! VirtualService, DestinationRule and AuthorizationPolicy.
 
+use super::Service;
 use super::{array, manifest, match_selector, present};
 use crate::catalogue::model::Protocol;
-use crate::render::context::{object, traffic_policy, ServiceFacts};
+use crate::render::context::{object, traffic_policy};
 use serde_json::{Map, Value};
 
-pub(super) fn virtual_service(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn virtual_service(f: &Service<'_, '_>) -> Option<Value> {
     if !f.env.istio.enabled {
         return None;
     }
@@ -43,7 +44,7 @@ pub(super) fn virtual_service(f: &ServiceFacts<'_>) -> Option<Value> {
 }
 
 /// The weighted canary split, or the one stable destination without a canary.
-fn destinations(f: &ServiceFacts<'_>) -> Vec<Value> {
+fn destinations(f: &Service<'_, '_>) -> Vec<Value> {
     let port = || object([("number", Value::from(f.svc.port))]);
     if f.routes.is_empty() {
         return vec![object([(
@@ -69,7 +70,7 @@ fn destinations(f: &ServiceFacts<'_>) -> Vec<Value> {
         .collect()
 }
 
-pub(super) fn destination_rule(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn destination_rule(f: &Service<'_, '_>) -> Option<Value> {
     if !f.env.istio.enabled {
         return None;
     }
@@ -99,7 +100,7 @@ pub(super) fn destination_rule(f: &ServiceFacts<'_>) -> Option<Value> {
 
 /// ALLOW rules for the callers' identities and the declared namespaces; none at all when
 /// nobody may call, which Istio reads as deny everything.
-pub(super) fn authorization_policy(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn authorization_policy(f: &Service<'_, '_>) -> Option<Value> {
     if !f.env.istio.enabled {
         return None;
     }

@@ -2,14 +2,15 @@
 //! deny, ingress from its callers and declared namespaces, egress to its dependencies, the
 //! platform-wide (`callableFromAll`) services and DNS.
 
+use super::Service;
 use super::{array, manifest, match_label, match_selector};
-use crate::render::context::{object, ServiceFacts};
+use crate::render::context::object;
 use serde_json::{Map, Value};
 
 const NAME_LABEL: &str = "app.kubernetes.io/name";
 const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
 
-pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn network_policy(f: &Service<'_, '_>) -> Option<Value> {
     let svc = f.svc;
     let mut spec = Map::with_capacity(4);
     spec.insert("podSelector".into(), match_selector(f));
@@ -88,7 +89,7 @@ const NOT_EXTERNAL_V6: [&str; 3] = ["::1/128", "fc00::/7", "fe80::/10"];
 /// Egress to the service's external hosts. A NetworkPolicy cannot name a host, only addresses:
 /// this allows public addresses on the declared ports; which hosts is Istio's ServiceEntry's
 /// job where the mesh is on.
-fn external(f: &ServiceFacts<'_>) -> Option<Value> {
+fn external(f: &Service<'_, '_>) -> Option<Value> {
     let egress = &f.svc.fields.egress;
     if egress.is_empty() {
         return None;

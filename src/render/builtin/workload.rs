@@ -1,16 +1,17 @@
 //! The Deployment or StatefulSet.
 
 use super::configmap::{config_map_name, CONFIG_VOLUME};
+use super::Service;
 use super::{array, manifest, match_selector, present, strings_map};
 use crate::catalogue::fields::{EnvSource, RefKind, VolumeSource, ANNOTATION_CONFIG_HASH};
 use crate::catalogue::model::ProbeKind;
-use crate::render::context::{object, port_name, ServiceFacts};
+use crate::render::context::{object, port_name};
 use serde_json::{Map, Value};
 
 /// The node label the default spread runs over: one pod per node where the cluster allows.
 const SPREAD_TOPOLOGY_KEY: &str = "kubernetes.io/hostname";
 
-pub(super) fn workload(f: &ServiceFacts<'_>) -> Option<Value> {
+pub(super) fn workload(f: &Service<'_, '_>) -> Option<Value> {
     let svc = f.svc;
     let storage = present(svc.storage_size.as_ref());
     let mut spec = Map::with_capacity(5);
@@ -58,7 +59,7 @@ pub(super) fn workload(f: &ServiceFacts<'_>) -> Option<Value> {
 /// The pod template's labels and annotations: shipshape's, then the catalogue's extra ones
 /// (which may not replace shipshape's labels: resolution refuses that), and the hash of the
 /// configuration files, so a change to them rolls the pods.
-fn pod_metadata(f: &ServiceFacts<'_>) -> Value {
+fn pod_metadata(f: &Service<'_, '_>) -> Value {
     let fields = &f.svc.fields;
     let mut labels = Map::new();
     for (k, v) in f.pod_labels() {
@@ -82,7 +83,7 @@ fn pod_metadata(f: &ServiceFacts<'_>) -> Value {
     Value::Object(meta)
 }
 
-fn pod_spec(f: &ServiceFacts<'_>, storage: bool) -> Value {
+fn pod_spec(f: &Service<'_, '_>, storage: bool) -> Value {
     let security = &f.svc.security;
     let fields = &f.svc.fields;
     let mut spec = Map::with_capacity(10);
@@ -138,7 +139,7 @@ fn pod_spec(f: &ServiceFacts<'_>, storage: bool) -> Value {
 
 /// The catalogue's constraints, each selecting the service's own pods unless it says otherwise;
 /// without any, a best-effort spread over nodes for a service that may run 2+ replicas.
-fn topology_spread(f: &ServiceFacts<'_>) -> Vec<Value> {
+fn topology_spread(f: &Service<'_, '_>) -> Vec<Value> {
     match &f.svc.fields.topology_spread {
         Some(list) => list
             .iter()
@@ -161,7 +162,7 @@ fn topology_spread(f: &ServiceFacts<'_>) -> Vec<Value> {
     }
 }
 
-fn volumes(f: &ServiceFacts<'_>) -> Vec<Value> {
+fn volumes(f: &Service<'_, '_>) -> Vec<Value> {
     let fields = &f.svc.fields;
     let mut out = Vec::with_capacity(2 + fields.volumes.len());
     out.push(object([
@@ -216,7 +217,7 @@ fn volumes(f: &ServiceFacts<'_>) -> Vec<Value> {
     out
 }
 
-fn volume_mounts(f: &ServiceFacts<'_>, storage: bool) -> Value {
+fn volume_mounts(f: &Service<'_, '_>, storage: bool) -> Value {
     let fields = &f.svc.fields;
     let mount = |name: &str, path: &str, read_only: bool| {
         let mut m = Map::with_capacity(3);
@@ -241,7 +242,7 @@ fn volume_mounts(f: &ServiceFacts<'_>, storage: bool) -> Value {
     Value::Array(out)
 }
 
-fn env(f: &ServiceFacts<'_>) -> Vec<Value> {
+fn env(f: &Service<'_, '_>) -> Vec<Value> {
     f.svc
         .fields
         .env
@@ -276,7 +277,7 @@ fn env(f: &ServiceFacts<'_>) -> Vec<Value> {
         .collect()
 }
 
-fn env_from(f: &ServiceFacts<'_>) -> Vec<Value> {
+fn env_from(f: &Service<'_, '_>) -> Vec<Value> {
     f.svc
         .fields
         .env_from
@@ -305,7 +306,7 @@ fn strings(list: &[String]) -> Value {
     Value::Array(list.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
-fn container(f: &ServiceFacts<'_>, storage: bool) -> Value {
+fn container(f: &Service<'_, '_>, storage: bool) -> Value {
     let svc = f.svc;
     let port_name = port_name(svc.protocol);
     let mut c = Map::with_capacity(14);
@@ -394,7 +395,7 @@ fn container(f: &ServiceFacts<'_>, storage: bool) -> Value {
 }
 
 /// The service's health check (readiness and startup), with its timing.
-fn probe<const N: usize>(f: &ServiceFacts<'_>, port_name: &str, timing: [(&str, u32); N]) -> Value {
+fn probe<const N: usize>(f: &Service<'_, '_>, port_name: &str, timing: [(&str, u32); N]) -> Value {
     let (key, action) = if f.svc.probe == ProbeKind::Http {
         (
             "httpGet",
