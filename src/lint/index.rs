@@ -2,6 +2,7 @@
 
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
 use crate::manifest::{at, pod_template, Field, Manifest};
+use crate::vocabulary::annotation;
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
@@ -85,7 +86,7 @@ pub fn api_group(api_version: &str) -> &str {
 /// Whether `helm.sh/hook` lists a test hook (`test`, or Helm 2's `test-success`/`test-failure`).
 fn is_helm_test(annotations: Option<&Value>) -> bool {
     annotations
-        .and_then(|a| a.field("helm.sh/hook"))
+        .and_then(|a| a.field(annotation::HELM_HOOK))
         .and_then(Value::as_str)
         .is_some_and(|hooks| {
             hooks

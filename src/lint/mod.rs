@@ -10,7 +10,7 @@ pub mod rules;
 pub use context::{Capacity, LintContext, PhaseInfo};
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
-use crate::render::context::ANNOTATION_SUPPRESS_PREFIX;
+use crate::vocabulary::annotation;
 use indexmap::IndexMap;
 
 /// A lint rule: its identity, its documentation, and the check itself.
@@ -125,7 +125,7 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
                         d.resource = Some(m.resource_id());
                     }
                     m.explain_patches(&mut d);
-                    let key = format!("{ANNOTATION_SUPPRESS_PREFIX}{}", rule.id);
+                    let key = annotation::suppress(rule.id);
                     if let Some(reason) = m.annotation(&key) {
                         if !reason.trim().is_empty() {
                             continue;
@@ -151,7 +151,7 @@ fn check_suppressions(ctx: &LintContext) -> Vec<Diagnostic> {
             continue;
         };
         for (key, value) in annotations {
-            let Some(rule) = key.strip_prefix(ANNOTATION_SUPPRESS_PREFIX) else {
+            let Some(rule) = key.strip_prefix(annotation::SUPPRESS_PREFIX) else {
                 continue;
             };
             let pointer = format!(

@@ -4,6 +4,7 @@ use crate::diagnostic::Severity;
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{at, Field, Manifest};
+use crate::vocabulary;
 use serde_json::{Map, Value};
 
 pub const RULE: Rule = Rule {
@@ -118,11 +119,11 @@ fn convention_scope<'m>(
     let labels = m.labels()?;
     let label = |key: &str| labels.field(key).and_then(Value::as_str);
     let ours = ctx.platform.is_some()
-        || label("app.kubernetes.io/managed-by") == Some(crate::render::context::MANAGED_BY);
+        || label(vocabulary::label::MANAGED_BY) == Some(vocabulary::label::MANAGED_BY_SHIPSHAPE);
     if !ours {
         return None;
     }
-    Some((namespace.unwrap_or(""), label("app.kubernetes.io/part-of")?))
+    Some((namespace.unwrap_or(""), label(vocabulary::label::PART_OF)?))
 }
 
 fn service_selector(m: &Manifest) -> Option<&Map<String, Value>> {

@@ -14,7 +14,7 @@ use crate::diagnostic::{Location, Severity};
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
 use crate::plan::ledger::{self, Check, Footprint, Usage};
-use crate::render::context::{ANNOTATION_PHASE, ANNOTATION_SYNC_WAVE};
+use crate::vocabulary::annotation;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -383,7 +383,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         usages.push(WorkloadUsage {
             manifest: wi,
             name: facts.name,
-            phase: m.annotation(ANNOTATION_PHASE),
+            phase: m.annotation(annotation::PHASE),
             footprint: Footprint::of(
                 requests.plus(pod_requests),
                 limits.plus(pod_limits),
@@ -391,7 +391,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 max,
             ),
             wave: m
-                .annotation(ANNOTATION_SYNC_WAVE)
+                .annotation(annotation::SYNC_WAVE)
                 .and_then(|w| w.trim().parse().ok())
                 .unwrap_or(0),
             surge_pods,
