@@ -379,7 +379,8 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             }
             None => (replicas, replicas),
         };
-        let surge_pods = surge_pods(&m.value, facts.kind, min);
+        // Read as `plan` reads the rendered workloads, so both show one surge.
+        let surge_pods = ledger::Surge::of(&m.value, facts.kind).pods(min);
         usages.push(WorkloadUsage {
             manifest: wi,
             name: facts.name,
@@ -427,7 +428,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 show(cap),
                 over(c.used, c.limit),
                 percent(c.limit),
-                show((cap as f64 * c.limit / 100.0) as u64)
+                show(ledger::allowed(cap, c.limit))
             ),
         )
         .place(report.place(is_mem, &by_requests), report.label())
@@ -521,33 +522,6 @@ fn side(checks: ledger::Checks, is_memory: bool) -> Option<Check> {
 
 /// Which figure of a footprint a finding is about: requests or limits, at min or max replicas.
 type By<'a> = &'a dyn Fn(&Footprint) -> Usage;
-
-/// Pods a rolling update of this workload adds: a Deployment's `maxSurge` (a count, or a
-/// percentage of the replicas rounded up; 25% when unset), none for `Recreate` or other kinds.
-fn surge_pods(workload: &Value, kind: &str, replicas: u64) -> u64 {
-    if kind != "Deployment" {
-        return 0;
-    }
-    let strategy = at(workload, &["spec", "strategy"]);
-    if strategy
-        .and_then(|s| s.field("type"))
-        .and_then(Value::as_str)
-        == Some("Recreate")
-    {
-        return 0;
-    }
-    match strategy
-        .and_then(|s| s.field("rollingUpdate"))
-        .and_then(|r| r.field("maxSurge"))
-    {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::String(p)) => match p.strip_suffix('%').and_then(|p| p.parse::<u64>().ok()) {
-            Some(p) => (replicas * p).div_ceil(100),
-            None => ledger::surge_pods(true, replicas),
-        },
-        _ => ledger::surge_pods(true, replicas),
-    }
-}
 
 /// Each sync wave's rolling update beside the running platform: its Deployments' surge pods
 /// (25% of their replicas, rounded up) must fit under the quota where one enforces the ceiling
