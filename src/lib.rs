@@ -11,6 +11,7 @@
 pub mod app;
 pub mod catalogue;
 pub mod cli;
+pub mod codes;
 pub mod commands;
 pub mod diagnostic;
 pub mod diff;

@@ -239,8 +239,12 @@ mod tests {
     fn every_suppression_key_is_a_valid_annotation_key() {
         let rules = crate::lint::rules::all();
         assert!(!rules.is_empty());
-        for rule in rules {
-            let key = annotation::suppress(rule.id);
+        let names = rules
+            .iter()
+            .map(|r| r.id.to_owned())
+            .chain(crate::lint::all_codes().map(|c| c.suppression_key()));
+        for name in names {
+            let key = annotation::suppress(&name);
             assert!(is_qualified_name(&key), "`{key}` is not a valid key");
         }
     }

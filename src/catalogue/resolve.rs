@@ -756,6 +756,7 @@ fn rule_levels(
     let known: Vec<String> = crate::lint::rules::all()
         .iter()
         .map(|r| r.id.to_owned())
+        .chain(crate::lint::all_codes().map(|c| c.id.to_owned()))
         .collect();
     let sources = [
         (&cat.lint, cat.lint_origin.clone()),
@@ -765,12 +766,14 @@ fn rule_levels(
         for (rule, level) in &spec.rules {
             let at = origin.child("rules").child(rule);
             if !known.contains(rule) {
-                let mut d =
-                    Diagnostic::error("input/unknown-rule", format!("unknown lint rule `{rule}`"))
-                        .at(at.key_at(""), "no such rule");
+                let mut d = Diagnostic::error(
+                    "input/unknown-rule",
+                    format!("unknown lint rule or code `{rule}`"),
+                )
+                .at(at.key_at(""), "no such rule or code");
                 d.help = Some(match closest(rule, &known) {
                     Some(c) => format!("did you mean `{c}`? `shipshape rules` lists them all"),
-                    None => "`shipshape rules` lists the rules".into(),
+                    None => "`shipshape rules` lists the rules and their codes".into(),
                 });
                 problems.push(d);
                 continue;

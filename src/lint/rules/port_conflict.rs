@@ -1,15 +1,27 @@
 //! `port-conflict`: one port, one owner; and every port a Service or probe aims at exists.
 
 use crate::diagnostic::Severity;
+use crate::example;
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
-use crate::lint::{LintContext, Rule, Sink};
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Field, Manifest};
 use crate::vocabulary;
 use serde_json::{Map, Value};
 
 pub const RULE: Rule = Rule {
     id: "port-conflict",
-    severity: Severity::Error,
+    codes: &[
+        &TWO_SERVICES_ONE_PORT,
+        &DUPLICATE_SERVICE_PORT,
+        &DUPLICATE_SERVICE_PORT_NAME,
+        &DUPLICATE_NODE_PORT,
+        &TARGET_PORT_NOT_EXPOSED,
+        &DUPLICATE_CONTAINER_PORT,
+        &DUPLICATE_CONTAINER_PORT_NAME,
+        &DUPLICATE_HOST_PORT,
+        &PROBE_PORT_UNDEFINED,
+        &PROBE_PORT_UNDECLARED,
+    ],
     summary: "Two services on one port, duplicate ports in a Service or pod, duplicate nodePort/hostPort, or a targetPort/probe port no container exposes",
     doc: r#"## What it checks
 - Two Services of one environment claiming the same service port and protocol. The platform gives
@@ -44,6 +56,87 @@ services:
 ```
 "#,
     check,
+};
+
+pub static TWO_SERVICES_ONE_PORT: Code = Code {
+    id: "port-conflict/two-services-one-port",
+    severity: Severity::Error,
+    summary: "Two Services of one shipshape platform claim the same port and protocol",
+    bad: example!("port-conflict/fires/two-services-same-port.yaml"),
+    good: example!("port-conflict/quiet/unrelated-services-same-port.yaml"),
+};
+
+pub static DUPLICATE_SERVICE_PORT: Code = Code {
+    id: "port-conflict/duplicate-service-port",
+    severity: Severity::Error,
+    summary: "One Service lists the same port and protocol twice",
+    bad: example!("port-conflict/fires/duplicate-port-in-service.yaml"),
+    good: example!("port-conflict/quiet/dns-tcp-and-udp.yaml"),
+};
+
+pub static DUPLICATE_SERVICE_PORT_NAME: Code = Code {
+    id: "port-conflict/duplicate-service-port-name",
+    severity: Severity::Error,
+    summary: "One Service names two ports alike",
+    bad: example!("port-conflict/fires/duplicate-port-name-in-service.yaml"),
+    good: example!("port-conflict/quiet/dns-split-by-protocol.yaml"),
+};
+
+pub static DUPLICATE_NODE_PORT: Code = Code {
+    id: "port-conflict/duplicate-node-port",
+    severity: Severity::Error,
+    summary: "Two Services use the same nodePort, which is cluster-wide",
+    bad: example!("port-conflict/fires/duplicate-node-port.yaml"),
+    good: example!("port-conflict/quiet/node-ports-and-host-port.yaml"),
+};
+
+pub static TARGET_PORT_NOT_EXPOSED: Code = Code {
+    id: "port-conflict/target-port-not-exposed",
+    severity: Severity::Error,
+    summary: "A Service's targetPort (or its port, when targetPort is unset) is no port of the pods it selects",
+    bad: example!("port-conflict/fires/target-port-not-exposed.yaml"),
+    good: example!("port-conflict/quiet/service-and-deployment.yaml"),
+};
+
+pub static DUPLICATE_CONTAINER_PORT: Code = Code {
+    id: "port-conflict/duplicate-container-port",
+    severity: Severity::Error,
+    summary: "Two containers of one pod (or one container twice) expose the same port and protocol",
+    bad: example!("port-conflict/fires/duplicate-container-port-in-pod.yaml"),
+    good: example!("port-conflict/quiet/sidecar-ports.yaml"),
+};
+
+pub static DUPLICATE_CONTAINER_PORT_NAME: Code = Code {
+    id: "port-conflict/duplicate-container-port-name",
+    severity: Severity::Error,
+    summary: "Two ports of one pod have the same name",
+    bad: example!("port-conflict/fires/duplicate-port-name-in-pod.yaml"),
+    good: example!("port-conflict/quiet/sidecar-ports.yaml"),
+};
+
+pub static DUPLICATE_HOST_PORT: Code = Code {
+    id: "port-conflict/duplicate-host-port",
+    severity: Severity::Error,
+    summary: "Two workloads bind the same hostPort, so their pods cannot share a node",
+    bad: example!("port-conflict/fires/duplicate-host-port.yaml"),
+    good: example!("port-conflict/quiet/node-ports-and-host-port.yaml"),
+};
+
+pub static PROBE_PORT_UNDEFINED: Code = Code {
+    id: "port-conflict/probe-port-undefined",
+    severity: Severity::Error,
+    summary: "A probe aims at a named port its container does not define",
+    bad: example!("port-conflict/fires/probe-named-port-missing.yaml"),
+    good: example!("port-conflict/quiet/service-and-deployment.yaml"),
+};
+
+pub static PROBE_PORT_UNDECLARED: Code = Code {
+    id: "port-conflict/probe-port-undeclared",
+    severity: Severity::Warning,
+    summary:
+        "A probe aims at a port number its container does not declare (it may still listen there)",
+    bad: example!("port-conflict/fires/probe-numeric-port-undeclared.yaml"),
+    good: example!("port-conflict/quiet/service-and-deployment.yaml"),
 };
 
 fn port_key(v: &Value) -> Option<String> {
@@ -83,16 +176,18 @@ fn exposes<'a>(ports: impl IntoIterator<Item = ContainerPort<'a>>, target: &Valu
 
 /// Reports a value one manifest holds twice: at the second place, with the first beside it.
 /// Places are (pointer in the manifest, the catalogue field that produced it).
+#[allow(clippy::too_many_arguments)]
 fn repeated(
     ctx: &LintContext,
     out: &mut Sink,
+    code: &'static Code,
     manifest: usize,
     message: String,
     second: (&str, &str),
     first: (&str, &str),
     help: &str,
 ) {
-    out.report(Some(manifest), message)
+    out.report(code, Some(manifest), message)
         .place(
             Some(ctx.locate(manifest, second.0, second.1)),
             "second time",
@@ -186,6 +281,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                     repeated(
                         ctx,
                         out,
+                        &DUPLICATE_SERVICE_PORT,
                         si,
                         format!("Service `{}` lists port {n}/{protocol} twice", svc.name()),
                         (&at_port(pi, "port"), "/port"),
@@ -203,6 +299,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                     {
                         let first = &ctx.manifests[other];
                         out.report(
+                            &TWO_SERVICES_ONE_PORT,
                             Some(si),
                             format!(
                                 "services `{}` and `{}` both claim port {n}",
@@ -236,6 +333,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                     repeated(
                         ctx,
                         out,
+                        &DUPLICATE_SERVICE_PORT_NAME,
                         si,
                         format!("Service `{}` names two ports `{name}`", svc.name()),
                         (&at_port(pi, "name"), "/protocol"),
@@ -249,6 +347,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
             if let Some(np) = p.field("nodePort").and_then(Value::as_i64) {
                 if let Some(&(other, other_pi)) = node_ports.get(&(np, protocol)) {
                     out.report(
+                        &DUPLICATE_NODE_PORT,
                         Some(si),
                         format!(
                             "nodePort {np} is used by `{}` and `{}`",
@@ -289,6 +388,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                 let wi = *wi;
                 if !exposes(exposed.iter().copied(), target) {
                     out.report(
+                        &TARGET_PORT_NOT_EXPOSED,
                         Some(si),
                         format!(
                             "Service `{}` sends port {} to target `{}`, which no container of `{}` exposes",
@@ -348,6 +448,7 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                         repeated(
                             ctx,
                             out,
+                            &DUPLICATE_CONTAINER_PORT,
                             wi,
                             format!("pod of `{}` exposes container port {n}/{protocol} twice", m.name()),
                             (&format!("{}/containerPort", pointer()), "/port"),
@@ -363,6 +464,7 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                         repeated(
                             ctx,
                             out,
+                            &DUPLICATE_CONTAINER_PORT_NAME,
                             wi,
                             format!("pod of `{}` names two ports `{name}`", m.name()),
                             (&format!("{}/name", pointer()), "/protocol"),
@@ -378,7 +480,7 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                         Some(&(other, other_base, oc, op)) if other != wi => {
                             let first_pointer =
                                 format!("{}/hostPort", port_pointer(other_base, oc, op));
-                            out.report(Some(wi), format!("hostPort {hp} is used by `{}` and `{}`", ctx.manifests[other].name(), m.name()))
+                            out.report(&DUPLICATE_HOST_PORT, Some(wi), format!("hostPort {hp} is used by `{}` and `{}`", ctx.manifests[other].name(), m.name()))
                                 .place(Some(ctx.locate(wi, &format!("{}/hostPort", pointer()), "/port")), "claimed again here")
                                 .also(Some(ctx.locate(other, &first_pointer, "/port")), "first claimed here")
                                 .help("two pods with one hostPort cannot run on the same node; avoid hostPort or pick another");
@@ -405,14 +507,14 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                     }
                     let pointer = format!("{base}/containers/{ci}/{probe}/{handler}/port");
                     let named = port.is_string();
-                    let severity = if named {
-                        Severity::Error
+                    let code = if named {
+                        &PROBE_PORT_UNDEFINED
                     } else {
-                        Severity::Warning
+                        &PROBE_PORT_UNDECLARED
                     };
-                    out.report_as(
+                    out.report(
+                        code,
                         Some(wi),
-                        severity,
                         format!(
                             "{probe} of `{}` aims at port `{}`, which the container does not {}",
                             m.name(),

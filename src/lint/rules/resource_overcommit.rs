@@ -11,7 +11,8 @@ use crate::catalogue::quantity::{
     format_cpu, format_memory, format_memory_human, parse_cpu, parse_memory,
 };
 use crate::diagnostic::{Location, Severity};
-use crate::lint::{LintContext, Rule, Sink};
+use crate::example;
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
 use crate::plan::ledger::{self, Check, Footprint, Usage};
 use crate::vocabulary::annotation;
@@ -20,7 +21,19 @@ use std::borrow::Cow;
 
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
-    severity: Severity::Error,
+    codes: &[
+        &BAD_QUANTITY,
+        &REQUEST_ABOVE_LIMIT,
+        &MISSING_REQUESTS,
+        &MISSING_LIMITS,
+        &CEILING,
+        &HPA_MAXIMUM,
+        &LIMITS_MEMORY,
+        &LIMITS_CPU,
+        &ROLLOUT_SURGE,
+        &PHASE_BUDGET,
+        &TARGET,
+    ],
     summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, limits over-committing the cluster, a missed target, missing requests/limits, a request above its limit, or a rollout surge that does not fit",
     doc: r#"## What it checks
 With the environment's cluster capacity and policy (`cluster:` in the environment file, or
@@ -99,14 +112,93 @@ cluster:
     check,
 };
 
-/// Codes of the findings about limits and the target; the rest carry the rule's id.
-pub const CODE_LIMITS_MEMORY: &str = "resource-overcommit/limits-memory";
-pub const CODE_LIMITS_CPU: &str = "resource-overcommit/limits-cpu";
-pub const CODE_TARGET: &str = "resource-overcommit/target";
-pub const CODE_MISSING_REQUESTS: &str = "resource-overcommit/missing-requests";
-pub const CODE_MISSING_LIMITS: &str = "resource-overcommit/missing-limits";
-pub const CODE_REQUEST_ABOVE_LIMIT: &str = "resource-overcommit/request-above-limit";
-pub const CODE_ROLLOUT_SURGE: &str = "resource-overcommit/rollout-surge";
+pub static BAD_QUANTITY: Code = Code {
+    id: "resource-overcommit/bad-quantity",
+    severity: Severity::Error,
+    summary: "A container's CPU or memory request or limit is not a Kubernetes quantity",
+    bad: example!("resource-overcommit/fires/bad-quantity.yaml"),
+    good: example!("resource-overcommit/quiet/request-equal-to-limit.yaml"),
+};
+
+pub static REQUEST_ABOVE_LIMIT: Code = Code {
+    id: "resource-overcommit/request-above-limit",
+    severity: Severity::Error,
+    summary: "A container requests more CPU or memory than its limit, which the API server refuses",
+    bad: example!("resource-overcommit/fires/request-above-limit.yaml"),
+    good: example!("resource-overcommit/quiet/request-equal-to-limit.yaml"),
+};
+
+pub static MISSING_REQUESTS: Code = Code {
+    id: "resource-overcommit/missing-requests",
+    severity: Severity::Error,
+    summary: "A container sets neither a request nor a limit for CPU or memory, so the platform's totals are unknown",
+    bad: example!("resource-overcommit/fires/missing-requests.yaml"),
+    good: example!("resource-overcommit/quiet/memory-request-from-limit.yaml"),
+};
+
+pub static MISSING_LIMITS: Code = Code {
+    id: "resource-overcommit/missing-limits",
+    severity: Severity::Warning,
+    summary: "A container sets no CPU or memory limit: one pod can starve the others on its node",
+    bad: example!("resource-overcommit/fires/missing-limits.yaml"),
+    good: example!("resource-overcommit/quiet/limits-only.yaml"),
+};
+
+pub static CEILING: Code = Code {
+    id: "resource-overcommit/ceiling",
+    severity: Severity::Error,
+    summary: "The platform's requests at minimum replicas exceed the environment's ceiling (maxUtilisation of capacity)",
+    bad: example!("resource-overcommit/fires/over-ceiling-memory.yaml"),
+    good: example!("resource-overcommit/quiet/within-ceiling.yaml"),
+};
+
+pub static HPA_MAXIMUM: Code = Code {
+    id: "resource-overcommit/hpa-maximum",
+    severity: Severity::Warning,
+    summary: "At every HPA's maximum replicas the requests exceed the capacity: the platform cannot scale out as configured",
+    bad: example!("resource-overcommit/fires/hpa-max-over-capacity.yaml"),
+    good: example!("resource-overcommit/quiet/hpa-within-capacity.yaml"),
+};
+
+pub static LIMITS_MEMORY: Code = Code {
+    id: "resource-overcommit/limits-memory",
+    severity: Severity::Error,
+    summary: "Memory limits total more than the capacity (or the share `cluster.limits.memory` allows): pods get OOM-killed. A warning where the environment states no share and no quota enforces one",
+    bad: example!("resource-overcommit/fires/limits-memory-policy.yaml"),
+    good: example!("resource-overcommit/quiet/limits-at-capacity.yaml"),
+};
+
+pub static LIMITS_CPU: Code = Code {
+    id: "resource-overcommit/limits-cpu",
+    severity: Severity::Warning,
+    summary: "CPU limits total more than the capacity (or the share `cluster.limits.cpu` allows): pods get throttled. An error where the environment states the share",
+    bad: example!("resource-overcommit/fires/limits-cpu-policy.yaml"),
+    good: example!("resource-overcommit/quiet/limits-over-capacity-allowed.yaml"),
+};
+
+pub static ROLLOUT_SURGE: Code = Code {
+    id: "resource-overcommit/rollout-surge",
+    severity: Severity::Error,
+    summary: "A sync wave's rolling-update surge pods do not fit beside the platform: under a quota (an error) or the capacity (a warning)",
+    bad: example!("resource-overcommit/fires/rollout-surge.yaml"),
+    good: example!("resource-overcommit/quiet/rollout-without-surge.yaml"),
+};
+
+pub static PHASE_BUDGET: Code = Code {
+    id: "resource-overcommit/phase-budget",
+    severity: Severity::Error,
+    summary: "The requests deployed up to a phase exceed the phase's budget (`phases.NAME.budget`)",
+    bad: example!("resource-overcommit/fires/phase-budget/catalogue.yaml"),
+    good: example!("resource-overcommit/quiet/phase-budget/catalogue.yaml"),
+};
+
+pub static TARGET: Code = Code {
+    id: "resource-overcommit/target",
+    severity: Severity::Info,
+    summary: "The requests exceed the environment's target (`cluster.target`): information, the target is a goal below the ceiling",
+    bad: example!("resource-overcommit/fires/target-missed.yaml"),
+    good: example!("resource-overcommit/quiet/target-met.yaml"),
+};
 
 struct WorkloadUsage<'m> {
     manifest: usize,
@@ -227,6 +319,7 @@ fn container_usage(
                     );
                     let d = out
                         .report(
+                            &BAD_QUANTITY,
                             Some(wi),
                             format!("{key} {kind} of `{}`: {}", m.name(), e.message),
                         )
@@ -266,6 +359,7 @@ fn container_usage(
                     &format!("/resources/requests/{key}"),
                 );
                 let d = out.report(
+                    &REQUEST_ABOVE_LIMIT,
                     Some(wi),
                     format!(
                         "container `{cname}` of `{}` requests {} {key}, above its limit of {}: the API server refuses the pod",
@@ -274,7 +368,6 @@ fn container_usage(
                         show(l)
                     ),
                 );
-                d.code = CODE_REQUEST_ABOVE_LIMIT.to_owned();
                 d.place(Some(at), "above the limit").help(format!(
                     "lower the {key} request to at most the limit, or raise the limit"
                 ));
@@ -306,6 +399,7 @@ fn container_usage(
     };
     if !missing_requests.is_empty() {
         out.report(
+            &MISSING_REQUESTS,
             Some(wi),
             format!(
                 "container `{cname}` of `{}` sets no {} request or limit: the platform's totals cannot be known",
@@ -314,13 +408,12 @@ fn container_usage(
             ),
         )
         .place(Some(place()), "no requests")
-        .help(fix("requests", &missing_requests))
-        .code = CODE_MISSING_REQUESTS.to_owned();
+        .help(fix("requests", &missing_requests));
     }
     if !missing_limits.is_empty() {
-        out.report_as(
+        out.report(
+            &MISSING_LIMITS,
             Some(wi),
-            Severity::Warning,
             format!(
                 "container `{cname}` of `{}` sets no {} limit: one pod can starve the others on its node",
                 m.name(),
@@ -328,8 +421,7 @@ fn container_usage(
             ),
         )
         .place(Some(place()), "no limits")
-        .help(fix("limits", &missing_limits))
-        .code = CODE_MISSING_LIMITS.to_owned();
+        .help(fix("limits", &missing_limits));
     }
     (usage, limits)
 }
@@ -421,6 +513,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     for (what, is_mem, cap, c) in failing(&resources, verdicts.ceiling) {
         let show = |x: u64| amount(x, is_mem);
         out.report(
+            &CEILING,
             None,
             format!(
                 "{what} requests total {} of {} capacity ({}%), above the {}% ceiling ({})",
@@ -445,9 +538,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     };
     for (what, is_mem, cap, c) in failing(&resources, hpa_worst_case) {
         let show = |x: u64| amount(x, is_mem);
-        out.report_as(
+        out.report(
+            &HPA_MAXIMUM,
             None,
-            Severity::Warning,
             format!(
                 "at HPA maximum replicas, {what} requests total {} of {} capacity ({}%): the platform cannot scale out as configured",
                 show(pick(total.requests_at_max, is_mem)),
@@ -484,6 +577,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         for (what, is_mem, cap, c) in failing(&resources, budget) {
             let show = |x: u64| amount(x, is_mem);
             out.report(
+                &PHASE_BUDGET,
                 None,
                 format!(
                     "after phase `{}`, {what} requests total {} of {} ({}%), above the phase budget of {}%",
@@ -558,8 +652,9 @@ fn rollout_surge(out: &mut Sink, report: &Report, policy: &ledger::Policy, stead
         for (what, is_mem, cap, c) in failing(&resources, checks) {
             let show = |x: u64| amount(x, is_mem);
             let d = out.report_as(
-                None,
+                &ROLLOUT_SURGE,
                 severity,
+                None,
                 format!(
                     "a rolling update of sync wave {wave} ({}) adds {pods} surge pod{} and takes {what} requests to {} of {} ({}%), above {under}: the rollout stalls",
                     names.join(", "),
@@ -569,7 +664,6 @@ fn rollout_surge(out: &mut Sink, report: &Report, policy: &ledger::Policy, stead
                     over(c.used, c.limit),
                 ),
             );
-            d.code = CODE_ROLLOUT_SURGE.to_owned();
             // Plain manifests have no capacity line: point at the largest surge.
             let place = report.location.clone().or_else(|| {
                 members
@@ -646,8 +740,8 @@ fn over_commit(
     let by_limits = |f: &Footprint| f.limits;
     let by_limits_at_max = |f: &Footprint| f.limits_at_max;
     for (what, is_mem, cap, code) in [
-        ("memory", true, policy.capacity.memory, CODE_LIMITS_MEMORY),
-        ("CPU", false, policy.capacity.cpu, CODE_LIMITS_CPU),
+        ("memory", true, policy.capacity.memory, &LIMITS_MEMORY),
+        ("CPU", false, policy.capacity.cpu, &LIMITS_CPU),
     ] {
         let Some(cap) = cap else { continue };
         // Where the requests alone do not fit, pods stay Pending: that is the problem to report
@@ -696,14 +790,14 @@ fn over_commit(
             percent(c.used.ceil()),
         );
         let d = out.report_as(
-            None,
+            code,
             policy.limits_severity(is_mem),
+            None,
             format!(
                 "{when}{what} limits total {used_text} of {cap_text} capacity ({}%){allowed}: the cluster is over-committed, and {consequence}",
                 over(c.used, c.limit)
             ),
         );
-        d.code = code.to_owned();
         d.place(report.place(is_mem, by), report.label()).help(help);
     }
 }
@@ -722,9 +816,9 @@ fn target(out: &mut Sink, report: &Report, total: &Footprint, verdicts: &ledger:
             "the target is a goal below the ceiling, not a gate; largest requests: {}",
             report.top(is_mem, &by_requests)
         );
-        let d = out.report_as(
+        let d = out.report(
+            &TARGET,
             None,
-            Severity::Info,
             format!(
                 "{what} requests total {} ({}% of capacity), above the {}% target",
                 amount(pick(total.requests, is_mem), is_mem),
@@ -732,7 +826,6 @@ fn target(out: &mut Sink, report: &Report, total: &Footprint, verdicts: &ledger:
                 percent(c.limit)
             ),
         );
-        d.code = CODE_TARGET.to_owned();
         d.place(report.place(is_mem, &by_requests), report.label())
             .help(help);
     }
