@@ -1,6 +1,7 @@
 //! The lint engine: rules over every manifest of one environment, through indexes built once.
 
 pub mod code;
+pub mod containers;
 pub mod context;
 pub mod depgraph;
 mod fxhash;

@@ -7,17 +7,15 @@
 //! `shipshape.dev/suppress.resource-overcommit` annotation still govern them all. The figures and
 //! verdicts come from [`crate::plan::ledger`], the same as `shipshape plan`'s.
 
-use crate::catalogue::quantity::{
-    format_cpu, format_memory, format_memory_human, parse_cpu, parse_memory,
-};
+use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human, QuantityError};
 use crate::diagnostic::{Location, Severity};
 use crate::example;
+use crate::lint::containers::Container;
 use crate::lint::{Code, LintContext, Rule, Sink};
-use crate::manifest::{at, Field};
+use crate::manifest::at;
 use crate::plan::ledger::{self, Check, Footprint, Usage};
 use crate::vocabulary::annotation;
 use serde_json::Value;
-use std::borrow::Cow;
 
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
@@ -212,14 +210,6 @@ struct WorkloadUsage<'m> {
     surge: Usage,
 }
 
-fn quantity(v: &Value) -> Option<Cow<'_, str>> {
-    match v {
-        Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        _ => None,
-    }
-}
-
 /// Memory in binary units, CPU in cores: the units people size clusters in.
 fn amount(x: u64, is_memory: bool) -> String {
     if is_memory {
@@ -284,33 +274,22 @@ fn container_usage(
     ctx: &LintContext,
     out: &mut Sink,
     wi: usize,
-    c: &Value,
-    (base, ci): (&str, usize),
+    c: &Container,
+    base: &str,
 ) -> (Usage, Usage) {
     let m = &ctx.manifests[wi];
     // Built only for a finding.
-    let cpointer = || format!("{base}/containers/{ci}");
-    let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
+    let cpointer = || format!("{base}/containers/{}", c.index);
+    let cname = c.name.unwrap_or("?");
     let mut usage = Usage::default();
     let mut limits = Usage::default();
     let mut missing_requests = Vec::new();
     let mut missing_limits = Vec::new();
-    let resources = c.field("resources");
     for key in ["cpu", "memory"] {
-        let get = |kind: &str| {
-            resources
-                .and_then(|r| r.field(kind))
-                .and_then(|r| r.field(key))
-        };
-        let mut parse = |kind: &str, v: &Value| -> Option<u64> {
-            let text = quantity(v).unwrap_or_default();
-            let parsed = if key == "cpu" {
-                parse_cpu(&text)
-            } else {
-                parse_memory(&text)
-            };
+        let get = |kind: &str| c.resources.of(kind).get(key);
+        let mut parse = |kind: &str, parsed: &Result<u64, QuantityError>| -> Option<u64> {
             match parsed {
-                Ok(x) => Some(x),
+                Ok(x) => Some(*x),
                 Err(e) => {
                     let at = ctx.locate(
                         wi,
@@ -324,7 +303,7 @@ fn container_usage(
                             format!("{key} {kind} of `{}`: {}", m.name(), e.message),
                         )
                         .place(Some(at), "not a quantity");
-                    if let Some(s) = e.suggestion {
+                    if let Some(s) = &e.suggestion {
                         d.help(format!("did you mean `{s}`?"));
                     }
                     None
@@ -437,7 +416,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
         let facts = ctx.index.facts(wi);
-        let Some((pod, base)) = facts.pod_spec else {
+        let Some((_, base)) = facts.pod_spec else {
             continue;
         };
         if facts.helm_test {
@@ -445,13 +424,8 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         }
         let mut requests = Usage::default();
         let mut limits = Usage::default();
-        let containers = pod
-            .field("containers")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        for (ci, c) in containers.iter().enumerate() {
-            let (r, l) = container_usage(ctx, out, wi, c, (base, ci));
+        for c in ctx.index.containers(wi) {
+            let (r, l) = container_usage(ctx, out, wi, c, base);
             requests = requests.plus(r);
             limits = limits.plus(l);
         }
