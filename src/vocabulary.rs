@@ -29,7 +29,8 @@ pub mod annotation {
     pub const DEPENDS_ON: &str = "shipshape.dev/depends-on";
 
     /// Prefix of a suppression: `shipshape.dev/suppress.<rule>: <reason>` turns a lint rule off
-    /// for one resource (see [`suppress`]).
+    /// for one resource, `shipshape.dev/suppress.<rule>.<condition>` one of its codes (see
+    /// [`suppress`]).
     ///
     /// Written by the renderer from a service's `suppress` entries, or by hand on manifests
     /// linted with `shipshape lint`. Read by `lint` (which skips the rule's findings on that
@@ -50,9 +51,11 @@ pub mod annotation {
     /// hook to what a long-running workload needs (probes, a share of capacity).
     pub const HELM_HOOK: &str = "helm.sh/hook";
 
-    /// The suppression annotation key for `rule`.
-    pub fn suppress(rule: &str) -> String {
-        format!("{SUPPRESS_PREFIX}{rule}")
+    /// The suppression annotation key for a rule (`port-conflict`) or a code
+    /// (`port-conflict/duplicate-host-port`). A code's `/` becomes a `.`: an annotation name has
+    /// room for one `/`, and the prefix has it.
+    pub fn suppress(rule_or_code: &str) -> String {
+        format!("{SUPPRESS_PREFIX}{}", rule_or_code.replacen('/', ".", 1))
     }
 }
 
@@ -242,11 +245,15 @@ mod tests {
         let names = rules
             .iter()
             .map(|r| r.id.to_owned())
-            .chain(crate::lint::all_codes().map(|c| c.suppression_key()));
+            .chain(crate::lint::all_codes().map(|c| c.id.to_owned()));
         for name in names {
             let key = annotation::suppress(&name);
             assert!(is_qualified_name(&key), "`{key}` is not a valid key");
         }
+        assert_eq!(
+            annotation::suppress("port-conflict/duplicate-host-port"),
+            "shipshape.dev/suppress.port-conflict.duplicate-host-port"
+        );
     }
 
     #[test]

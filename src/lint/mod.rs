@@ -228,7 +228,7 @@ fn configured_severity(
 /// a reason; a suppression without a reason suppresses nothing (and is itself reported).
 fn suppressed(m: &crate::manifest::Manifest, rule: &str, code: &str) -> bool {
     let by_rule = annotation::suppress(rule);
-    let by_code = annotation::suppress(&code.replacen('/', ".", 1));
+    let by_code = annotation::suppress(code);
     [by_rule, by_code]
         .iter()
         .any(|key| m.annotation(key).is_some_and(|r| !r.trim().is_empty()))
