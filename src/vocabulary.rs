@@ -256,6 +256,23 @@ mod tests {
         );
     }
 
+    /// The admission policies spell the suppression keys inside CEL literals (`concat!` takes no
+    /// constant): they must be the keys the linter reads.
+    #[test]
+    fn the_admission_policies_honour_the_linter_s_suppression_keys() {
+        for exported in crate::enforce::admission::EXPORTED {
+            for name in [exported.code.rule(), exported.code.id] {
+                let key = format!("'{}'", annotation::suppress(name));
+                assert!(
+                    exported.expression.contains(&key),
+                    "{}: no {key} in {}",
+                    exported.code.id,
+                    exported.expression
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_managed_by_value_is_a_valid_label_value() {
         let v = label::MANAGED_BY_SHIPSHAPE;
