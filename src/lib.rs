@@ -11,6 +11,7 @@
 pub mod app;
 pub mod catalogue;
 pub mod cli;
+pub mod codes;
 pub mod commands;
 pub mod diagnostic;
 pub mod diff;
@@ -29,4 +30,5 @@ pub mod profile;
 pub mod render;
 pub mod report;
 pub mod synth;
+pub mod vocabulary;
 pub mod yaml;

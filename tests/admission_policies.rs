@@ -260,7 +260,7 @@ fn every_exported_validation_agrees_with_its_lint_rule_on_its_fixtures() {
     let (variables, validations) = rendered_policy();
     let mut disagreements = Vec::new();
     for (exported, program) in &validations {
-        let rule = exported.code.split('/').next().unwrap();
+        let rule = exported.code.id.split('/').next().unwrap();
         let mut refused = 0;
         let mut judged = 0;
         for fixture in fixtures_of(rule) {
@@ -276,7 +276,7 @@ fn every_exported_validation_agrees_with_its_lint_rule_on_its_fixtures() {
                 let reported = of_rule.clone().next().is_some();
                 let must_refuse = of_rule
                     .clone()
-                    .any(|(code, sev)| code == exported.code && sev == "error");
+                    .any(|(code, sev)| code == exported.code.id && sev == "error");
                 let admitted = admits(doc, program, &variables);
                 if !admitted {
                     refused += 1;
@@ -285,13 +285,13 @@ fn every_exported_validation_agrees_with_its_lint_rule_on_its_fixtures() {
                 if must_refuse && admitted {
                     disagreements.push(format!(
                         "{}: {name} {r}: lint reports it, the policy admits it",
-                        exported.code
+                        exported.code.id
                     ));
                 }
                 if !admitted && !reported {
                     disagreements.push(format!(
                         "{}: {name} {r}: the policy refuses it, lint passes it",
-                        exported.code
+                        exported.code.id
                     ));
                 }
             }
@@ -299,12 +299,12 @@ fn every_exported_validation_agrees_with_its_lint_rule_on_its_fixtures() {
         assert!(
             judged > 0,
             "{}: no workload in its rule's fixtures",
-            exported.code
+            exported.code.id
         );
         assert!(
             refused > 0,
             "{}: refuses no fixture: the comparison shows nothing",
-            exported.code
+            exported.code.id
         );
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
@@ -326,7 +326,7 @@ fn the_repository_rendered_workloads_are_all_admitted() {
                         "{}: {} refused by {}",
                         path.display(),
                         resource(doc),
-                        exported.code
+                        exported.code.id
                     );
                 }
             }

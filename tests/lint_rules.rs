@@ -351,7 +351,9 @@ fn check_fixture(f: &Fixture, outcomes: &[(&str, Outcome)]) -> Vec<String> {
                 wrong.push(format!("no `{}` finding; got {codes:?}", f.rule));
             }
             for c in &codes {
-                if !is_code_of(c, &f.rule) && !f.also.iter().any(|a| a == c) && *c != NOT_VALIDATED
+                if !is_code_of(c, &f.rule)
+                    && !f.also.iter().any(|a| is_code_of(c, a))
+                    && *c != NOT_VALIDATED
                 {
                     wrong.push(format!("unexpected finding code `{c}`"));
                 }
@@ -692,6 +694,10 @@ fn every_rule_has_fixtures_and_every_fixture_a_rule() {
         let stray = fixtures_root().join(&f.rule).join(f.kind.dir());
         for entry in fs::read_dir(&stray).unwrap() {
             let path = entry.unwrap().path();
+            // A catalogue project: an example `tests/code_registry.rs` builds.
+            if path.is_dir() && path.join("catalogue.yaml").is_file() {
+                continue;
+            }
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
             assert!(
                 matches!(ext, "yaml" | "args" | "known-wrong"),

@@ -115,11 +115,11 @@ fn readme_check_fails_loudly() {
     let stale = table.replace("| error |", "| warning |");
     let problem = readme_problem(Some(&format!("intro\n{START}\n{stale}{END}\n"))).unwrap();
     assert!(
-        problem.contains("-| `port-conflict` | warning |"),
+        problem.contains("-| `port-conflict/duplicate-host-port` | warning |"),
         "{problem}"
     );
     assert!(
-        problem.contains("+| `port-conflict` | error |"),
+        problem.contains("+| `port-conflict/duplicate-host-port` | error |"),
         "{problem}"
     );
     assert_eq!(
@@ -150,23 +150,33 @@ fn marker_extraction_rejects_missing_or_repeated_markers() {
 }
 
 #[test]
-fn markdown_table_has_a_row_per_rule() {
+fn markdown_table_has_a_row_per_rule_and_code() {
     let table = shipshape::commands::rules::markdown_table();
     let rules = shipshape::lint::rules::all();
     let lines: Vec<&str> = table.lines().collect();
+    let codes: usize = rules.iter().map(|r| r.codes.len()).sum();
     assert_eq!(
         lines.len(),
-        rules.len() + 2,
-        "header, separator, one row per rule:\n{table}"
+        rules.len() + codes + 2,
+        "header, separator, one row per rule and per code:\n{table}"
     );
-    for (line, rule) in lines[2..].iter().zip(rules) {
-        assert!(line.starts_with(&format!("| `{}` |", rule.id)), "{line}");
-        // A `|` in a summary would split the row into extra columns.
-        assert_eq!(
-            line.matches('|').count(),
-            4,
-            "summary must not contain `|`: {line}"
+    let mut rows = lines[2..].iter();
+    for rule in rules {
+        let line = rows.next().unwrap();
+        assert!(
+            line.starts_with(&format!("| **`{}`** |", rule.id)),
+            "{line}"
         );
+        for code in rule.codes {
+            let line = rows.next().unwrap();
+            assert!(line.starts_with(&format!("| `{}` |", code.id)), "{line}");
+            // A `|` in a summary would split the row into extra columns.
+            assert_eq!(
+                line.matches('|').count(),
+                4,
+                "summary must not contain `|`: {line}"
+            );
+        }
     }
 }
 
@@ -180,17 +190,26 @@ fn shipshape(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn rules_command_lists_every_rule() {
+fn rules_command_lists_every_rule_and_code() {
     let out = shipshape(&["rules"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
     for rule in shipshape::lint::rules::all() {
-        let line = stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(rule.id))
-            .unwrap_or_else(|| panic!("`shipshape rules` does not list `{}`:\n{stdout}", rule.id));
-        assert!(line.contains(rule.severity.as_str()), "{line}");
-        assert!(line.contains(rule.summary), "{line}");
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l == format!("{}: {}", rule.id, rule.summary)),
+            "`shipshape rules` does not list `{}`:\n{stdout}",
+            rule.id
+        );
+        for code in rule.codes {
+            let line = stdout
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(code.id))
+                .unwrap_or_else(|| panic!("`shipshape rules` does not list `{}`", code.id));
+            assert!(line.contains(code.severity.as_str()), "{line}");
+            assert!(line.contains(code.summary), "{line}");
+        }
     }
     insta::assert_snapshot!("rules-list", stdout);
 }
@@ -202,25 +221,43 @@ fn explain_prints_every_rule_doc() {
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert_eq!(out.status.code(), Some(0), "explain {}: {stdout}", rule.id);
         assert!(stdout.starts_with(&format!("# {}\n", rule.id)), "{stdout}");
-        for heading in [
-            "## What it checks",
-            "## Why it matters",
-            "## Bad",
-            "## Good",
-        ] {
+        for heading in ["## What it checks", "## Why it matters", "## Codes"] {
             assert!(
                 stdout.lines().any(|l| l == heading),
                 "`shipshape explain {}` has no `{heading}` section:\n{stdout}",
                 rule.id
             );
         }
-        let bad = stdout.find("## Bad").unwrap();
-        let good = stdout.find("## Good").unwrap();
-        assert!(bad < good, "`## Bad` comes before `## Good` in {}", rule.id);
+        for code in rule.codes {
+            assert!(stdout.contains(&format!("`{}`", code.id)), "{stdout}");
+        }
+    }
+}
+
+#[test]
+fn explain_prints_every_code_with_its_examples() {
+    for code in shipshape::lint::all_codes() {
+        let out = shipshape(&["explain", code.id]);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(0), "explain {}: {stdout}", code.id);
+        assert!(stdout.starts_with(&format!("# {}\n", code.id)), "{stdout}");
+        assert!(stdout.contains(code.summary), "{stdout}");
+        let bad = stdout.find("## Bad").expect("a bad example");
+        let good = stdout.find("## Good").expect("a good example");
+        assert!(bad < good, "`## Bad` comes before `## Good` in {}", code.id);
+        assert!(stdout[bad..good].contains("```yaml"), "{stdout}");
         assert!(
-            stdout[bad..good].contains("```"),
-            "`shipshape explain {}`: the bad example has a code block:\n{stdout}",
-            rule.id
+            !stdout.contains("# expect:"),
+            "the fixture's test headers are not shown:\n{stdout}"
+        );
+    }
+    for code in shipshape::codes::CODES {
+        let out = shipshape(&["explain", code.id]);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(0), "explain {}: {stdout}", code.id);
+        assert!(
+            stdout.contains(code.summary) && stdout.contains(code.fix),
+            "{stdout}"
         );
     }
 }
@@ -232,12 +269,10 @@ fn explain_unknown_rule_exits_2() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("`nope`"), "{stderr}");
-    for rule in shipshape::lint::rules::all() {
-        assert!(
-            stderr.contains(rule.id),
-            "the error lists the rules: {stderr}"
-        );
-    }
+    assert!(
+        stderr.contains("`shipshape rules` lists"),
+        "the error says where the codes are listed: {stderr}"
+    );
 
     let out = shipshape(&["explain", "port-conflit"]);
     assert_eq!(out.status.code(), Some(2));

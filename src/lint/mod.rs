@@ -1,5 +1,7 @@
 //! The lint engine: rules over every manifest of one environment, through indexes built once.
 
+pub mod code;
+pub mod containers;
 pub mod context;
 pub mod depgraph;
 mod fxhash;
@@ -7,22 +9,35 @@ pub mod index;
 pub mod repository;
 pub mod rules;
 
+pub use code::{Code, Example};
 pub use context::{Capacity, LintContext, PhaseInfo};
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
-use crate::render::context::ANNOTATION_SUPPRESS_PREFIX;
+use crate::vocabulary::annotation;
 use indexmap::IndexMap;
 
-/// A lint rule: its identity, its documentation, and the check itself.
+/// A lint rule: a family of conditions checked together, its documentation, and the check.
 pub struct Rule {
-    /// Stable kebab-case id, used in configuration, suppressions and reports.
+    /// Stable kebab-case id: configuring or suppressing it covers every code of the rule.
     pub id: &'static str,
-    pub severity: Severity,
     /// One line for `shipshape rules` and the README table.
     pub summary: &'static str,
-    /// Markdown: what it checks, why it matters, a bad and a good example.
+    /// Markdown: what it checks and why it matters. Each code carries its own examples.
     pub doc: &'static str,
+    /// Every condition the check reports, each under its own code.
+    pub codes: &'static [&'static Code],
     pub check: fn(&LintContext, &mut Sink),
+}
+
+impl Rule {
+    /// The most serious default among the rule's codes: what the rule stands for in a summary.
+    pub fn severity(&self) -> Severity {
+        self.codes
+            .iter()
+            .map(|c| c.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    }
 }
 
 /// One finding as a rule reports it, before configuration and suppressions apply.
@@ -39,24 +54,35 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// A finding at the rule's default severity.
+    /// A finding of `code` at the code's default severity.
     pub fn report(
         &mut self,
+        code: &'static Code,
         manifest: Option<usize>,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        self.report_as(manifest, self.rule.severity, message)
+        self.report_as(code, code.severity, manifest, message)
     }
 
+    /// A finding whose severity depends on what the rule found (a ceiling a quota enforces is an
+    /// error, one the scheduler merely strains against a warning); the code's documentation says
+    /// when. Configuration still overrides it.
     pub fn report_as(
         &mut self,
-        manifest: Option<usize>,
+        code: &'static Code,
         severity: Severity,
+        manifest: Option<usize>,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
+        debug_assert_eq!(
+            code.rule(),
+            self.rule.id,
+            "{} reported by another rule",
+            code.id
+        );
         self.findings.push(Finding {
             manifest,
-            diagnostic: Diagnostic::new(self.rule.id, severity, message),
+            diagnostic: Diagnostic::new(code.id, severity, message),
         });
         let last = self.findings.len() - 1;
         &mut self.findings[last].diagnostic
@@ -92,7 +118,7 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
     // Rules are independent; run them side by side, then apply settings in registry order.
     let enabled: Vec<&'static Rule> = rules::all()
         .iter()
-        .filter(|r| levels.get(r.id).copied() != Some(None))
+        .filter(|r| rule_runs(r, levels))
         .collect();
     let sinks = crate::parallel::map(&enabled, 2, |rule| {
         let mut sink = Sink {
@@ -109,15 +135,12 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
     let mut out = Vec::new();
     for sink in sinks {
         let rule = sink.rule;
-        let level = levels.get(rule.id).copied();
         for finding in sink.findings {
             let mut d = finding.diagnostic;
-            // A level says how serious the rule's problems are; information (a missed target) is
-            // not a problem, and `resource-overcommit: error` must not turn it into a failed build.
-            if let Some(Some(sev)) = level {
-                if d.severity != Severity::Info {
-                    d.severity = sev;
-                }
+            match configured_severity(levels, rule, &d) {
+                Configured::Off => continue,
+                Configured::As(sev) => d.severity = sev,
+                Configured::Default => {}
             }
             if let Some(i) = finding.manifest {
                 if let Some(m) = ctx.manifests.get(i) {
@@ -125,11 +148,8 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
                         d.resource = Some(m.resource_id());
                     }
                     m.explain_patches(&mut d);
-                    let key = format!("{ANNOTATION_SUPPRESS_PREFIX}{}", rule.id);
-                    if let Some(reason) = m.annotation(&key) {
-                        if !reason.trim().is_empty() {
-                            continue;
-                        }
+                    if suppressed(m, rule.id, &d.code) {
+                        continue;
                     }
                 }
             }
@@ -142,16 +162,98 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
     out
 }
 
-/// A suppression must name a real rule and say why; otherwise it hides problems silently.
+/// The severity `code`'s findings get under a configuration (at their default severity), or
+/// `None` when the configuration turns the code off.
+pub fn effective_severity(
+    levels: &IndexMap<String, Option<Severity>>,
+    code: &Code,
+) -> Option<Severity> {
+    match levels.get(code.id) {
+        Some(level) => *level,
+        None => match levels.get(code.rule()) {
+            Some(None) => None,
+            Some(Some(sev)) if code.severity != Severity::Info => Some(*sev),
+            _ => Some(code.severity),
+        },
+    }
+}
+
+/// Every code of every rule, in registry order.
+pub fn all_codes() -> impl Iterator<Item = &'static Code> {
+    rules::all().iter().flat_map(|r| r.codes.iter().copied())
+}
+
+/// The code `id` names, if any.
+pub fn find_code(id: &str) -> Option<&'static Code> {
+    all_codes().find(|c| c.id == id)
+}
+
+/// Whether a rule has anything to report under the configuration: a rule turned off still runs
+/// when one of its codes is turned back on by name.
+fn rule_runs(rule: &Rule, levels: &IndexMap<String, Option<Severity>>) -> bool {
+    levels.get(rule.id).copied() != Some(None)
+        || rule
+            .codes
+            .iter()
+            .any(|c| matches!(levels.get(c.id), Some(Some(_))))
+}
+
+enum Configured {
+    Default,
+    Off,
+    As(Severity),
+}
+
+/// What the configuration makes of one finding. A code named in the configuration wins over its
+/// rule. A rule's level applies to each of its codes, except that information (a missed target)
+/// stays information: `resource-overcommit: error` must not turn it into a failed build.
+fn configured_severity(
+    levels: &IndexMap<String, Option<Severity>>,
+    rule: &Rule,
+    d: &Diagnostic,
+) -> Configured {
+    match levels.get(d.code.as_str()) {
+        Some(None) => return Configured::Off,
+        Some(Some(sev)) => return Configured::As(*sev),
+        None => {}
+    }
+    match levels.get(rule.id) {
+        Some(None) => Configured::Off,
+        Some(Some(sev)) if d.severity != Severity::Info => Configured::As(*sev),
+        _ => Configured::Default,
+    }
+}
+
+/// A finding is suppressed by an annotation naming its rule (every code) or its code alone, with
+/// a reason; a suppression without a reason suppresses nothing (and is itself reported).
+fn suppressed(m: &crate::manifest::Manifest, rule: &str, code: &str) -> bool {
+    let by_rule = annotation::suppress(rule);
+    let by_code = annotation::suppress(code);
+    [by_rule, by_code]
+        .iter()
+        .any(|key| m.annotation(key).is_some_and(|r| !r.trim().is_empty()))
+}
+
+/// Names an annotation may suppress: every rule, and every code as `rule.condition`.
+fn suppression_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for r in rules::all() {
+        names.push(r.id.to_owned());
+        names.extend(r.codes.iter().map(|c| c.suppression_key()));
+    }
+    names
+}
+
+/// A suppression must name a real rule or code and say why; otherwise it hides problems silently.
 fn check_suppressions(ctx: &LintContext) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let known: Vec<String> = rules::all().iter().map(|r| r.id.to_owned()).collect();
+    let known = suppression_names();
     for (i, m) in ctx.manifests.iter().enumerate() {
         let Some(annotations) = m.annotations() else {
             continue;
         };
         for (key, value) in annotations {
-            let Some(rule) = key.strip_prefix(ANNOTATION_SUPPRESS_PREFIX) else {
+            let Some(rule) = key.strip_prefix(annotation::SUPPRESS_PREFIX) else {
                 continue;
             };
             let pointer = format!(
@@ -163,12 +265,12 @@ fn check_suppressions(ctx: &LintContext) -> Vec<Diagnostic> {
                 let mut d = Diagnostic::new(
                     SUPPRESSION_CODE,
                     Severity::Error,
-                    format!("suppression names unknown rule `{rule}`"),
+                    format!("suppression names unknown rule or code `{rule}`"),
                 )
-                .at(Some(location), "no such rule");
+                .at(Some(location), "no such rule or code");
                 d.help = Some(match crate::catalogue::schema::closest(rule, &known) {
                     Some(c) => format!("did you mean `{c}`?"),
-                    None => format!("rules: {}", known.join(", ")),
+                    None => "`shipshape rules` lists the rules and their codes; a code is suppressed as `rule.condition`".into(),
                 });
                 out.push(
                     d.in_environment(&ctx.environment)

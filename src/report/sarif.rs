@@ -2,7 +2,7 @@
 //! text, results with physical locations (1-based lines and columns).
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::lint::rules;
+use crate::lint::{self, rules};
 use serde_json::{json, Value};
 
 fn level(s: Severity) -> &'static str {
@@ -43,23 +43,9 @@ fn physical(file: &str, line: u32, column: u32, end: Option<(u32, u32)>) -> Valu
     })
 }
 
-/// The rule a condition code (`rule/condition`) belongs to, and the condition's name.
-fn condition_of_rule(code: &str) -> Option<(&'static crate::lint::Rule, &str)> {
-    let (rule, condition) = code.split_once('/')?;
-    rules::find(rule).map(|r| (r, condition))
-}
-
-/// The level the findings of `code` in this report are given.
-fn first_level(diagnostics: &[Diagnostic], code: &str) -> &'static str {
-    diagnostics
-        .iter()
-        .find(|d| d.code == code)
-        .map_or("error", |d| level(d.severity))
-}
-
 pub fn render(diagnostics: &[Diagnostic]) -> String {
-    // Rules: every lint rule, plus the non-rule codes that occur (input errors, drift, schema).
-    let mut rule_ids: Vec<String> = rules::all().iter().map(|r| r.id.to_owned()).collect();
+    // Rules: every lint code, plus the other codes that occur (input errors, drift, schema).
+    let mut rule_ids: Vec<String> = lint::all_codes().map(|c| c.id.to_owned()).collect();
     for d in diagnostics {
         if !rule_ids.contains(&d.code) {
             rule_ids.push(d.code.clone());
@@ -67,33 +53,34 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
     }
     let rule_objects: Vec<Value> = rule_ids
         .iter()
-        .map(|id| match rules::find(id) {
-            Some(r) => json!({
-                "id": r.id,
-                "name": r.id,
-                "shortDescription": { "text": r.summary },
-                "fullDescription": { "text": r.summary },
-                "help": { "text": r.doc, "markdown": r.doc },
-                "defaultConfiguration": { "level": level(r.severity) },
-            }),
-            None => match condition_of_rule(id) {
-                // A condition of a rule (`literal-secret/jwt`): the rule's documentation, and
-                // the level its findings are reported at.
-                Some((r, condition)) => json!({
+        .map(|id| match lint::find_code(id) {
+            Some(c) => {
+                let rule = rules::find(c.rule()).map_or("", |r| r.summary);
+                let help = format!(
+                    "{}\n\nPart of `{}`: {rule}\n\n`shipshape explain {id}` shows why it matters and a bad and a good example.",
+                    c.summary,
+                    c.rule()
+                );
+                json!({
                     "id": id,
                     "name": id,
-                    "shortDescription": { "text": format!("{} ({condition})", r.summary) },
-                    "fullDescription": { "text": r.summary },
-                    "help": { "text": r.doc, "markdown": r.doc },
-                    "defaultConfiguration": { "level": first_level(diagnostics, id) },
-                }),
-                None => json!({
+                    "shortDescription": { "text": c.summary },
+                    "fullDescription": { "text": c.summary },
+                    "help": { "text": help, "markdown": help },
+                    "defaultConfiguration": { "level": level(c.severity) },
+                    "properties": { "tags": [c.rule()] },
+                })
+            }
+            None => {
+                let summary = crate::codes::find(id)
+                    .map_or_else(|| format!("shipshape {id}"), |c| c.summary.to_owned());
+                json!({
                     "id": id,
                     "name": id,
-                    "shortDescription": { "text": format!("shipshape {id}") },
+                    "shortDescription": { "text": summary },
                     "defaultConfiguration": { "level": "error" },
-                }),
-            },
+                })
+            }
         })
         .collect();
     // One result per finding and location: the environments it was made in are named in the
@@ -134,9 +121,10 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                 );
             }
             // Stable across runs so code scanning can track a finding from one commit to the next,
-            // also when it spreads to or leaves an environment (hence no environment in it).
+            // also when it spreads to or leaves an environment (hence no environment in it). v3:
+            // the code is the condition's (`port-conflict/duplicate-host-port`), no longer the rule's.
             r["partialFingerprints"] = json!({
-                "shipshape/v2": format!("{}:{}:{}", d.code, d.resource.as_deref().unwrap_or(""), d.message),
+                "shipshape/v3": format!("{}:{}:{}", d.code, d.resource.as_deref().unwrap_or(""), d.message),
             });
             r
         })

@@ -2,16 +2,24 @@
 //! namespace its manifests are in, as its AppProject allows, and cleans up after itself.
 
 use crate::diagnostic::Severity;
+use crate::example;
 use crate::lint::context::{application_sources, is_application, normalise_dir};
-use crate::lint::{LintContext, Rule, Sink};
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Manifest};
-use crate::render::builtin::argocd::{BUILTIN_PROJECT, FINALIZER};
+use crate::vocabulary::argocd::{BUILTIN_PROJECT, FINALIZER};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 pub const RULE: Rule = Rule {
     id: "argocd-application",
-    severity: Severity::Error,
+    codes: &[
+        &PATH_MISSING,
+        &NAMESPACE_MISMATCH,
+        &NO_FINALIZER,
+        &PROJECT_MISSING,
+        &REPOSITORY_NOT_ALLOWED,
+        &DESTINATION_NOT_ALLOWED,
+    ],
     summary: "An Argo CD Application whose source path is not a rendered directory, whose destination namespace is not its manifests' namespace, whose project does not allow it, or that has no resources finalizer",
     doc: r#"## What it checks
 For every Argo CD `Application` (`spec.source` and each of `spec.sources`):
@@ -70,6 +78,55 @@ shipshape's own Applications and AppProjects are right by construction; this rul
     check,
 };
 
+pub static PATH_MISSING: Code = Code {
+    id: "argocd-application/path-missing",
+    severity: Severity::Error,
+    summary: "An Application's source path is no rendered directory (an error), or no directory of the linted files or repository (a warning: the source may be another repository)",
+    bad: example!("argocd-application/fires/path-missing.yaml"),
+    good: example!("argocd-application/quiet/path-on-disk.yaml"),
+};
+
+pub static NAMESPACE_MISMATCH: Code = Code {
+    id: "argocd-application/namespace-mismatch",
+    severity: Severity::Error,
+    summary:
+        "An Application's destination namespace is not the namespace of the manifests it deploys",
+    bad: example!("argocd-application/fires/namespace-mismatch.yaml"),
+    good: example!("argocd-application/quiet/namespace-matches.yaml"),
+};
+
+pub static NO_FINALIZER: Code = Code {
+    id: "argocd-application/no-finalizer",
+    severity: Severity::Warning,
+    summary: "An Application without the resources finalizer leaves what it deployed running when deleted",
+    bad: example!("argocd-application/fires/finalizer-missing.yaml"),
+    good: example!("argocd-application/quiet/namespace-matches.yaml"),
+};
+
+pub static PROJECT_MISSING: Code = Code {
+    id: "argocd-application/project-missing",
+    severity: Severity::Warning,
+    summary: "An Application names an AppProject that is not among the files' AppProjects",
+    bad: example!("argocd-application/fires/project-missing.yaml"),
+    good: example!("argocd-application/quiet/project-allows.yaml"),
+};
+
+pub static REPOSITORY_NOT_ALLOWED: Code = Code {
+    id: "argocd-application/repository-not-allowed",
+    severity: Severity::Error,
+    summary: "An Application syncs from a repository its AppProject does not list in sourceRepos",
+    bad: example!("argocd-application/fires/project-denies-repository.yaml"),
+    good: example!("argocd-application/quiet/project-allows.yaml"),
+};
+
+pub static DESTINATION_NOT_ALLOWED: Code = Code {
+    id: "argocd-application/destination-not-allowed",
+    severity: Severity::Error,
+    summary: "An Application deploys to a cluster and namespace its AppProject's destinations do not allow",
+    bad: example!("argocd-application/fires/project-denies-destination.yaml"),
+    good: example!("argocd-application/quiet/project-allows.yaml"),
+};
+
 fn check(ctx: &LintContext, out: &mut Sink) {
     let Some(tree) = &ctx.tree else {
         return;
@@ -113,6 +170,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             let suggestion = crate::catalogue::schema::closest(&dir, &known_dirs);
             let d = if tree.complete {
                 out.report(
+                    &PATH_MISSING,
                     Some(i),
                     format!(
                         "Application `{}` deploys `{path}`, which is not a directory of the rendered tree",
@@ -122,8 +180,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             } else {
                 // The source may be another repository than the one the files were read from.
                 out.report_as(
-                    Some(i),
+                    &PATH_MISSING,
                     Severity::Warning,
+                    Some(i),
                     format!(
                         "Application `{}` deploys `{path}`, which does not exist in this repository or among the linted files",
                         app.name()
@@ -161,6 +220,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             .collect::<Vec<_>>()
             .join(", ");
         out.report(
+            &NAMESPACE_MISMATCH,
             Some(i),
             format!(
                 "Application `{}` deploys into namespace `{destination}`, but the manifests of {} are in {theirs}",
@@ -204,9 +264,9 @@ fn check_finalizer(ctx: &LintContext, i: usize, out: &mut Sink) {
     if has {
         return;
     }
-    out.report_as(
+    out.report(
+        &NO_FINALIZER,
         Some(i),
-        Severity::Warning,
         format!(
             "Application `{}` has no `{FINALIZER}` finalizer",
             app.name()
@@ -235,9 +295,9 @@ fn check_project(ctx: &LintContext, i: usize, projects: &[&Value], complete: boo
         // live in the cluster only; a hand-written repository that manages projects should
         // hold this one too.
         if !complete && !projects.is_empty() {
-            out.report_as(
+            out.report(
+                &PROJECT_MISSING,
                 Some(i),
-                Severity::Warning,
                 format!(
                     "Application `{}` belongs to project `{name}`, which is not among the AppProjects of these files",
                     app.name()
@@ -266,6 +326,7 @@ fn check_project(ctx: &LintContext, i: usize, projects: &[&Value], complete: boo
             continue;
         }
         out.report(
+            &REPOSITORY_NOT_ALLOWED,
             Some(i),
             format!(
                 "Application `{}` syncs from `{repo}`, which project `{name}` does not list in `sourceRepos`",
@@ -317,6 +378,7 @@ fn report_destination(
     out: &mut Sink,
 ) {
     out.report(
+        &DESTINATION_NOT_ALLOWED,
         Some(i),
         format!(
             "Application `{}` deploys to namespace `{namespace}` of `{cluster}`, which project `{project}` does not allow in `destinations`",

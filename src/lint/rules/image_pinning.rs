@@ -1,13 +1,14 @@
 //! `image-pinning`: every container names the image it runs, not whatever a tag points at today.
 
 use crate::diagnostic::Severity;
-use crate::lint::{LintContext, Rule, Sink};
+use crate::example;
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::Field;
 use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "image-pinning",
-    severity: Severity::Error,
+    codes: &[&UNPINNED],
     summary: "A container image without a tag or digest, or with the moving tag `latest`",
     doc: r#"## What it checks
 Every container, init container and ephemeral container of every workload names its image with a
@@ -39,6 +40,14 @@ containers:
 In the catalogue, images without a tag take the environment's `imageTag`.
 "#,
     check,
+};
+
+pub static UNPINNED: Code = Code {
+    id: "image-pinning/unpinned",
+    severity: Severity::Error,
+    summary: "A container image has no tag, the tag `latest`, or an empty tag, and no digest",
+    bad: example!("image-pinning/fires/latest-and-untagged.yaml"),
+    good: example!("image-pinning/quiet/tags-digests-and-ports.yaml"),
 };
 
 /// Why an image reference is not pinned, or `None` when it is.
@@ -76,6 +85,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 };
                 let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
                 out.report(
+                    &UNPINNED,
                     Some(wi),
                     format!(
                         "image `{image}` of container `{cname}` in `{}` {why}: what runs can change without a commit",

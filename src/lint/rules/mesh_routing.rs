@@ -1,15 +1,21 @@
 //! `mesh-routing`: every VirtualService route leads to a subset that exists and to pods that run.
 
 use crate::diagnostic::Severity;
+use crate::example;
 use crate::lint::fxhash::{map_with_capacity, FxHashMap, FxHashSet};
 use crate::lint::index::same_namespace;
-use crate::lint::{LintContext, Rule, Sink};
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
 use serde_json::{Map, Value};
 
 pub const RULE: Rule = Rule {
     id: "mesh-routing",
-    severity: Severity::Error,
+    codes: &[
+        &WEIGHTS,
+        &NO_DESTINATION_RULE,
+        &UNDEFINED_SUBSET,
+        &SUBSET_WITHOUT_PODS,
+    ],
     summary: "A VirtualService route to a subset no DestinationRule defines, route weights not adding up to 100, or traffic sent to a subset without pods",
     doc: r#"## What it checks
 For every route of every Istio VirtualService (`http`, `tcp` and `tls`; gRPC routes are `http`):
@@ -47,6 +53,39 @@ When the canary Deployment is shipped by another pipeline, say so:
 `suppress: { mesh-routing: "v2 pods are deployed by the release pipeline" }`.
 "#,
     check,
+};
+
+pub static WEIGHTS: Code = Code {
+    id: "mesh-routing/weights",
+    severity: Severity::Error,
+    summary: "The destination weights of a VirtualService route do not add up to 100",
+    bad: example!("mesh-routing/fires/weights-not-100.yaml"),
+    good: example!("mesh-routing/quiet/canary-with-pods.yaml"),
+};
+
+pub static NO_DESTINATION_RULE: Code = Code {
+    id: "mesh-routing/no-destination-rule",
+    severity: Severity::Error,
+    summary: "A route names a subset of a host no DestinationRule is for",
+    bad: example!("mesh-routing/fires/no-destination-rule.yaml"),
+    good: example!("mesh-routing/quiet/wildcard-destination-rule.yaml"),
+};
+
+pub static UNDEFINED_SUBSET: Code = Code {
+    id: "mesh-routing/undefined-subset",
+    severity: Severity::Error,
+    summary: "A route names a subset the host's DestinationRule does not define",
+    bad: example!("mesh-routing/fires/undefined-subset.yaml"),
+    good: example!("mesh-routing/quiet/canary-with-pods.yaml"),
+};
+
+pub static SUBSET_WITHOUT_PODS: Code = Code {
+    id: "mesh-routing/subset-without-pods",
+    severity: Severity::Warning,
+    summary:
+        "A route sends traffic to a subset no running pod of the Service carries the labels of",
+    bad: example!("mesh-routing/fires/canary-without-pods.yaml"),
+    good: example!("mesh-routing/quiet/canary-at-zero.yaml"),
 };
 
 /// Route sections of a VirtualService; gRPC is routed as HTTP.
@@ -392,6 +431,7 @@ fn check_weights(
     };
     let missing = dests.len() - weighted.len();
     out.report(
+        &WEIGHTS,
         Some(vi),
         format!(
             "the destination weights of route `{route_name}` of VirtualService `{}` add up to {total}, not 100{}",
@@ -418,7 +458,13 @@ fn undefined_subset(
 ) {
     let (vi, pointer, host, subset) = (to.vs, to.pointer(), to.host, to.subset);
     let vs = &ctx.manifests[vi];
+    let code = if applicable.is_empty() {
+        &NO_DESTINATION_RULE
+    } else {
+        &UNDEFINED_SUBSET
+    };
     let d = out.report(
+        code,
         Some(vi),
         match applicable {
             [] => format!(
@@ -518,9 +564,9 @@ fn empty_subset(
         .collect::<Vec<_>>()
         .join(", ");
     let rendered = ctx.platform.is_some();
-    let d = out.report_as(
+    let d = out.report(
+        &SUBSET_WITHOUT_PODS,
         Some(vi),
-        Severity::Warning,
         format!(
             "VirtualService `{}` sends {weight}% of its traffic to subset `{subset}` of `{host}`, but no pod of Service `{name}` carries the subset's labels ({})",
             vs.name(),

@@ -2,13 +2,20 @@
 
 use crate::catalogue::model::ProbeKind;
 use crate::diagnostic::Severity;
-use crate::lint::{LintContext, Rule, Sink};
+use crate::example;
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::Field;
 use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "missing-probe",
-    severity: Severity::Error,
+    codes: &[
+        &NO_READINESS,
+        &NO_LIVENESS,
+        &NO_HANDLER,
+        &HTTP_PATH,
+        &UNDECLARED_HEALTH_PATH,
+    ],
     summary: "A container without a readiness or liveness probe, or a probe aimed at nothing",
     doc: r#"## What it checks
 Every container of every workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod):
@@ -44,24 +51,62 @@ A service that truly cannot be probed can say why:
     check,
 };
 
+pub static NO_READINESS: Code = Code {
+    id: "missing-probe/no-readiness",
+    severity: Severity::Error,
+    summary: "A container has no readinessProbe: traffic may reach it before it can answer",
+    bad: example!("missing-probe/fires/no-readiness-probe.yaml"),
+    good: example!("missing-probe/quiet/every-handler-kind.yaml"),
+};
+
+pub static NO_LIVENESS: Code = Code {
+    id: "missing-probe/no-liveness",
+    severity: Severity::Error,
+    summary: "A container has no livenessProbe: a hung process is never restarted",
+    bad: example!("missing-probe/fires/no-liveness-probe.yaml"),
+    good: example!("missing-probe/quiet/every-handler-kind.yaml"),
+};
+
+pub static NO_HANDLER: Code = Code {
+    id: "missing-probe/no-handler",
+    severity: Severity::Error,
+    summary: "A probe has no httpGet, tcpSocket, grpc or exec handler, so it checks nothing",
+    bad: example!("missing-probe/fires/probe-without-handler.yaml"),
+    good: example!("missing-probe/quiet/every-handler-kind.yaml"),
+};
+
+pub static HTTP_PATH: Code = Code {
+    id: "missing-probe/http-path",
+    severity: Severity::Error,
+    summary: "An HTTP probe has no path, or a path that is not absolute",
+    bad: example!("missing-probe/fires/relative-http-path.yaml"),
+    good: example!("missing-probe/quiet/every-handler-kind.yaml"),
+};
+
+pub static UNDECLARED_HEALTH_PATH: Code = Code {
+    id: "missing-probe/undeclared-health-path",
+    severity: Severity::Warning,
+    summary: "A catalogue service's HTTP probe (changed by a patch or template) asks another path than its declared health endpoint",
+    bad: example!("missing-probe/fires/undeclared-health-path/catalogue.yaml"),
+    good: example!("missing-probe/quiet/declared-health-path/catalogue.yaml"),
+};
+
 const HANDLERS: &[&str] = &["httpGet", "tcpSocket", "grpc", "exec"];
 
 fn check(ctx: &LintContext, out: &mut Sink) {
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
-        let Some((pod, base)) = ctx.index.pod_spec(wi) else {
+        let Some((_, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
         // `helm test` runs its pod once to completion: nothing sends it traffic or restarts it.
         if ctx.index.facts(wi).helm_test {
             continue;
         }
-        let Some(containers) = pod.field("containers").and_then(Value::as_array) else {
-            continue;
-        };
         let declared = ctx.service_of(wi);
-        for (ci, c) in containers.iter().enumerate() {
-            let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
+        for c in ctx.index.containers(wi) {
+            let ci = c.index;
+            let cname = c.name.unwrap_or("?");
             // Pointers are built only for a finding.
             let cpointer = || format!("{base}/containers/{ci}");
             for (probe, purpose) in [
@@ -71,12 +116,18 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 ),
                 ("livenessProbe", "a hung process is never restarted"),
             ] {
-                let Some(p) = c.field(probe) else {
+                let Some(p) = c.probe(probe) else {
                     let help = match declared {
                         Some(s) if s.probe == ProbeKind::None => "remove `probe: none`, or use `probe: tcp` for services without an HTTP health endpoint",
                         _ => "add the probe (in the catalogue: `health: { path: ... }` or `probe: tcp`)",
                     };
+                    let code = if probe == "readinessProbe" {
+                        &NO_READINESS
+                    } else {
+                        &NO_LIVENESS
+                    };
                     out.report(
+                        code,
                         Some(wi),
                         format!(
                             "container `{cname}` of `{}` has no {probe}: {purpose}",
@@ -92,7 +143,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 };
                 let ppointer = || format!("{}/{probe}", cpointer());
                 if !HANDLERS.iter().any(|h| p.field(h).is_some()) {
-                    out.report(Some(wi), format!("{probe} of container `{cname}` in `{}` has no handler, so it checks nothing", m.name()))
+                    out.report(&NO_HANDLER, Some(wi), format!("{probe} of container `{cname}` in `{}` has no handler, so it checks nothing", m.name()))
                         .place(Some(ctx.locate(wi, &ppointer(), "/probe")), "probe without handler")
                         .help("give the probe httpGet, tcpSocket, grpc or exec");
                     continue;
@@ -103,6 +154,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 let path = http.field("path").and_then(Value::as_str).unwrap_or("");
                 if !path.starts_with('/') {
                     out.report(
+                        &HTTP_PATH,
                         Some(wi),
                         if path.is_empty() {
                             format!("{probe} of `{}` has no path", m.name())
@@ -124,13 +176,13 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                     .help("health paths start with `/`, e.g. `/healthz`");
                 } else if let Some(s) = declared {
                     if s.probe == ProbeKind::Http && path != s.health_path {
-                        out.report_as(
+                        out.report(
+                            &UNDECLARED_HEALTH_PATH,
                             Some(wi),
-                            Severity::Warning,
                             format!("{probe} of `{}` asks {path}, but the service declares its health endpoint as {}", m.name(), s.health_path),
                         )
                         .place(Some(ctx.locate(wi, &format!("{}/httpGet/path", ppointer()), "/health/path")), "declared here")
-                        .help("a custom template probes a path the service does not serve; use `svc.healthPath`");
+                        .help("declare the path the probe asks as the service's `health.path`, or leave the probe's path as rendered");
                     }
                 }
             }

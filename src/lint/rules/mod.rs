@@ -1,15 +1,15 @@
 //! The rule registry: every rule, declared once, in the order `shipshape rules` lists them.
 
-mod argocd_application;
-mod image_pinning;
-mod literal_secret;
-mod mesh_routing;
-mod missing_probe;
-mod phase_order;
-mod policy_selector;
-mod port_conflict;
-mod resource_overcommit;
-mod unreachable_service;
+pub mod argocd_application;
+pub mod image_pinning;
+pub mod literal_secret;
+pub mod mesh_routing;
+pub mod missing_probe;
+pub mod phase_order;
+pub mod policy_selector;
+pub mod port_conflict;
+pub mod resource_overcommit;
+pub mod unreachable_service;
 
 use crate::lint::Rule;
 

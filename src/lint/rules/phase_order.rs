@@ -1,13 +1,14 @@
 //! `phase-order`: the rollout order must let every service start after what it depends on.
 
 use crate::diagnostic::Severity;
+use crate::example;
 use crate::lint::depgraph::{DepGraph, EdgeProblem};
 use crate::lint::fxhash::FxHashSet;
-use crate::lint::{LintContext, Rule, Sink};
+use crate::lint::{Code, LintContext, Rule, Sink};
 
 pub const RULE: Rule = Rule {
     id: "phase-order",
-    severity: Severity::Error,
+    codes: &[&DEPENDENCY_LATER, &SAME_WAVE, &CYCLE, &MISSING_DEPENDENCY],
     summary: "A dependency deployed later or together with its dependent, a dependency cycle, or a dependency on nothing",
     doc: r#"## What it checks
 For every workload, the services named in its `shipshape.dev/depends-on` annotation (rendered from
@@ -47,6 +48,38 @@ other one may call (`callableFromAll: true`, e.g. error reporting): no one depen
     check,
 };
 
+pub static DEPENDENCY_LATER: Code = Code {
+    id: "phase-order/dependency-later",
+    severity: Severity::Error,
+    summary: "A workload depends on a service deployed in a later sync wave",
+    bad: example!("phase-order/fires/dependency-later.yaml"),
+    good: example!("phase-order/quiet/ordered-waves.yaml"),
+};
+
+pub static SAME_WAVE: Code = Code {
+    id: "phase-order/same-wave",
+    severity: Severity::Error,
+    summary: "A workload and a service it depends on start together in one sync wave",
+    bad: example!("phase-order/fires/dependency-same-wave.yaml"),
+    good: example!("phase-order/quiet/ordered-waves.yaml"),
+};
+
+pub static CYCLE: Code = Code {
+    id: "phase-order/cycle",
+    severity: Severity::Error,
+    summary: "Services depend on each other in a cycle, so none can start first",
+    bad: example!("phase-order/fires/three-service-cycle.yaml"),
+    good: example!("phase-order/quiet/ordered-waves.yaml"),
+};
+
+pub static MISSING_DEPENDENCY: Code = Code {
+    id: "phase-order/missing-dependency",
+    severity: Severity::Error,
+    summary: "A workload depends on a service no workload provides",
+    bad: example!("phase-order/fires/dependency-missing.yaml"),
+    good: example!("phase-order/quiet/ordered-waves.yaml"),
+};
+
 const DEPENDS_POINTER: &str = "/metadata/annotations/shipshape.dev~1depends-on";
 
 fn describe(node: &crate::lint::depgraph::Node) -> String {
@@ -78,6 +111,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         match problem {
             EdgeProblem::Missing => {
                 out.report(
+                    &MISSING_DEPENDENCY,
                     Some(node.manifest),
                     format!(
                         "`{}` depends on `{dep_name}`, which no workload provides",
@@ -92,8 +126,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                     continue;
                 };
                 let there = ctx.locate(dep.manifest, "/metadata/annotations", "/phase");
-                let (message, needed, deployed, help) = if matches!(problem, EdgeProblem::Later) {
+                let (code, message, needed, deployed, help) = if matches!(
+                    problem,
+                    EdgeProblem::Later
+                ) {
                     (
+                        &DEPENDENCY_LATER,
                         format!(
                             "`{}` ({}) depends on `{}` ({}), which is deployed later",
                             node.name,
@@ -110,6 +148,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                     )
                 } else {
                     (
+                        &SAME_WAVE,
                         format!(
                             "`{}` depends on `{}`, but both start together in wave {}",
                             node.name, dep.name, node.wave
@@ -120,7 +159,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                             .to_owned(),
                     )
                 };
-                out.report(Some(node.manifest), message)
+                out.report(code, Some(node.manifest), message)
                     .place(Some(here), needed)
                     .also(Some(there), deployed)
                     .help(help);
@@ -140,7 +179,11 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         path.push_str(" -> ");
         path.push_str(names[0]);
         let d = out
-            .report(Some(first.manifest), format!("dependency cycle: {path}"))
+            .report(
+                &CYCLE,
+                Some(first.manifest),
+                format!("dependency cycle: {path}"),
+            )
             .place(Some(here), "the cycle starts here")
             .help("break the cycle: one of these dependencies is not needed at start-up");
         for &i in cycle.iter().skip(1) {

@@ -1,14 +1,15 @@
 //! `policy-selector`: a NetworkPolicy or AuthorizationPolicy applies to pods that exist.
 
 use crate::diagnostic::Severity;
+use crate::example;
 use crate::lint::index::selects_everything;
-use crate::lint::{LintContext, Rule, Sink};
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
 use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "policy-selector",
-    severity: Severity::Error,
+    codes: &[&SELECTS_NOTHING],
     summary: "A NetworkPolicy or AuthorizationPolicy whose selector matches no pods",
     doc: r#"## What it checks
 The pod selector of every NetworkPolicy (`spec.podSelector`, with `matchLabels` and
@@ -46,6 +47,14 @@ spec:
 ```
 "#,
     check,
+};
+
+pub static SELECTS_NOTHING: Code = Code {
+    id: "policy-selector/selects-nothing",
+    severity: Severity::Error,
+    summary: "A NetworkPolicy or AuthorizationPolicy selects no pod of its namespace",
+    bad: example!("policy-selector/fires/network-policy-typo.yaml"),
+    good: example!("policy-selector/quiet/match-expressions.yaml"),
 };
 
 /// Policy kinds and where their pod selector is, as a pointer and as its keys.
@@ -91,6 +100,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             // Only a policy that selects nothing pays for the search of a near miss.
             let closest = closest(ctx, &ctx.index.workloads_in(ns), selector);
             let d = out.report(
+                &SELECTS_NOTHING,
                 Some(pi),
                 format!(
                     "{kind} `{}` selects pods matching `{wanted}`, but no pod{} does",

@@ -1,14 +1,28 @@
 //! `port-conflict`: one port, one owner; and every port a Service or probe aims at exists.
 
 use crate::diagnostic::Severity;
+use crate::example;
+use crate::lint::containers::{Container, Port};
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
-use crate::lint::{LintContext, Rule, Sink};
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Field, Manifest};
+use crate::vocabulary;
 use serde_json::{Map, Value};
 
 pub const RULE: Rule = Rule {
     id: "port-conflict",
-    severity: Severity::Error,
+    codes: &[
+        &TWO_SERVICES_ONE_PORT,
+        &DUPLICATE_SERVICE_PORT,
+        &DUPLICATE_SERVICE_PORT_NAME,
+        &DUPLICATE_NODE_PORT,
+        &TARGET_PORT_NOT_EXPOSED,
+        &DUPLICATE_CONTAINER_PORT,
+        &DUPLICATE_CONTAINER_PORT_NAME,
+        &DUPLICATE_HOST_PORT,
+        &PROBE_PORT_UNDEFINED,
+        &PROBE_PORT_UNDECLARED,
+    ],
     summary: "Two services on one port, duplicate ports in a Service or pod, duplicate nodePort/hostPort, or a targetPort/probe port no container exposes",
     doc: r#"## What it checks
 - Two Services of one environment claiming the same service port and protocol. The platform gives
@@ -45,6 +59,87 @@ services:
     check,
 };
 
+pub static TWO_SERVICES_ONE_PORT: Code = Code {
+    id: "port-conflict/two-services-one-port",
+    severity: Severity::Error,
+    summary: "Two Services of one shipshape platform claim the same port and protocol",
+    bad: example!("port-conflict/fires/two-services-same-port.yaml"),
+    good: example!("port-conflict/quiet/unrelated-services-same-port.yaml"),
+};
+
+pub static DUPLICATE_SERVICE_PORT: Code = Code {
+    id: "port-conflict/duplicate-service-port",
+    severity: Severity::Error,
+    summary: "One Service lists the same port and protocol twice",
+    bad: example!("port-conflict/fires/duplicate-port-in-service.yaml"),
+    good: example!("port-conflict/quiet/dns-tcp-and-udp.yaml"),
+};
+
+pub static DUPLICATE_SERVICE_PORT_NAME: Code = Code {
+    id: "port-conflict/duplicate-service-port-name",
+    severity: Severity::Error,
+    summary: "One Service names two ports alike",
+    bad: example!("port-conflict/fires/duplicate-port-name-in-service.yaml"),
+    good: example!("port-conflict/quiet/dns-split-by-protocol.yaml"),
+};
+
+pub static DUPLICATE_NODE_PORT: Code = Code {
+    id: "port-conflict/duplicate-node-port",
+    severity: Severity::Error,
+    summary: "Two Services use the same nodePort, which is cluster-wide",
+    bad: example!("port-conflict/fires/duplicate-node-port.yaml"),
+    good: example!("port-conflict/quiet/node-ports-and-host-port.yaml"),
+};
+
+pub static TARGET_PORT_NOT_EXPOSED: Code = Code {
+    id: "port-conflict/target-port-not-exposed",
+    severity: Severity::Error,
+    summary: "A Service's targetPort (or its port, when targetPort is unset) is no port of the pods it selects",
+    bad: example!("port-conflict/fires/target-port-not-exposed.yaml"),
+    good: example!("port-conflict/quiet/service-and-deployment.yaml"),
+};
+
+pub static DUPLICATE_CONTAINER_PORT: Code = Code {
+    id: "port-conflict/duplicate-container-port",
+    severity: Severity::Error,
+    summary: "Two containers of one pod (or one container twice) expose the same port and protocol",
+    bad: example!("port-conflict/fires/duplicate-container-port-in-pod.yaml"),
+    good: example!("port-conflict/quiet/sidecar-ports.yaml"),
+};
+
+pub static DUPLICATE_CONTAINER_PORT_NAME: Code = Code {
+    id: "port-conflict/duplicate-container-port-name",
+    severity: Severity::Error,
+    summary: "Two ports of one pod have the same name",
+    bad: example!("port-conflict/fires/duplicate-port-name-in-pod.yaml"),
+    good: example!("port-conflict/quiet/sidecar-ports.yaml"),
+};
+
+pub static DUPLICATE_HOST_PORT: Code = Code {
+    id: "port-conflict/duplicate-host-port",
+    severity: Severity::Error,
+    summary: "Two workloads bind the same hostPort, so their pods cannot share a node",
+    bad: example!("port-conflict/fires/duplicate-host-port.yaml"),
+    good: example!("port-conflict/quiet/node-ports-and-host-port.yaml"),
+};
+
+pub static PROBE_PORT_UNDEFINED: Code = Code {
+    id: "port-conflict/probe-port-undefined",
+    severity: Severity::Error,
+    summary: "A probe aims at a named port its container does not define",
+    bad: example!("port-conflict/fires/probe-named-port-missing.yaml"),
+    good: example!("port-conflict/quiet/service-and-deployment.yaml"),
+};
+
+pub static PROBE_PORT_UNDECLARED: Code = Code {
+    id: "port-conflict/probe-port-undeclared",
+    severity: Severity::Warning,
+    summary:
+        "A probe aims at a port number its container does not declare (it may still listen there)",
+    bad: example!("port-conflict/fires/probe-numeric-port-undeclared.yaml"),
+    good: example!("port-conflict/quiet/service-and-deployment.yaml"),
+};
+
 fn port_key(v: &Value) -> Option<String> {
     match v {
         Value::Number(n) => Some(n.to_string()),
@@ -53,25 +148,8 @@ fn port_key(v: &Value) -> Option<String> {
     }
 }
 
-#[derive(Clone, Copy)]
-struct ContainerPort<'a> {
-    name: Option<&'a str>,
-    number: Option<i64>,
-}
-
-fn container_ports(container: &Value) -> impl Iterator<Item = ContainerPort<'_>> + Clone {
-    container
-        .field("ports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|p| ContainerPort {
-            name: p.field("name").and_then(Value::as_str),
-            number: p.field("containerPort").and_then(Value::as_i64),
-        })
-}
-
-fn exposes<'a>(ports: impl IntoIterator<Item = ContainerPort<'a>>, target: &Value) -> bool {
+/// Whether one of `ports` is `target`: by name for a string, by number for a number.
+fn exposes<'a, 'm: 'a>(ports: impl IntoIterator<Item = &'a Port<'m>>, target: &Value) -> bool {
     let mut ports = ports.into_iter();
     match target {
         Value::String(name) => ports.any(|p| p.name == Some(name.as_str())),
@@ -82,16 +160,18 @@ fn exposes<'a>(ports: impl IntoIterator<Item = ContainerPort<'a>>, target: &Valu
 
 /// Reports a value one manifest holds twice: at the second place, with the first beside it.
 /// Places are (pointer in the manifest, the catalogue field that produced it).
+#[allow(clippy::too_many_arguments)]
 fn repeated(
     ctx: &LintContext,
     out: &mut Sink,
+    code: &'static Code,
     manifest: usize,
     message: String,
     second: (&str, &str),
     first: (&str, &str),
     help: &str,
 ) {
-    out.report(Some(manifest), message)
+    out.report(code, Some(manifest), message)
         .place(
             Some(ctx.locate(manifest, second.0, second.1)),
             "second time",
@@ -118,11 +198,11 @@ fn convention_scope<'m>(
     let labels = m.labels()?;
     let label = |key: &str| labels.field(key).and_then(Value::as_str);
     let ours = ctx.platform.is_some()
-        || label("app.kubernetes.io/managed-by") == Some(crate::render::context::MANAGED_BY);
+        || label(vocabulary::label::MANAGED_BY) == Some(vocabulary::label::MANAGED_BY_SHIPSHAPE);
     if !ours {
         return None;
     }
-    Some((namespace.unwrap_or(""), label("app.kubernetes.io/part-of")?))
+    Some((namespace.unwrap_or(""), label(vocabulary::label::PART_OF)?))
 }
 
 fn service_selector(m: &Manifest) -> Option<&Map<String, Value>> {
@@ -139,21 +219,14 @@ fn same_backends(ctx: &LintContext, a: usize, b: usize) -> bool {
     }
 }
 
-/// The workloads a Service selects, each with the ports its containers expose: what every
-/// `targetPort` of the Service is checked against.
-fn backends<'m>(ctx: &LintContext<'m>, si: usize) -> Vec<(usize, Vec<ContainerPort<'m>>)> {
+/// The workloads a Service selects, each with its containers (and the ports they expose): what
+/// every `targetPort` of the Service is checked against.
+fn backends<'c, 'm>(ctx: &'c LintContext<'m>, si: usize) -> Vec<(usize, &'c [Container<'m>])> {
     ctx.index
         .service_pods(si)
         .iter()
-        .filter_map(|&wi| {
-            let (pod, _) = ctx.index.pod_spec(wi)?;
-            let containers = pod
-                .field("containers")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            Some((wi, containers.iter().flat_map(container_ports).collect()))
-        })
+        .filter(|&&wi| ctx.index.pod_spec(wi).is_some())
+        .map(|&wi| (wi, ctx.index.containers(wi)))
         .collect()
 }
 
@@ -174,7 +247,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
         };
         let has_selector = service_selector(svc).is_some();
         // Read on the first port that needs them, then shared by the others.
-        let mut selected: Option<Vec<(usize, Vec<ContainerPort<'_>>)>> = None;
+        let mut selected: Option<Vec<(usize, &[Container])>> = None;
         seen_numbers.clear();
         seen_names.clear();
         for (pi, p) in ports.iter().enumerate() {
@@ -185,6 +258,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                     repeated(
                         ctx,
                         out,
+                        &DUPLICATE_SERVICE_PORT,
                         si,
                         format!("Service `{}` lists port {n}/{protocol} twice", svc.name()),
                         (&at_port(pi, "port"), "/port"),
@@ -202,6 +276,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                     {
                         let first = &ctx.manifests[other];
                         out.report(
+                            &TWO_SERVICES_ONE_PORT,
                             Some(si),
                             format!(
                                 "services `{}` and `{}` both claim port {n}",
@@ -235,6 +310,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                     repeated(
                         ctx,
                         out,
+                        &DUPLICATE_SERVICE_PORT_NAME,
                         si,
                         format!("Service `{}` names two ports `{name}`", svc.name()),
                         (&at_port(pi, "name"), "/protocol"),
@@ -248,6 +324,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
             if let Some(np) = p.field("nodePort").and_then(Value::as_i64) {
                 if let Some(&(other, other_pi)) = node_ports.get(&(np, protocol)) {
                     out.report(
+                        &DUPLICATE_NODE_PORT,
                         Some(si),
                         format!(
                             "nodePort {np} is used by `{}` and `{}`",
@@ -284,10 +361,10 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                 (None, None) => continue,
             };
             let pods = &*selected.get_or_insert_with(|| backends(ctx, si));
-            for (wi, exposed) in pods {
-                let wi = *wi;
-                if !exposes(exposed.iter().copied(), target) {
+            for &(wi, containers) in pods {
+                if !exposes(containers.iter().flat_map(|c| &c.ports), target) {
                     out.report(
+                        &TARGET_PORT_NOT_EXPOSED,
                         Some(si),
                         format!(
                             "Service `{}` sends port {} to target `{}`, which no container of `{}` exposes",
@@ -325,28 +402,24 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
     let mut names: FxHashMap<&str, (usize, usize)> = FxHashMap::default();
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
-        let Some((pod, base)) = ctx.index.pod_spec(wi) else {
+        let Some((_, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
-        let containers = pod
-            .field("containers")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let containers = ctx.index.containers(wi);
         numbers.clear();
         names.clear();
-        for (ci, c) in containers.iter().enumerate() {
-            let Some(ports) = c.field("ports").and_then(Value::as_array) else {
-                continue;
-            };
-            for (pi, p) in ports.iter().enumerate() {
+        for c in containers {
+            let ci = c.index;
+            for p in &c.ports {
+                let pi = p.index;
                 let pointer = || port_pointer(base, ci, pi);
-                let protocol = p.field("protocol").and_then(Value::as_str).unwrap_or("TCP");
-                if let Some(n) = p.field("containerPort").and_then(Value::as_i64) {
+                let protocol = p.protocol;
+                if let Some(n) = p.number {
                     if let Some(&(fc, fp)) = numbers.get(&(n, protocol)) {
                         repeated(
                             ctx,
                             out,
+                            &DUPLICATE_CONTAINER_PORT,
                             wi,
                             format!("pod of `{}` exposes container port {n}/{protocol} twice", m.name()),
                             (&format!("{}/containerPort", pointer()), "/port"),
@@ -357,11 +430,12 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                         numbers.insert((n, protocol), (ci, pi));
                     }
                 }
-                if let Some(name) = p.field("name").and_then(Value::as_str) {
+                if let Some(name) = p.name {
                     if let Some(&(fc, fp)) = names.get(name) {
                         repeated(
                             ctx,
                             out,
+                            &DUPLICATE_CONTAINER_PORT_NAME,
                             wi,
                             format!("pod of `{}` names two ports `{name}`", m.name()),
                             (&format!("{}/name", pointer()), "/protocol"),
@@ -372,12 +446,12 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                         names.insert(name, (ci, pi));
                     }
                 }
-                if let Some(hp) = p.field("hostPort").and_then(Value::as_i64) {
+                if let Some(hp) = p.host_port {
                     match host_ports.get(&(hp, protocol)) {
                         Some(&(other, other_base, oc, op)) if other != wi => {
                             let first_pointer =
                                 format!("{}/hostPort", port_pointer(other_base, oc, op));
-                            out.report(Some(wi), format!("hostPort {hp} is used by `{}` and `{}`", ctx.manifests[other].name(), m.name()))
+                            out.report(&DUPLICATE_HOST_PORT, Some(wi), format!("hostPort {hp} is used by `{}` and `{}`", ctx.manifests[other].name(), m.name()))
                                 .place(Some(ctx.locate(wi, &format!("{}/hostPort", pointer()), "/port")), "claimed again here")
                                 .also(Some(ctx.locate(other, &first_pointer, "/port")), "first claimed here")
                                 .help("two pods with one hostPort cannot run on the same node; avoid hostPort or pick another");
@@ -391,27 +465,27 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
             }
         }
         // Probe ports must be ports the container exposes.
-        for (ci, c) in containers.iter().enumerate() {
-            let ports = container_ports(c);
+        for c in containers {
+            let ci = c.index;
             for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
-                let Some(p) = c.field(probe) else { continue };
+                let Some(p) = c.probe(probe) else { continue };
                 for handler in ["httpGet", "tcpSocket", "grpc"] {
                     let Some(port) = p.field(handler).and_then(|h| h.field("port")) else {
                         continue;
                     };
-                    if exposes(ports.clone(), port) {
+                    if exposes(&c.ports, port) {
                         continue;
                     }
                     let pointer = format!("{base}/containers/{ci}/{probe}/{handler}/port");
                     let named = port.is_string();
-                    let severity = if named {
-                        Severity::Error
+                    let code = if named {
+                        &PROBE_PORT_UNDEFINED
                     } else {
-                        Severity::Warning
+                        &PROBE_PORT_UNDECLARED
                     };
-                    out.report_as(
+                    out.report(
+                        code,
                         Some(wi),
-                        severity,
                         format!(
                             "{probe} of `{}` aims at port `{}`, which the container does not {}",
                             m.name(),

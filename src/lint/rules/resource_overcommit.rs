@@ -7,20 +7,31 @@
 //! `shipshape.dev/suppress.resource-overcommit` annotation still govern them all. The figures and
 //! verdicts come from [`crate::plan::ledger`], the same as `shipshape plan`'s.
 
-use crate::catalogue::quantity::{
-    format_cpu, format_memory, format_memory_human, parse_cpu, parse_memory,
-};
+use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human, QuantityError};
 use crate::diagnostic::{Location, Severity};
-use crate::lint::{LintContext, Rule, Sink};
-use crate::manifest::{at, Field};
+use crate::example;
+use crate::lint::containers::Container;
+use crate::lint::{Code, LintContext, Rule, Sink};
+use crate::manifest::at;
 use crate::plan::ledger::{self, Check, Footprint, Usage};
-use crate::render::context::{ANNOTATION_PHASE, ANNOTATION_SYNC_WAVE};
+use crate::vocabulary::annotation;
 use serde_json::Value;
-use std::borrow::Cow;
 
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
-    severity: Severity::Error,
+    codes: &[
+        &BAD_QUANTITY,
+        &REQUEST_ABOVE_LIMIT,
+        &MISSING_REQUESTS,
+        &MISSING_LIMITS,
+        &CEILING,
+        &HPA_MAXIMUM,
+        &LIMITS_MEMORY,
+        &LIMITS_CPU,
+        &ROLLOUT_SURGE,
+        &PHASE_BUDGET,
+        &TARGET,
+    ],
     summary: "Requests above capacity x utilisation ceiling, HPA worst case above capacity, a phase over its budget, limits over-committing the cluster, a missed target, missing requests/limits, a request above its limit, or a rollout surge that does not fit",
     doc: r#"## What it checks
 With the environment's cluster capacity and policy (`cluster:` in the environment file, or
@@ -99,14 +110,93 @@ cluster:
     check,
 };
 
-/// Codes of the findings about limits and the target; the rest carry the rule's id.
-pub const CODE_LIMITS_MEMORY: &str = "resource-overcommit/limits-memory";
-pub const CODE_LIMITS_CPU: &str = "resource-overcommit/limits-cpu";
-pub const CODE_TARGET: &str = "resource-overcommit/target";
-pub const CODE_MISSING_REQUESTS: &str = "resource-overcommit/missing-requests";
-pub const CODE_MISSING_LIMITS: &str = "resource-overcommit/missing-limits";
-pub const CODE_REQUEST_ABOVE_LIMIT: &str = "resource-overcommit/request-above-limit";
-pub const CODE_ROLLOUT_SURGE: &str = "resource-overcommit/rollout-surge";
+pub static BAD_QUANTITY: Code = Code {
+    id: "resource-overcommit/bad-quantity",
+    severity: Severity::Error,
+    summary: "A container's CPU or memory request or limit is not a Kubernetes quantity",
+    bad: example!("resource-overcommit/fires/bad-quantity.yaml"),
+    good: example!("resource-overcommit/quiet/request-equal-to-limit.yaml"),
+};
+
+pub static REQUEST_ABOVE_LIMIT: Code = Code {
+    id: "resource-overcommit/request-above-limit",
+    severity: Severity::Error,
+    summary: "A container requests more CPU or memory than its limit, which the API server refuses",
+    bad: example!("resource-overcommit/fires/request-above-limit.yaml"),
+    good: example!("resource-overcommit/quiet/request-equal-to-limit.yaml"),
+};
+
+pub static MISSING_REQUESTS: Code = Code {
+    id: "resource-overcommit/missing-requests",
+    severity: Severity::Error,
+    summary: "A container sets neither a request nor a limit for CPU or memory, so the platform's totals are unknown",
+    bad: example!("resource-overcommit/fires/missing-requests.yaml"),
+    good: example!("resource-overcommit/quiet/memory-request-from-limit.yaml"),
+};
+
+pub static MISSING_LIMITS: Code = Code {
+    id: "resource-overcommit/missing-limits",
+    severity: Severity::Warning,
+    summary: "A container sets no CPU or memory limit: one pod can starve the others on its node",
+    bad: example!("resource-overcommit/fires/missing-limits.yaml"),
+    good: example!("resource-overcommit/quiet/limits-only.yaml"),
+};
+
+pub static CEILING: Code = Code {
+    id: "resource-overcommit/ceiling",
+    severity: Severity::Error,
+    summary: "The platform's requests at minimum replicas exceed the environment's ceiling (maxUtilisation of capacity)",
+    bad: example!("resource-overcommit/fires/over-ceiling-memory.yaml"),
+    good: example!("resource-overcommit/quiet/within-ceiling.yaml"),
+};
+
+pub static HPA_MAXIMUM: Code = Code {
+    id: "resource-overcommit/hpa-maximum",
+    severity: Severity::Warning,
+    summary: "At every HPA's maximum replicas the requests exceed the capacity: the platform cannot scale out as configured",
+    bad: example!("resource-overcommit/fires/hpa-max-over-capacity.yaml"),
+    good: example!("resource-overcommit/quiet/hpa-within-capacity.yaml"),
+};
+
+pub static LIMITS_MEMORY: Code = Code {
+    id: "resource-overcommit/limits-memory",
+    severity: Severity::Error,
+    summary: "Memory limits total more than the capacity (or the share `cluster.limits.memory` allows): pods get OOM-killed. A warning where the environment states no share and no quota enforces one",
+    bad: example!("resource-overcommit/fires/limits-memory-policy.yaml"),
+    good: example!("resource-overcommit/quiet/limits-at-capacity.yaml"),
+};
+
+pub static LIMITS_CPU: Code = Code {
+    id: "resource-overcommit/limits-cpu",
+    severity: Severity::Warning,
+    summary: "CPU limits total more than the capacity (or the share `cluster.limits.cpu` allows): pods get throttled. An error where the environment states the share",
+    bad: example!("resource-overcommit/fires/limits-cpu-policy.yaml"),
+    good: example!("resource-overcommit/quiet/limits-over-capacity-allowed.yaml"),
+};
+
+pub static ROLLOUT_SURGE: Code = Code {
+    id: "resource-overcommit/rollout-surge",
+    severity: Severity::Error,
+    summary: "A sync wave's rolling-update surge pods do not fit beside the platform: under a quota (an error) or the capacity (a warning)",
+    bad: example!("resource-overcommit/fires/rollout-surge.yaml"),
+    good: example!("resource-overcommit/quiet/rollout-without-surge.yaml"),
+};
+
+pub static PHASE_BUDGET: Code = Code {
+    id: "resource-overcommit/phase-budget",
+    severity: Severity::Error,
+    summary: "The requests deployed up to a phase exceed the phase's budget (`phases.NAME.budget`)",
+    bad: example!("resource-overcommit/fires/phase-budget/catalogue.yaml"),
+    good: example!("resource-overcommit/quiet/phase-budget/catalogue.yaml"),
+};
+
+pub static TARGET: Code = Code {
+    id: "resource-overcommit/target",
+    severity: Severity::Info,
+    summary: "The requests exceed the environment's target (`cluster.target`): information, the target is a goal below the ceiling",
+    bad: example!("resource-overcommit/fires/target-missed.yaml"),
+    good: example!("resource-overcommit/quiet/target-met.yaml"),
+};
 
 struct WorkloadUsage<'m> {
     manifest: usize,
@@ -118,14 +208,6 @@ struct WorkloadUsage<'m> {
     /// Pods a rolling update adds, and their requests.
     surge_pods: u64,
     surge: Usage,
-}
-
-fn quantity(v: &Value) -> Option<Cow<'_, str>> {
-    match v {
-        Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        _ => None,
-    }
 }
 
 /// Memory in binary units, CPU in cores: the units people size clusters in.
@@ -192,33 +274,22 @@ fn container_usage(
     ctx: &LintContext,
     out: &mut Sink,
     wi: usize,
-    c: &Value,
-    (base, ci): (&str, usize),
+    c: &Container,
+    base: &str,
 ) -> (Usage, Usage) {
     let m = &ctx.manifests[wi];
     // Built only for a finding.
-    let cpointer = || format!("{base}/containers/{ci}");
-    let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
+    let cpointer = || format!("{base}/containers/{}", c.index);
+    let cname = c.name.unwrap_or("?");
     let mut usage = Usage::default();
     let mut limits = Usage::default();
     let mut missing_requests = Vec::new();
     let mut missing_limits = Vec::new();
-    let resources = c.field("resources");
     for key in ["cpu", "memory"] {
-        let get = |kind: &str| {
-            resources
-                .and_then(|r| r.field(kind))
-                .and_then(|r| r.field(key))
-        };
-        let mut parse = |kind: &str, v: &Value| -> Option<u64> {
-            let text = quantity(v).unwrap_or_default();
-            let parsed = if key == "cpu" {
-                parse_cpu(&text)
-            } else {
-                parse_memory(&text)
-            };
+        let get = |kind: &str| c.resources.of(kind).get(key);
+        let mut parse = |kind: &str, parsed: &Result<u64, QuantityError>| -> Option<u64> {
             match parsed {
-                Ok(x) => Some(x),
+                Ok(x) => Some(*x),
                 Err(e) => {
                     let at = ctx.locate(
                         wi,
@@ -227,11 +298,12 @@ fn container_usage(
                     );
                     let d = out
                         .report(
+                            &BAD_QUANTITY,
                             Some(wi),
                             format!("{key} {kind} of `{}`: {}", m.name(), e.message),
                         )
                         .place(Some(at), "not a quantity");
-                    if let Some(s) = e.suggestion {
+                    if let Some(s) = &e.suggestion {
                         d.help(format!("did you mean `{s}`?"));
                     }
                     None
@@ -266,6 +338,7 @@ fn container_usage(
                     &format!("/resources/requests/{key}"),
                 );
                 let d = out.report(
+                    &REQUEST_ABOVE_LIMIT,
                     Some(wi),
                     format!(
                         "container `{cname}` of `{}` requests {} {key}, above its limit of {}: the API server refuses the pod",
@@ -274,7 +347,6 @@ fn container_usage(
                         show(l)
                     ),
                 );
-                d.code = CODE_REQUEST_ABOVE_LIMIT.to_owned();
                 d.place(Some(at), "above the limit").help(format!(
                     "lower the {key} request to at most the limit, or raise the limit"
                 ));
@@ -306,6 +378,7 @@ fn container_usage(
     };
     if !missing_requests.is_empty() {
         out.report(
+            &MISSING_REQUESTS,
             Some(wi),
             format!(
                 "container `{cname}` of `{}` sets no {} request or limit: the platform's totals cannot be known",
@@ -314,13 +387,12 @@ fn container_usage(
             ),
         )
         .place(Some(place()), "no requests")
-        .help(fix("requests", &missing_requests))
-        .code = CODE_MISSING_REQUESTS.to_owned();
+        .help(fix("requests", &missing_requests));
     }
     if !missing_limits.is_empty() {
-        out.report_as(
+        out.report(
+            &MISSING_LIMITS,
             Some(wi),
-            Severity::Warning,
             format!(
                 "container `{cname}` of `{}` sets no {} limit: one pod can starve the others on its node",
                 m.name(),
@@ -328,8 +400,7 @@ fn container_usage(
             ),
         )
         .place(Some(place()), "no limits")
-        .help(fix("limits", &missing_limits))
-        .code = CODE_MISSING_LIMITS.to_owned();
+        .help(fix("limits", &missing_limits));
     }
     (usage, limits)
 }
@@ -345,7 +416,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
         let facts = ctx.index.facts(wi);
-        let Some((pod, base)) = facts.pod_spec else {
+        let Some((_, base)) = facts.pod_spec else {
             continue;
         };
         if facts.helm_test {
@@ -353,13 +424,8 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         }
         let mut requests = Usage::default();
         let mut limits = Usage::default();
-        let containers = pod
-            .field("containers")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        for (ci, c) in containers.iter().enumerate() {
-            let (r, l) = container_usage(ctx, out, wi, c, (base, ci));
+        for c in ctx.index.containers(wi) {
+            let (r, l) = container_usage(ctx, out, wi, c, base);
             requests = requests.plus(r);
             limits = limits.plus(l);
         }
@@ -379,11 +445,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             }
             None => (replicas, replicas),
         };
-        let surge_pods = surge_pods(&m.value, facts.kind, min);
+        // Read as `plan` reads the rendered workloads, so both show one surge.
+        let surge_pods = ledger::Surge::of(&m.value, facts.kind).pods(min);
         usages.push(WorkloadUsage {
             manifest: wi,
             name: facts.name,
-            phase: m.annotation(ANNOTATION_PHASE),
+            phase: m.annotation(annotation::PHASE),
             footprint: Footprint::of(
                 requests.plus(pod_requests),
                 limits.plus(pod_limits),
@@ -391,7 +458,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 max,
             ),
             wave: m
-                .annotation(ANNOTATION_SYNC_WAVE)
+                .annotation(annotation::SYNC_WAVE)
                 .and_then(|w| w.trim().parse().ok())
                 .unwrap_or(0),
             surge_pods,
@@ -420,6 +487,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     for (what, is_mem, cap, c) in failing(&resources, verdicts.ceiling) {
         let show = |x: u64| amount(x, is_mem);
         out.report(
+            &CEILING,
             None,
             format!(
                 "{what} requests total {} of {} capacity ({}%), above the {}% ceiling ({})",
@@ -427,7 +495,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 show(cap),
                 over(c.used, c.limit),
                 percent(c.limit),
-                show((cap as f64 * c.limit / 100.0) as u64)
+                show(ledger::allowed(cap, c.limit))
             ),
         )
         .place(report.place(is_mem, &by_requests), report.label())
@@ -444,9 +512,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     };
     for (what, is_mem, cap, c) in failing(&resources, hpa_worst_case) {
         let show = |x: u64| amount(x, is_mem);
-        out.report_as(
+        out.report(
+            &HPA_MAXIMUM,
             None,
-            Severity::Warning,
             format!(
                 "at HPA maximum replicas, {what} requests total {} of {} capacity ({}%): the platform cannot scale out as configured",
                 show(pick(total.requests_at_max, is_mem)),
@@ -483,6 +551,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         for (what, is_mem, cap, c) in failing(&resources, budget) {
             let show = |x: u64| amount(x, is_mem);
             out.report(
+                &PHASE_BUDGET,
                 None,
                 format!(
                     "after phase `{}`, {what} requests total {} of {} ({}%), above the phase budget of {}%",
@@ -522,33 +591,6 @@ fn side(checks: ledger::Checks, is_memory: bool) -> Option<Check> {
 /// Which figure of a footprint a finding is about: requests or limits, at min or max replicas.
 type By<'a> = &'a dyn Fn(&Footprint) -> Usage;
 
-/// Pods a rolling update of this workload adds: a Deployment's `maxSurge` (a count, or a
-/// percentage of the replicas rounded up; 25% when unset), none for `Recreate` or other kinds.
-fn surge_pods(workload: &Value, kind: &str, replicas: u64) -> u64 {
-    if kind != "Deployment" {
-        return 0;
-    }
-    let strategy = at(workload, &["spec", "strategy"]);
-    if strategy
-        .and_then(|s| s.field("type"))
-        .and_then(Value::as_str)
-        == Some("Recreate")
-    {
-        return 0;
-    }
-    match strategy
-        .and_then(|s| s.field("rollingUpdate"))
-        .and_then(|r| r.field("maxSurge"))
-    {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::String(p)) => match p.strip_suffix('%').and_then(|p| p.parse::<u64>().ok()) {
-            Some(p) => (replicas * p).div_ceil(100),
-            None => ledger::surge_pods(true, replicas),
-        },
-        _ => ledger::surge_pods(true, replicas),
-    }
-}
-
 /// Each sync wave's rolling update beside the running platform: its Deployments' surge pods
 /// (25% of their replicas, rounded up) must fit under the quota where one enforces the ceiling
 /// (error: the API server refuses them and the rollout stalls), else under the capacity
@@ -584,8 +626,9 @@ fn rollout_surge(out: &mut Sink, report: &Report, policy: &ledger::Policy, stead
         for (what, is_mem, cap, c) in failing(&resources, checks) {
             let show = |x: u64| amount(x, is_mem);
             let d = out.report_as(
-                None,
+                &ROLLOUT_SURGE,
                 severity,
+                None,
                 format!(
                     "a rolling update of sync wave {wave} ({}) adds {pods} surge pod{} and takes {what} requests to {} of {} ({}%), above {under}: the rollout stalls",
                     names.join(", "),
@@ -595,7 +638,6 @@ fn rollout_surge(out: &mut Sink, report: &Report, policy: &ledger::Policy, stead
                     over(c.used, c.limit),
                 ),
             );
-            d.code = CODE_ROLLOUT_SURGE.to_owned();
             // Plain manifests have no capacity line: point at the largest surge.
             let place = report.location.clone().or_else(|| {
                 members
@@ -672,8 +714,8 @@ fn over_commit(
     let by_limits = |f: &Footprint| f.limits;
     let by_limits_at_max = |f: &Footprint| f.limits_at_max;
     for (what, is_mem, cap, code) in [
-        ("memory", true, policy.capacity.memory, CODE_LIMITS_MEMORY),
-        ("CPU", false, policy.capacity.cpu, CODE_LIMITS_CPU),
+        ("memory", true, policy.capacity.memory, &LIMITS_MEMORY),
+        ("CPU", false, policy.capacity.cpu, &LIMITS_CPU),
     ] {
         let Some(cap) = cap else { continue };
         // Where the requests alone do not fit, pods stay Pending: that is the problem to report
@@ -722,14 +764,14 @@ fn over_commit(
             percent(c.used.ceil()),
         );
         let d = out.report_as(
-            None,
+            code,
             policy.limits_severity(is_mem),
+            None,
             format!(
                 "{when}{what} limits total {used_text} of {cap_text} capacity ({}%){allowed}: the cluster is over-committed, and {consequence}",
                 over(c.used, c.limit)
             ),
         );
-        d.code = code.to_owned();
         d.place(report.place(is_mem, by), report.label()).help(help);
     }
 }
@@ -748,9 +790,9 @@ fn target(out: &mut Sink, report: &Report, total: &Footprint, verdicts: &ledger:
             "the target is a goal below the ceiling, not a gate; largest requests: {}",
             report.top(is_mem, &by_requests)
         );
-        let d = out.report_as(
+        let d = out.report(
+            &TARGET,
             None,
-            Severity::Info,
             format!(
                 "{what} requests total {} ({}% of capacity), above the {}% target",
                 amount(pick(total.requests, is_mem), is_mem),
@@ -758,7 +800,6 @@ fn target(out: &mut Sink, report: &Report, total: &Footprint, verdicts: &ledger:
                 percent(c.limit)
             ),
         );
-        d.code = CODE_TARGET.to_owned();
         d.place(report.place(is_mem, &by_requests), report.label())
             .help(help);
     }

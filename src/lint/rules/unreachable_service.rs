@@ -1,15 +1,16 @@
 //! `unreachable-service`: a Service whose pods the policies let nobody reach.
 
 use crate::diagnostic::Severity;
+use crate::example;
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
 use crate::lint::index::{same_namespace, selects_everything};
-use crate::lint::{LintContext, Rule, Sink};
+use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
 use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "unreachable-service",
-    severity: Severity::Warning,
+    codes: &[&NO_INGRESS, &OTHER_PORTS, &ISTIO_DENIES_ALL],
     summary: "A Service whose pods no NetworkPolicy admits ingress to (under a default-deny or their own policy), or only on other ports, or whose Istio ALLOW policies have no rules",
     doc: r#"## What it checks
 For every Service with a selector, whether anything may call its pods:
@@ -52,6 +53,30 @@ services:
 A worker that serves only its probes can say so: `suppress: { unreachable-service: "queue worker, nobody calls it" }`.
 "#,
     check,
+};
+
+pub static NO_INGRESS: Code = Code {
+    id: "unreachable-service/no-ingress",
+    severity: Severity::Warning,
+    summary: "No NetworkPolicy selecting a Service's pods admits any ingress, under a default-deny or their own policy",
+    bad: example!("unreachable-service/fires/default-deny-without-allow.yaml"),
+    good: example!("unreachable-service/quiet/default-deny-with-allow.yaml"),
+};
+
+pub static OTHER_PORTS: Code = Code {
+    id: "unreachable-service/other-ports",
+    severity: Severity::Warning,
+    summary: "The NetworkPolicies of a Service's pods admit ingress, but not on the ports the Service sends to",
+    bad: example!("unreachable-service/fires/ingress-on-another-port.yaml"),
+    good: example!("unreachable-service/quiet/ingress-on-the-named-port.yaml"),
+};
+
+pub static ISTIO_DENIES_ALL: Code = Code {
+    id: "unreachable-service/istio-allow-without-rules",
+    severity: Severity::Warning,
+    summary: "An Istio ALLOW AuthorizationPolicy without rules selects a Service's pods, so every request is denied",
+    bad: example!("unreachable-service/fires/istio-allow-without-rules.yaml"),
+    good: example!("unreachable-service/quiet/istio-allow-with-rule.yaml"),
 };
 
 struct NetworkPolicy<'a> {
@@ -112,22 +137,17 @@ fn policy_port_matches(entry: &Value, port: &PodPort) -> bool {
 /// The ports Service `si` sends to on workload `w`: each `targetPort` (the `port` when unset)
 /// as the pod exposes it. A target the pod does not expose is left out. Lazy, and without
 /// allocating: it runs for every Service whose pods a policy isolates.
-fn pod_ports<'a>(ctx: &LintContext<'a>, si: usize, w: usize) -> impl Iterator<Item = PodPort<'a>> {
-    let containers: &'a [Value] = ctx
-        .index
-        .pod_spec(w)
-        .and_then(|(pod, _)| pod.field("containers"))
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice);
+fn pod_ports<'c, 'a: 'c>(
+    ctx: &'c LintContext<'a>,
+    si: usize,
+    w: usize,
+) -> impl Iterator<Item = PodPort<'a>> + 'c {
+    let containers = ctx.index.containers(w);
     let exposed = move || {
         containers
             .iter()
-            .filter_map(|c| c.field("ports").and_then(Value::as_array))
-            .flatten()
-            .filter_map(|p| {
-                let number = p.field("containerPort").and_then(Value::as_i64)?;
-                Some((number, p.field("name").and_then(Value::as_str)))
-            })
+            .flat_map(|c| &c.ports)
+            .filter_map(|p| Some((p.number?, p.name)))
     };
     let service_ports: &'a [Value] = at(&ctx.manifests[si].value, &["spec", "ports"])
         .and_then(Value::as_array)
@@ -364,7 +384,15 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             ));
         }
         let rendered = ctx.platform.is_some();
+        let code = if by_ports {
+            &OTHER_PORTS
+        } else if np_blocked {
+            &NO_INGRESS
+        } else {
+            &ISTIO_DENIES_ALL
+        };
         let d = out.report(
+            code,
             Some(si),
             format!(
                 "nothing can reach Service `{}`: {}",

@@ -5,6 +5,7 @@ use super::Service;
 use super::{array, manifest, match_selector, present};
 use crate::catalogue::model::Protocol;
 use crate::render::context::{object, traffic_policy};
+use crate::vocabulary::label;
 use serde_json::{Map, Value};
 
 pub(super) fn virtual_service(f: &Service<'_, '_>) -> Option<Value> {
@@ -79,7 +80,7 @@ pub(super) fn destination_rule(f: &Service<'_, '_>) -> Option<Value> {
         .map(|s| {
             object([
                 ("name", Value::from(s)),
-                ("labels", object([("version", Value::from(s))])),
+                ("labels", object([(label::TRACK, Value::from(s))])),
             ])
         })
         .collect();

@@ -5,10 +5,8 @@
 use super::Service;
 use super::{array, manifest, match_label, match_selector};
 use crate::render::context::object;
+use crate::vocabulary::label;
 use serde_json::{Map, Value};
-
-const NAME_LABEL: &str = "app.kubernetes.io/name";
-const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
 
 pub(super) fn network_policy(f: &Service<'_, '_>) -> Option<Value> {
     let svc = f.svc;
@@ -23,7 +21,7 @@ pub(super) fn network_policy(f: &Service<'_, '_>) -> Option<Value> {
         let from = f
             .callers
             .iter()
-            .map(|c| object([("podSelector", match_label(NAME_LABEL, &c.name))]))
+            .map(|c| object([("podSelector", match_label(label::NAME, &c.name))]))
             .collect();
         ingress.push(rule("from", from, svc.port));
     }
@@ -31,7 +29,7 @@ pub(super) fn network_policy(f: &Service<'_, '_>) -> Option<Value> {
         let from = svc
             .ingress_namespaces
             .iter()
-            .map(|ns| object([("namespaceSelector", match_label(NAMESPACE_LABEL, ns))]))
+            .map(|ns| object([("namespaceSelector", match_label(label::NAMESPACE_NAME, ns))]))
             .collect();
         ingress.push(rule("from", from, svc.port));
     }
@@ -44,7 +42,7 @@ pub(super) fn network_policy(f: &Service<'_, '_>) -> Option<Value> {
         .map(|d| {
             rule(
                 "to",
-                vec![object([("podSelector", match_label(NAME_LABEL, &d.name))])],
+                vec![object([("podSelector", match_label(label::NAME, &d.name))])],
                 d.port,
             )
         })
@@ -58,7 +56,7 @@ pub(super) fn network_policy(f: &Service<'_, '_>) -> Option<Value> {
             array([object([
                 (
                     "namespaceSelector",
-                    match_label(NAMESPACE_LABEL, "kube-system"),
+                    match_label(label::NAMESPACE_NAME, "kube-system"),
                 ),
                 ("podSelector", match_label("k8s-app", "kube-dns")),
             ])]),

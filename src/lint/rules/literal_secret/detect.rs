@@ -1,10 +1,11 @@
 //! What a value holds: value-based detectors (they judge the value alone), then the name-based
 //! checks (the value under a name that says or suggests it is a credential).
 
+use super::codes;
 use super::entropy;
 use super::names::{names_a_credential, names_a_hash, suggests_secret};
 use super::patterns::{find_tokens, TokenPattern};
-use crate::diagnostic::Severity;
+use crate::lint::Code;
 
 /// The condition a finding reports, each with its own code under `literal-secret`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,26 +26,22 @@ pub enum Kind {
     HighEntropy,
     /// `changeme`, `<password>`, `${DB_PASSWORD}`: no secret yet, but no reference either.
     Placeholder,
+    /// A Secret manifest with its values in `data` or `stringData`.
+    SecretData,
 }
 
 impl Kind {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> &'static Code {
         match self {
-            Kind::Name => "literal-secret",
-            Kind::UrlCredentials => "literal-secret/url-credentials",
-            Kind::PrivateKey => "literal-secret/private-key",
-            Kind::Jwt => "literal-secret/jwt",
-            Kind::BasicAuth => "literal-secret/basic-auth",
-            Kind::Token(_) => "literal-secret/token-pattern",
-            Kind::HighEntropy => "literal-secret/high-entropy",
-            Kind::Placeholder => "literal-secret/placeholder",
-        }
-    }
-
-    pub fn severity(self) -> Severity {
-        match self {
-            Kind::Placeholder => Severity::Warning,
-            _ => Severity::Error,
+            Kind::Name => &codes::BY_NAME,
+            Kind::UrlCredentials => &codes::URL_CREDENTIALS,
+            Kind::PrivateKey => &codes::PRIVATE_KEY,
+            Kind::Jwt => &codes::JWT,
+            Kind::BasicAuth => &codes::BASIC_AUTH,
+            Kind::Token(_) => &codes::TOKEN_PATTERN,
+            Kind::HighEntropy => &codes::HIGH_ENTROPY,
+            Kind::Placeholder => &codes::PLACEHOLDER,
+            Kind::SecretData => &codes::SECRET_DATA,
         }
     }
 
@@ -59,6 +56,7 @@ impl Kind {
             Kind::Token(p) => format!("a credential of a known format: {}", p.name),
             Kind::HighEntropy => "a random-looking literal (a key or password?)".to_owned(),
             Kind::Placeholder => "a placeholder instead of a reference".to_owned(),
+            Kind::SecretData => "Secret values inline".to_owned(),
         }
     }
 
@@ -73,6 +71,7 @@ impl Kind {
             Kind::Token(_) => "token",
             Kind::HighEntropy => "high-entropy value",
             Kind::Placeholder => "placeholder",
+            Kind::SecretData => "literal data",
         }
     }
 }
@@ -512,7 +511,7 @@ mod tests {
     fn kinds(name: &str, value: &str) -> Vec<&'static str> {
         detect(name, value, Place::Named)
             .iter()
-            .map(|d| d.kind.code())
+            .map(|d| d.kind.code().id)
             .collect()
     }
 
@@ -539,11 +538,14 @@ mod tests {
 
     #[test]
     fn issue_20_misses_are_found() {
-        assert_eq!(kinds("DB_PASS", "hunter2"), ["literal-secret"]);
-        assert_eq!(kinds("DB_PWD", "hunter2"), ["literal-secret"]);
-        assert_eq!(kinds("PGPASS", "hunter2"), ["literal-secret"]);
-        assert_eq!(kinds("CREDENTIALS", "app:hunter2"), ["literal-secret"]);
-        assert_eq!(kinds("pass_word", "hunter2"), ["literal-secret"]);
+        assert_eq!(kinds("DB_PASS", "hunter2"), ["literal-secret/by-name"]);
+        assert_eq!(kinds("DB_PWD", "hunter2"), ["literal-secret/by-name"]);
+        assert_eq!(kinds("PGPASS", "hunter2"), ["literal-secret/by-name"]);
+        assert_eq!(
+            kinds("CREDENTIALS", "app:hunter2"),
+            ["literal-secret/by-name"]
+        );
+        assert_eq!(kinds("pass_word", "hunter2"), ["literal-secret/by-name"]);
         assert_eq!(
             kinds("AUTH", &format!("Bearer {JWT}")),
             ["literal-secret/jwt"]

@@ -12,13 +12,14 @@
 //! point into a copy of their file with every detected secret blotted out, because the human
 //! report prints the source line around a finding.
 
+pub mod codes;
 mod detect;
 mod entropy;
 mod mask;
 mod names;
 mod patterns;
 
-use crate::diagnostic::{Location, Severity};
+use crate::diagnostic::Location;
 use crate::lint::{LintContext, Rule, Sink};
 use crate::manifest::{Field, Manifest, ManifestOrigin};
 use detect::{detect, Detection, Kind, Place};
@@ -27,7 +28,17 @@ use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "literal-secret",
-    severity: Severity::Error,
+    codes: &[
+        &codes::BY_NAME,
+        &codes::URL_CREDENTIALS,
+        &codes::PRIVATE_KEY,
+        &codes::JWT,
+        &codes::BASIC_AUTH,
+        &codes::TOKEN_PATTERN,
+        &codes::HIGH_ENTROPY,
+        &codes::PLACEHOLDER,
+        &codes::SECRET_DATA,
+    ],
     summary: "A password, token, key or credential URL written as a literal value (by name or by its shape), or a Secret with its data inline",
     doc: r#"## What it checks
 Every value a manifest carries in plain text: each `env` value of every container, init container
@@ -166,10 +177,9 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     for p in walk.pending {
         let location = mask::rebase(p.location, &masked);
         let d = out
-            .report_as(Some(p.manifest), p.kind.severity(), p.message)
+            .report(p.kind.code(), Some(p.manifest), p.message)
             .place(Some(location), p.label)
             .help(p.help);
-        d.code = p.kind.code().to_owned();
         d.redacts_source = true;
     }
 }
@@ -242,6 +252,7 @@ fn help(kind: Kind, name: &str, catalogue: bool) -> String {
         Kind::Placeholder => format!(
             "{reference}, or `$(VAR)` for a variable set from one; a placeholder that reaches production is a default password or a broken deployment"
         ),
+        Kind::SecretData => "commit a SealedSecret or ExternalSecret instead, or create the Secret outside Git; shipshape's templates render no Secret".to_owned(),
     }
 }
 
@@ -503,14 +514,14 @@ impl Walk<'_, '_> {
             }
             self.pending.push(Pending {
                 manifest: i,
-                kind: Kind::Name,
+                kind: Kind::SecretData,
                 message: format!(
                     "Secret `{}` carries its values inline in `{field}`",
                     m.name()
                 ),
                 location: ctx.locate(i, &format!("/{field}"), ""),
                 label: "literal data",
-                help: "commit a SealedSecret or ExternalSecret instead, or create the Secret outside Git; shipshape's templates render no Secret".to_owned(),
+                help: help(Kind::SecretData, field, false),
             });
         }
         let _ = out;
