@@ -8,6 +8,7 @@ use crate::catalogue::resolve::Amount;
 use crate::cli::{Format, OutputArgs};
 use crate::diagnostic::{Diagnostic, Failure, Severity};
 use crate::lint::index::{Placement, DEFAULT_NAMESPACE};
+use crate::lint::kubernetes_version::KubernetesVersion;
 use crate::lint::{self, Capacity, LintContext};
 use crate::manifest::read::{read_paths, GroupBy, ReadResult};
 use crate::manifest::{schema, Manifest};
@@ -27,7 +28,8 @@ pub struct LintArgs {
     pub placement: PlacementArgs,
 }
 
-/// Where the manifests are applied: kubectl's namespace, and which files share a cluster.
+/// Where the manifests are applied: kubectl's namespace, which files share a cluster, and the
+/// Kubernetes release that cluster runs.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PlacementArgs {
     /// Namespace of the manifests that set none, as `kubectl apply --namespace` [default: default].
@@ -37,6 +39,11 @@ pub struct PlacementArgs {
     /// top-level directory under a PATH.
     #[arg(long, value_enum, default_value_t = GroupBy::All, value_name = "HOW")]
     pub group_by: GroupBy,
+    /// Kubernetes release the manifests are applied to, e.g. 1.29: APIs it no longer serves are
+    /// errors, APIs it deprecates warnings [default: the environment file's
+    /// cluster.kubernetesVersion, else 1.30, the release of the embedded schemas].
+    #[arg(long, value_name = "X.Y")]
+    pub kubernetes_version: Option<String>,
 }
 
 /// The environment file's `cluster.limits` and `cluster.target`, as flags.
@@ -62,7 +69,7 @@ pub const SCHEMA_CODE: &str = "schema";
 
 pub fn run(args: &LintArgs, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
     let limits = Limits::from_env();
-    let (capacity, levels) = match settings(args, &limits) {
+    let (capacity, levels, kubernetes) = match settings(args, &limits) {
         Ok(s) => s,
         Err(f) => return app::fail(f, output, io),
     };
@@ -95,13 +102,14 @@ pub fn run(args: &LintArgs, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
             default: namespace,
             forced: &forced,
         };
-        let ctx = LintContext::for_files(
+        let mut ctx = LintContext::for_files(
             "lint",
             &cluster.manifests,
             placement,
             capacity.clone(),
             Vec::new(),
         );
+        ctx.kubernetes = kubernetes;
         findings.extend(lint::run(&ctx, &levels).into_iter().map(|mut d| {
             d.environment = None;
             d
@@ -231,7 +239,11 @@ impl Unvalidated {
     }
 }
 
-type Settings = (Option<Capacity>, IndexMap<String, Option<Severity>>);
+type Settings = (
+    Option<Capacity>,
+    IndexMap<String, Option<Severity>>,
+    KubernetesVersion,
+);
 
 /// Capacity and rule levels from the environment file, then from flags (flags win).
 fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
@@ -240,6 +252,7 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
     let mut max_utilisation = 100.0;
     let mut location = None;
     let mut levels = IndexMap::new();
+    let mut kubernetes = args.placement.kubernetes_version.clone();
     // (flag, environment file pointer, flag value, parsed): the percentages of the policy.
     let mut shares: [(&str, &str, Option<String>, Option<f64>); 4] = [
         (
@@ -281,6 +294,9 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
                     .unwrap_or_else(|| x.to_string())
             })
         };
+        if kubernetes.is_none() {
+            kubernetes = text("/cluster/kubernetesVersion");
+        }
         cpu = text("/cluster/capacity/cpu");
         memory = text("/cluster/capacity/memory");
         for (_, pointer, flag, _) in &mut shares {
@@ -340,7 +356,17 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
         },
         location,
     });
-    Ok((capacity, levels))
+    let kubernetes = match kubernetes {
+        None => KubernetesVersion::default(),
+        Some(text) => KubernetesVersion::parse(&text).ok_or_else(|| {
+            Diagnostic::error(
+                "usage/lint",
+                format!("--kubernetes-version: `{text}` is not a Kubernetes release"),
+            )
+            .with_help("a release like `1.29` (or `v1.29.3`: the patch number changes no API)")
+        })?,
+    };
+    Ok((capacity, levels, kubernetes))
 }
 
 fn usage(message: &str) -> Diagnostic {

@@ -1,8 +1,11 @@
 //! The rule registry: every rule, declared once, in the order `shipshape rules` lists them.
 
 pub mod argocd_application;
+pub mod deprecated_api;
 pub mod image_pinning;
 pub mod literal_secret;
+pub mod mesh_hosts;
+pub mod mesh_protocol;
 pub mod mesh_routing;
 pub mod missing_probe;
 pub mod phase_order;
@@ -24,6 +27,7 @@ static RULES: &[Rule] = &[
     argocd_application::RULE,
     literal_secret::RULE,
     image_pinning::RULE,
+    deprecated_api::RULE,
 ];
 
 pub fn all() -> &'static [Rule] {
