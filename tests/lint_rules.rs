@@ -633,6 +633,11 @@ fn image_pinning_fixtures() {
 }
 
 #[test]
+fn deprecated_api_fixtures() {
+    check_rule("deprecated-api");
+}
+
+#[test]
 fn suppression_fixtures() {
     check_rule("suppression");
 }
@@ -674,6 +679,7 @@ fn every_rule_has_fixtures_and_every_fixture_a_rule() {
         "argocd-application",
         "literal-secret",
         "image-pinning",
+        "deprecated-api",
         "suppression",
     ]
     .to_vec();
