@@ -7,6 +7,7 @@
 
 use crate::diagnostic::Severity;
 use crate::example;
+use crate::lint::containers::Port;
 use crate::lint::{Code, LintContext, Sink};
 use crate::manifest::Field;
 use serde_json::{Map, Value};
@@ -101,28 +102,29 @@ fn namespaces<'a>(ctx: &'a LintContext<'_>) -> Vec<(&'a str, bool)> {
 /// a gRPC probe on it): the protocol, the workload and the pointer to the container port.
 fn served(ctx: &LintContext, si: usize, target: &Value) -> Option<(&'static str, usize, String)> {
     for &w in ctx.index.service_pods(si) {
-        let Some((pod, base)) = ctx.index.pod_spec(w) else {
+        let Some((_, base)) = ctx.index.pod_spec(w) else {
             continue;
         };
-        let containers = pod.field("containers").and_then(Value::as_array);
-        for (ci, c) in containers.into_iter().flatten().enumerate() {
-            let ports = c.field("ports").and_then(Value::as_array);
-            for (pi, p) in ports.into_iter().flatten().enumerate() {
-                let name = p.field("name").and_then(Value::as_str);
-                let number = p.field("containerPort").and_then(Value::as_i64);
+        for c in ctx.index.containers(w) {
+            for p in &c.ports {
                 let hit = match target {
-                    Value::String(t) => name == Some(t.as_str()),
-                    Value::Number(n) => number.is_some() && n.as_i64() == number,
+                    Value::String(t) => p.name == Some(t.as_str()),
+                    Value::Number(n) => p.number.is_some() && n.as_i64() == p.number,
                     _ => false,
                 };
                 if !hit {
                     continue;
                 }
-                let pointer = format!("{base}/containers/{ci}/ports/{pi}");
-                if let Some(proto) = name.and_then(protocol_of) {
+                let pointer = format!("{base}/containers/{}/ports/{}", c.index, p.index);
+                if let Some(proto) = p.name.and_then(protocol_of) {
                     return Some((proto, w, format!("{pointer}/name")));
                 }
-                if grpc_probe_on(c, name, number) {
+                let probes = [c.readiness, c.liveness, c.startup];
+                if probes
+                    .into_iter()
+                    .flatten()
+                    .any(|probe| grpc_probe_on(probe, p))
+                {
                     return Some(("grpc", w, pointer));
                 }
             }
@@ -131,17 +133,13 @@ fn served(ctx: &LintContext, si: usize, target: &Value) -> Option<(&'static str,
     None
 }
 
-/// Whether a probe of container `c` asks gRPC on the port with this name or number.
-fn grpc_probe_on(c: &Value, name: Option<&str>, number: Option<i64>) -> bool {
-    ["readinessProbe", "livenessProbe", "startupProbe"]
-        .iter()
-        .filter_map(|p| c.field(p).and_then(|p| p.field("grpc")))
-        .filter_map(|g| g.field("port"))
-        .any(|port| match port {
-            Value::Number(n) => n.as_i64().is_some() && n.as_i64() == number,
-            Value::String(s) => Some(s.as_str()) == name,
-            _ => false,
-        })
+/// Whether `probe` asks gRPC on port `p` (by its name or number).
+fn grpc_probe_on(probe: &Value, p: &Port<'_>) -> bool {
+    match probe.field("grpc").and_then(|g| g.field("port")) {
+        Some(Value::Number(n)) => n.as_i64().is_some() && n.as_i64() == p.number,
+        Some(Value::String(s)) => Some(s.as_str()) == p.name,
+        _ => false,
+    }
 }
 
 pub fn check(ctx: &LintContext, out: &mut Sink) {
