@@ -58,8 +58,8 @@ fn build(root: &Path) -> Outcome {
 
 /// (code, severity) of every finding of `deprecated-api`.
 fn deprecated_api(o: &Outcome) -> Vec<(String, String)> {
-    let report: Value = serde_json::from_str(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", o.all()));
+    let report: Value =
+        serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", o.all()));
     report["diagnostics"]
         .as_array()
         .into_iter()
@@ -140,7 +140,18 @@ fn lint_takes_the_target_release_from_the_environment_file_unless_given() {
     let env = env.to_str().unwrap();
     let fixture = "tests/fixtures/lint/deprecated-api/fires/removed-apis.yaml";
     let lint = |extra: &[&str]| {
-        let args = [&["lint", fixture, "--format", "json", "--environment-file", env], extra].concat();
+        let args = [
+            &[
+                "lint",
+                fixture,
+                "--format",
+                "json",
+                "--environment-file",
+                env,
+            ],
+            extra,
+        ]
+        .concat();
         let o = common::run_shipshape(common::crate_root(), &args, &[]);
         o.no_panic();
         o
