@@ -108,7 +108,24 @@ fn a_kubernetes_version_yaml_reads_as_a_number_is_refused_at_its_line() {
     let p = project(Some("1.30"));
     let o = build(p.path());
     assert_eq!(o.code, Some(2), "{}", o.all());
-    assert!(o.stdout.contains("kubernetesVersion"), "{}", o.all());
+    let report: Value = serde_json::from_str(&o.stdout).unwrap();
+    let d = &report["diagnostics"][0];
+    assert_eq!(d["code"], "input/schema", "{}", o.all());
+    assert!(
+        d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cluster.kubernetesVersion")),
+        "{}",
+        o.all()
+    );
+    // The fix says what to write, as written: "1.30", which YAML had read as 1.3.
+    assert!(
+        d["help"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("quote it to make it text: \"1.30\"")),
+        "{}",
+        o.all()
+    );
 }
 
 #[test]

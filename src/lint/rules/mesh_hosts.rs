@@ -162,7 +162,7 @@ impl<'a> Lookup<'a> {
 
 /// The gateways a VirtualService is bound to, as `namespace/name` (or `mesh`); none written
 /// means the mesh.
-fn gateways<'a>(spec: &'a Value, own_namespace: Option<&str>) -> Vec<String> {
+fn gateways(spec: &Value, own_namespace: Option<&str>) -> Vec<String> {
     let written: Vec<&str> = spec
         .field("gateways")
         .and_then(Value::as_array)
