@@ -238,7 +238,7 @@ fn a_finding_in_every_environment_is_printed_once_with_the_environments() {
     let lines: Vec<&str> = short
         .stdout
         .lines()
-        .filter(|l| l.contains("[port-conflict]") && l.contains("9015"))
+        .filter(|l| l.contains("[port-conflict/two-services-one-port]") && l.contains("9015"))
         .collect();
     assert_eq!(lines.len(), 1, "{}", short.stdout);
     let envs = std::fs::read_dir(dir.join("environments")).unwrap().count();
@@ -255,7 +255,10 @@ fn a_finding_in_every_environment_is_printed_once_with_the_environments() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|d| d["code"] == "port-conflict" && d["message"].as_str().unwrap().contains("9015"))
+        .filter(|d| {
+            d["code"] == "port-conflict/two-services-one-port"
+                && d["message"].as_str().unwrap().contains("9015")
+        })
         .collect();
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0]["environments"].as_array().unwrap().len(), envs);
@@ -267,7 +270,7 @@ fn a_finding_in_every_environment_is_printed_once_with_the_environments() {
         .unwrap()
         .iter()
         .filter(|r| {
-            r["ruleId"] == "port-conflict"
+            r["ruleId"] == "port-conflict/two-services-one-port"
                 && r["message"]["text"].as_str().unwrap().contains("9015")
         })
         .collect();

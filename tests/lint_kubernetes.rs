@@ -98,7 +98,7 @@ fn standard_input_is_a_stream_of_documents() {
     assert_eq!(o.code, Some(1), "{}", o.all());
     assert!(
         o.all().contains(
-            "<stdin>:13:7: error[port-conflict]: Service `api` sends port 80 to target `web`"
+            "<stdin>:13:7: error[port-conflict/target-port-not-exposed]: Service `api` sends port 80 to target `web`"
         ),
         "{}",
         o.all()
@@ -273,5 +273,46 @@ fn build_reports_rendered_kinds_without_schema_once_per_environment_and_kind() {
     assert!(
         infos[0].contains("not validated: no schema for ConfigMap v1 (3 rendered manifests)"),
         "{all}"
+    );
+}
+
+/// `lint --environment-file` reads the file as `build` does: a rule name `build` refuses is
+/// refused here too, and a code can be configured on its own.
+#[test]
+fn the_environment_file_is_read_as_build_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let without_probes: String = WORKLOAD
+        .lines()
+        .filter(|l| !l.contains("Probe:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(dir.path(), "app.yaml", &without_probes);
+    write(
+        dir.path(),
+        "env.yaml",
+        "cluster:\n  capacity: { cpu: \"4\", memory: 8Gi }\nlint:\n  rules: { missing-probes: off }\n",
+    );
+    let o = lint(dir.path(), &["app.yaml", "--environment-file", "env.yaml"]);
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("env.yaml:4:12: error[input/unknown-rule]"),
+        "{}",
+        o.all()
+    );
+
+    // Turning off the two codes the bare workload fires leaves its rule's other codes on.
+    write(
+        dir.path(),
+        "env.yaml",
+        "cluster:\n  capacity: { cpu: \"4\", memory: 8Gi }\nlint:\n  rules:\n    missing-probe/no-readiness: off\n    missing-probe/no-liveness: off\n",
+    );
+    let o = lint(dir.path(), &["app.yaml", "--environment-file", "env.yaml"]);
+    assert!(!o.stdout.contains("missing-probe/"), "{}", o.all());
+    let o = lint(dir.path(), &["app.yaml"]);
+    assert!(
+        o.stdout.contains("missing-probe/no-liveness"),
+        "{}",
+        o.all()
     );
 }

@@ -672,12 +672,12 @@ fn lint_reaches_the_whole_platform(dir: &Path, envs: &[EnvSpec]) {
     let codes: Vec<&str> = findings.keys().map(String::as_str).collect();
     assert_eq!(
         codes,
-        ["drift", "port-conflict"],
+        ["drift", "port-conflict/two-services-one-port"],
         "the planted conflict and the drift it causes are all check reports: {}",
         check.stdout
     );
 
-    let conflicts = &findings["port-conflict"];
+    let conflicts = &findings["port-conflict/two-services-one-port"];
     // The same finding in every environment is one entry naming them all.
     let in_envs: BTreeSet<&str> = conflicts
         .iter()

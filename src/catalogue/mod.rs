@@ -8,6 +8,7 @@ pub mod origin;
 pub mod quantity;
 pub mod resolve;
 pub mod schema;
+pub mod settings;
 
 pub use load::{LoadedCatalogue, LoadedEnvironment, Loader, ProjectPaths};
 pub use resolve::{resolve, ResolvedEnvironment, ResolvedPhase, ResolvedService};

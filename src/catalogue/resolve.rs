@@ -4,12 +4,13 @@
 use crate::catalogue::fields::{resolve_fields, FileSource, ServiceFields};
 use crate::catalogue::load::{typed_error, LoadedCatalogue, LoadedEnvironment};
 use crate::catalogue::model::{
-    ArgoSpec, ClusterSpec, EnforceSpec, IstioSpec, LintSpec, ProbeKind, Protocol, QuantityText,
-    Resources, Rollout, ServiceSpec, StartupProbe, Workload,
+    ArgoSpec, ClusterSpec, EnforceSpec, IstioSpec, ProbeKind, Protocol, QuantityText, Resources,
+    Rollout, ServiceSpec, StartupProbe, Workload,
 };
 use crate::catalogue::origin::{Layers, Origin};
-use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent, QuantityError};
+use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent};
 use crate::catalogue::schema::closest;
+use crate::catalogue::settings::{self, quantity_diag, EnvironmentSettings};
 use crate::diagnostic::{Diagnostic, Failure, Location, Severity};
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -233,16 +234,6 @@ fn merge_service(base: &mut Value, service: &Value) {
     }
 }
 
-fn quantity_diag(e: &QuantityError, at: Location, what: &str) -> Diagnostic {
-    let mut d = Diagnostic::error("input/bad-quantity", format!("{what}: {}", e.message))
-        .at(Some(at), "this quantity");
-    d.help = Some(match &e.suggestion {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => "CPU is written like `500m` or `2`; memory like `128Mi` or `1Gi`".into(),
-    });
-    d
-}
-
 pub fn resolve(
     cat: &LoadedCatalogue,
     env: &LoadedEnvironment,
@@ -251,60 +242,19 @@ pub fn resolve(
     let env_origin = env.origin();
     let env_value = &env.doc.value;
 
-    let cluster: ClusterSpec =
-        serde_json::from_value(env_value.get("cluster").cloned().unwrap_or(Value::Null))
-            .map_err(|e| typed_error(&env_origin.child("cluster"), &e))?;
-    let cpu_at = env_origin.child("cluster").child("capacity").child("cpu");
-    let mem_at = env_origin
-        .child("cluster")
-        .child("capacity")
-        .child("memory");
-    let capacity = Amount {
-        cpu: parse_cpu(&cluster.capacity.cpu.0)
-            .map_err(|e| {
-                problems.push(quantity_diag(
-                    &e,
-                    cpu_at.value_at("").unwrap_or(cpu_at.location()),
-                    "cluster CPU capacity",
-                ))
-            })
-            .ok(),
-        memory: parse_memory(&cluster.capacity.memory.0)
-            .map_err(|e| {
-                problems.push(quantity_diag(
-                    &e,
-                    mem_at.value_at("").unwrap_or(mem_at.location()),
-                    "cluster memory capacity",
-                ))
-            })
-            .ok(),
-    };
-    let max_utilisation = match &cluster.max_utilisation {
-        Some(text) => {
-            let at = env_origin.child("cluster").child("maxUtilisation");
-            parse_percent(text)
-                .map_err(|e| {
-                    problems.push(quantity_diag(
-                        &e,
-                        at.value_at("").unwrap_or(at.location()),
-                        "maxUtilisation",
-                    ))
-                })
-                .unwrap_or(100.0)
-        }
-        None => 100.0,
-    };
-    let istio: IstioSpec = match env_value.get("istio") {
-        Some(v) => serde_json::from_value(v.clone())
-            .map_err(|e| typed_error(&env_origin.child("istio"), &e))?,
-        None => IstioSpec::default(),
-    };
-    let enforce: EnforceSpec = match env_value.get("enforce") {
-        Some(v) => serde_json::from_value(v.clone())
-            .map_err(|e| typed_error(&env_origin.child("enforce"), &e))?,
-        None => EnforceSpec::default(),
-    };
-    let pod_overhead = proxy_overhead(&istio, &cluster, &enforce, &env_origin, &mut problems);
+    let EnvironmentSettings {
+        capacity,
+        max_utilisation,
+        cluster,
+        istio,
+        pod_overhead,
+        enforce,
+        rule_levels,
+    } = settings::read(
+        env,
+        Some((&cat.lint, cat.lint_origin.clone())),
+        &mut problems,
+    )?;
     let argocd: Option<ArgoSpec> = match env_value.get("argocd") {
         Some(v) => Some(
             serde_json::from_value(v.clone())
@@ -324,8 +274,6 @@ pub fn resolve(
         .and_then(Value::as_str)
         .unwrap_or(&cat.namespace)
         .to_owned();
-
-    let rule_levels = rule_levels(cat, env, &mut problems);
 
     // Phases.
     let mut phases = Vec::new();
@@ -662,72 +610,6 @@ fn argocd_problems(argo: &ArgoSpec, at: &Origin) -> Vec<Diagnostic> {
     problems
 }
 
-fn proxy_overhead(
-    istio: &IstioSpec,
-    cluster: &ClusterSpec,
-    enforce: &EnforceSpec,
-    env_origin: &Origin,
-    problems: &mut Vec<Diagnostic>,
-) -> (Amount, Amount) {
-    let at = env_origin.child("istio").child("proxy");
-    let proxy = istio.proxy.as_ref().filter(|_| istio.enabled);
-    let quota_at = || env_origin.child("enforce").key_at("/quota");
-    if istio.enabled && enforce.quota {
-        let limits_quota = cluster.limits.cpu.is_some() || cluster.limits.memory.is_some();
-        let limits_known =
-            proxy.is_some_and(|p| p.limits.cpu.is_some() || p.limits.memory.is_some());
-        if proxy.is_none() {
-            problems.push(
-                Diagnostic::error(
-                    "input/quota-without-proxy",
-                    "`enforce.quota` is on in an Istio namespace, but `istio.proxy` does not say what the injected sidecar requests",
-                )
-                .at(quota_at(), "the quota counts every container, the sidecar too")
-                .with_help("add `istio: { proxy: { requests: { cpu: 100m, memory: 128Mi } } }` with your mesh's proxy requests (Istio's defaults), so the capacity checks count what the quota will"),
-            );
-        } else if limits_quota && !limits_known {
-            problems.push(
-                Diagnostic::error(
-                    "input/quota-without-proxy",
-                    "`enforce.quota` holds limits to `cluster.limits`, but `istio.proxy` does not say what the injected sidecar's limits are",
-                )
-                .at(quota_at(), "the quota counts every container's limits, the sidecar's too")
-                .with_help("add `limits` to `istio.proxy` (Istio's defaults are cpu 2 and memory 1Gi)"),
-            );
-        }
-    }
-    let Some(proxy) = proxy else {
-        return (Amount::default(), Amount::default());
-    };
-    let mut amounts = [Amount::default(), Amount::default()];
-    for (amount, (key, set)) in amounts
-        .iter_mut()
-        .zip([("requests", &proxy.requests), ("limits", &proxy.limits)])
-    {
-        let at = at.child(key);
-        if let Some(cpu) = &set.cpu {
-            let at = at.child("cpu");
-            amount.cpu = parse_cpu(&cpu.0)
-                .map_err(|e| {
-                    let place = at.value_at("").unwrap_or(at.location());
-                    problems.push(quantity_diag(&e, place, "istio.proxy CPU"))
-                })
-                .ok();
-        }
-        if let Some(memory) = &set.memory {
-            let at = at.child("memory");
-            amount.memory = parse_memory(&memory.0)
-                .map_err(|e| {
-                    let place = at.value_at("").unwrap_or(at.location());
-                    problems.push(quantity_diag(&e, place, "istio.proxy memory"))
-                })
-                .ok();
-        }
-    }
-    let [requests, limits] = amounts;
-    (requests, limits)
-}
-
 /// `defaults.resources` of the catalogue with the environment's `defaults.resources` over it.
 fn default_resources(cat_defaults: &Value, env_defaults: &Value) -> Resources {
     let mut merged = cat_defaults
@@ -739,66 +621,6 @@ fn default_resources(cat_defaults: &Value, env_defaults: &Value) -> Resources {
     }
     // Already validated with the services that inherit it; a shape error is reported there.
     serde_json::from_value(merged).unwrap_or_default()
-}
-
-fn rule_levels(
-    cat: &LoadedCatalogue,
-    env: &LoadedEnvironment,
-    problems: &mut Vec<Diagnostic>,
-) -> IndexMap<String, Option<Severity>> {
-    let mut levels = IndexMap::new();
-    let env_lint: LintSpec = env
-        .doc
-        .value
-        .get("lint")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
-    let known: Vec<String> = crate::lint::rules::all()
-        .iter()
-        .map(|r| r.id.to_owned())
-        .chain(crate::lint::all_codes().map(|c| c.id.to_owned()))
-        .collect();
-    let sources = [
-        (&cat.lint, cat.lint_origin.clone()),
-        (&env_lint, env.origin().child("lint")),
-    ];
-    for (spec, origin) in sources {
-        for (rule, level) in &spec.rules {
-            let at = origin.child("rules").child(rule);
-            if !known.contains(rule) {
-                let mut d = Diagnostic::error(
-                    "input/unknown-rule",
-                    format!("unknown lint rule or code `{rule}`"),
-                )
-                .at(at.key_at(""), "no such rule or code");
-                d.help = Some(match closest(rule, &known) {
-                    Some(c) => format!("did you mean `{c}`? `shipshape rules` lists them all"),
-                    None => "`shipshape rules` lists the rules and their codes".into(),
-                });
-                problems.push(d);
-                continue;
-            }
-            let parsed = match level.as_str() {
-                "off" => None,
-                other => match Severity::parse(other) {
-                    Some(s) => Some(s),
-                    None => {
-                        problems.push(
-                            Diagnostic::error(
-                                "input/bad-severity",
-                                format!("`{other}` is not a severity"),
-                            )
-                            .at(at.value_at(""), "here")
-                            .with_help("use one of: error, warning, info, off"),
-                        );
-                        continue;
-                    }
-                },
-            };
-            levels.insert(rule.clone(), parsed);
-        }
-    }
-    levels
 }
 
 #[allow(clippy::too_many_arguments)]

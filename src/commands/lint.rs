@@ -3,8 +3,10 @@
 
 use crate::app::{self, Io, EXIT_FINDINGS, EXIT_OK};
 use crate::catalogue::load::{read_yaml_file, Loader};
-use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent, parse_share};
-use crate::catalogue::resolve::Amount;
+use crate::catalogue::quantity::{
+    parse_cpu, parse_memory, parse_percent, parse_share, QuantityError,
+};
+use crate::catalogue::settings;
 use crate::cli::{Format, OutputArgs};
 use crate::diagnostic::{Diagnostic, Failure, Severity};
 use crate::lint::index::{Placement, DEFAULT_NAMESPACE};
@@ -233,114 +235,73 @@ impl Unvalidated {
 
 type Settings = (Option<Capacity>, IndexMap<String, Option<Severity>>);
 
-/// Capacity and rule levels from the environment file, then from flags (flags win).
+/// Capacity and rule levels from the environment file, read as `build` reads it, then from
+/// flags (flags win).
 fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
-    let mut cpu = None;
-    let mut memory = None;
-    let mut max_utilisation = 100.0;
-    let mut location = None;
-    let mut levels = IndexMap::new();
-    // (flag, environment file pointer, flag value, parsed): the percentages of the policy.
-    let mut shares: [(&str, &str, Option<String>, Option<f64>); 4] = [
-        (
-            "--limits-cpu",
-            "/cluster/limits/cpu",
-            args.policy.limits_cpu.clone(),
-            None,
-        ),
-        (
-            "--limits-memory",
-            "/cluster/limits/memory",
-            args.policy.limits_memory.clone(),
-            None,
-        ),
-        (
-            "--target-cpu",
-            "/cluster/target/cpu",
-            args.policy.target_cpu.clone(),
-            None,
-        ),
-        (
-            "--target-memory",
-            "/cluster/target/memory",
-            args.policy.target_memory.clone(),
-            None,
-        ),
-    ];
-    if let Some(path) = &args.environment_file {
-        let doc = read_yaml_file(path, limits)?;
-        let loader = Loader::new(limits.clone())?;
-        let env = loader.environment_from_doc(doc)?;
-        let resolved_cluster = env.doc.root().child("cluster");
-        location = Some(resolved_cluster.location());
-        let v = &env.doc.value;
-        let text = |p: &str| {
-            v.pointer(p).map(|x| {
-                x.as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| x.to_string())
-            })
-        };
-        cpu = text("/cluster/capacity/cpu");
-        memory = text("/cluster/capacity/memory");
-        for (_, pointer, flag, _) in &mut shares {
-            if flag.is_none() {
-                *flag = text(pointer);
+    let (mut policy, location, levels) = match &args.environment_file {
+        Some(path) => {
+            let doc = read_yaml_file(path, limits)?;
+            let env = Loader::new(limits.clone())?.environment_from_doc(doc)?;
+            let mut problems = Vec::new();
+            let read = settings::read(&env, None, &mut problems)?;
+            if !problems.is_empty() {
+                return Err(problems.into());
             }
+            (
+                Some(read.policy()),
+                Some(env.origin().child("cluster").location()),
+                read.rule_levels,
+            )
         }
-        if let Some(m) = text("/cluster/maxUtilisation") {
-            max_utilisation =
-                parse_percent(&m).map_err(|e| usage(&format!("maxUtilisation: {}", e.message)))?;
-        }
-        if let Some(rules) = v.pointer("/lint/rules").and_then(|r| r.as_object()) {
-            for (rule, level) in rules {
-                let level = level.as_str().unwrap_or("");
-                levels.insert(
-                    rule.clone(),
-                    if level == "off" {
-                        None
-                    } else {
-                        Severity::parse(level)
-                    },
-                );
-            }
-        }
-    }
+        None => (None, None, IndexMap::new()),
+    };
+    let flag = |name: &str, text: &str, parse: fn(&str) -> Result<u64, QuantityError>| {
+        parse(text).map_err(|e| usage(&format!("{name}: {}", e.message)))
+    };
     if let Some(c) = &args.capacity_cpu {
-        cpu = Some(c.clone());
+        policy.get_or_insert_with(flags_only).capacity.cpu =
+            Some(flag("--capacity-cpu", c, parse_cpu)?);
     }
     if let Some(m) = &args.capacity_memory {
-        memory = Some(m.clone());
+        policy.get_or_insert_with(flags_only).capacity.memory =
+            Some(flag("--capacity-memory", m, parse_memory)?);
     }
     if let Some(u) = &args.max_utilisation {
-        max_utilisation =
+        let share =
             parse_percent(u).map_err(|e| usage(&format!("--max-utilisation: {}", e.message)))?;
+        policy.get_or_insert_with(flags_only).max_utilisation = share;
     }
-    let cpu = cpu
-        .map(|c| parse_cpu(&c).map_err(|e| usage(&format!("CPU capacity: {}", e.message))))
-        .transpose()?;
-    let memory = memory
-        .map(|m| parse_memory(&m).map_err(|e| usage(&format!("memory capacity: {}", e.message))))
-        .transpose()?;
-    for (name, _, text, parsed) in &mut shares {
-        if let Some(t) = text {
-            *parsed = Some(parse_share(t).map_err(|e| usage(&format!("{name}: {}", e.message)))?);
-        }
+    let shares = [
+        ("--limits-cpu", &args.policy.limits_cpu),
+        ("--limits-memory", &args.policy.limits_memory),
+        ("--target-cpu", &args.policy.target_cpu),
+        ("--target-memory", &args.policy.target_memory),
+    ];
+    for (name, text) in shares {
+        let Some(text) = text else { continue };
+        let share = parse_share(text).map_err(|e| usage(&format!("{name}: {}", e.message)))?;
+        let p = policy.get_or_insert_with(flags_only);
+        let slot = match name {
+            "--limits-cpu" => &mut p.limits_cpu,
+            "--limits-memory" => &mut p.limits_memory,
+            "--target-cpu" => &mut p.target_cpu,
+            _ => &mut p.target_memory,
+        };
+        *slot = Some(share);
     }
-    let [limits_cpu, limits_memory, target_cpu, target_memory] = shares.map(|s| s.3);
-    let capacity = (cpu.is_some() || memory.is_some()).then_some(Capacity {
-        policy: Policy {
-            capacity: Amount { cpu, memory },
-            max_utilisation,
-            limits_cpu,
-            limits_memory,
-            target_cpu,
-            target_memory,
-            ..Policy::default()
-        },
-        location,
-    });
+    // Without a capacity there is nothing to hold the totals to.
+    let capacity = policy
+        .filter(|p| p.capacity.cpu.is_some() || p.capacity.memory.is_some())
+        .map(|policy| Capacity { policy, location });
     Ok((capacity, levels))
+}
+
+/// The policy of flags given without an environment file: no ceiling below the capacity.
+fn flags_only() -> Policy {
+    Policy {
+        max_utilisation: 100.0,
+        ..Policy::default()
+    }
 }
 
 fn usage(message: &str) -> Diagnostic {

@@ -8,6 +8,7 @@
 //! above capacity only mean throttling. Hence the default: memory limits over capacity are a
 //! warning, CPU limits are not judged until the environment says how far they may go.
 
+use crate::catalogue::model::ClusterSpec;
 use crate::catalogue::resolve::Amount;
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Severity;
@@ -196,16 +197,33 @@ pub struct Policy {
 
 impl Policy {
     pub fn of(env: &ResolvedEnvironment) -> Policy {
+        Policy::new(
+            env.capacity,
+            env.max_utilisation,
+            &env.cluster,
+            env.pod_overhead,
+            env.enforce.quota,
+        )
+    }
+
+    /// From an environment's settings (`crate::catalogue::settings`, the one reader of them).
+    pub fn new(
+        capacity: Amount,
+        max_utilisation: f64,
+        cluster: &ClusterSpec,
+        pod_overhead: (Amount, Amount),
+        quota: bool,
+    ) -> Policy {
         Policy {
-            capacity: env.capacity,
-            max_utilisation: env.max_utilisation,
-            limits_cpu: env.cluster.limits.cpu.map(|p| p.0),
-            limits_memory: env.cluster.limits.memory.map(|p| p.0),
-            target_cpu: env.cluster.target.cpu.map(|p| p.0),
-            target_memory: env.cluster.target.memory.map(|p| p.0),
-            pod_requests: Usage::of(env.pod_overhead.0, 1),
-            pod_limits: Usage::of(env.pod_overhead.1, 1),
-            quota: env.enforce.quota,
+            capacity,
+            max_utilisation,
+            limits_cpu: cluster.limits.cpu.map(|p| p.0),
+            limits_memory: cluster.limits.memory.map(|p| p.0),
+            target_cpu: cluster.target.cpu.map(|p| p.0),
+            target_memory: cluster.target.memory.map(|p| p.0),
+            pod_requests: Usage::of(pod_overhead.0, 1),
+            pod_limits: Usage::of(pod_overhead.1, 1),
+            quota,
         }
     }
 

@@ -195,8 +195,13 @@ impl<'a> ServiceFacts<'a> {
             ));
         }
         for (rule, reason) in &svc.suppress {
+            // A code `rule/condition` is annotated `rule.condition`: an annotation name has room
+            // for one `/`, and the prefix has it.
             annotations.push((
-                Cow::Owned(format!("{ANNOTATION_SUPPRESS_PREFIX}{rule}")),
+                Cow::Owned(format!(
+                    "{ANNOTATION_SUPPRESS_PREFIX}{}",
+                    rule.replacen('/', ".", 1)
+                )),
                 Cow::Borrowed(reason.as_str()),
             ));
         }
