@@ -50,7 +50,8 @@ pub static DUPLICATE_TARGET: Code = Code {
 pub static MISSING_TARGET: Code = Code {
     id: "hpa/missing-target",
     severity: Severity::Error,
-    summary: "A HorizontalPodAutoscaler's scaleTargetRef names a workload its namespace does not have",
+    summary:
+        "A HorizontalPodAutoscaler's scaleTargetRef names a workload its namespace does not have",
     bad: example!("hpa/fires/missing-target.yaml"),
     good: example!("hpa/quiet/target-exists.yaml"),
 };
@@ -58,7 +59,8 @@ pub static MISSING_TARGET: Code = Code {
 pub static REPLICAS_SET: Code = Code {
     id: "hpa/replicas-set",
     severity: Severity::Warning,
-    summary: "A workload an HPA scales also sets spec.replicas, so every sync fights the autoscaler",
+    summary:
+        "A workload an HPA scales also sets spec.replicas, so every sync fights the autoscaler",
     bad: example!("hpa/fires/replicas-set.yaml"),
     good: example!("hpa/quiet/target-exists.yaml"),
 };

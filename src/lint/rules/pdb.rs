@@ -34,8 +34,9 @@ namespace:
   budget without a selector selects no pod; `selector: {}` selects every pod of the namespace.
 - no two budgets select the same workload's pods.
 
-Workloads another object owns (`metadata.ownerReferences`: the ReplicaSets and Pods of a
-`kubectl get -o yaml` dump) are counted through their owner, and a Helm test hook not at all.
+A workload whose controller (`metadata.ownerReferences`) is among the linted manifests, as the
+ReplicaSets and Pods of a `kubectl get -o yaml` dump are, is counted through that controller; a
+Helm test hook is not counted.
 
 shipshape itself renders a budget only for a service of two or more minimum replicas, with
 `minAvailable` one below that minimum, so its own output allows one eviction at every size; these
@@ -78,7 +79,8 @@ pub static SELECTS_NOTHING: Code = Code {
 pub static OVERLAPPING: Code = Code {
     id: "pdb/overlapping",
     severity: Severity::Warning,
-    summary: "Two PodDisruptionBudgets select the same pods, which the eviction API refuses to evict",
+    summary:
+        "Two PodDisruptionBudgets select the same pods, which the eviction API refuses to evict",
     bad: example!("pdb/fires/overlapping.yaml"),
     good: example!("pdb/quiet/allows-one-eviction.yaml"),
 };
@@ -138,7 +140,13 @@ struct PodCount {
 fn pod_count(ctx: &LintContext, wi: usize) -> Option<PodCount> {
     let f = ctx.index.facts(wi);
     match f.kind {
-        "Pod" => return Some(PodCount { min: 1, max: 1, hpa: None }),
+        "Pod" => {
+            return Some(PodCount {
+                min: 1,
+                max: 1,
+                hpa: None,
+            })
+        }
         "Deployment" | "StatefulSet" | "ReplicaSet" => {}
         _ => return None,
     }
@@ -268,17 +276,18 @@ fn budget(ctx: &LintContext, out: &mut Sink, pi: usize, selected: Option<&[usize
     let Some(selected) = selected.filter(|s| !s.is_empty()) else {
         return;
     };
-    let Some(pods) = selected
-        .iter()
-        .map(|&w| pod_count(ctx, w))
-        .try_fold(PodCount::default(), |sum, c| {
-            let c = c?;
-            Some(PodCount {
-                min: sum.min + c.min,
-                max: sum.max + c.max,
-                hpa: sum.hpa.or(c.hpa),
+    let Some(pods) =
+        selected
+            .iter()
+            .map(|&w| pod_count(ctx, w))
+            .try_fold(PodCount::default(), |sum, c| {
+                let c = c?;
+                Some(PodCount {
+                    min: sum.min + c.min,
+                    max: sum.max + c.max,
+                    hpa: sum.hpa.or(c.hpa),
+                })
             })
-        })
     else {
         return;
     };
@@ -350,7 +359,7 @@ fn blocks_drain_at_min(
         &BLOCKS_DRAIN_AT_MIN,
         Some(pi),
         format!(
-            "PodDisruptionBudget `{}` asks minAvailable {} of the {pods} pod(s) HorizontalPodAutoscaler `{}` runs at its minimum: there no pod may be evicted, so node drains hang whenever load is low",
+            "PodDisruptionBudget `{}` asks minAvailable {}, and HorizontalPodAutoscaler `{}` runs as few as {pods} pod(s): at that minimum no pod may be evicted, so node drains hang whenever load is low",
             ctx.manifests[pi].name(),
             min_available.shown(),
             ctx.manifests[hpa].name()
@@ -367,7 +376,10 @@ fn selects_nothing(ctx: &LintContext, out: &mut Sink, pi: usize) {
     let has_selector = at(&m.value, &["spec", "selector"]).is_some_and(|s| !s.is_null());
     let (message, help) = if has_selector {
         (
-            format!("PodDisruptionBudget `{}` selects no pod of namespace `{ns}`: it protects nothing", m.name()),
+            format!(
+                "PodDisruptionBudget `{}` selects no pod of namespace `{ns}`: it protects nothing",
+                m.name()
+            ),
             "make spec.selector match the pod template labels of the workload it is meant for",
         )
     } else {
