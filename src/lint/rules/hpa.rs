@@ -20,7 +20,9 @@ Every HorizontalPodAutoscaler (`autoscaling/v2` or `autoscaling/v1`):
 - scales a workload that is among the linted manifests. Like `policy-selector`, this is judged only
   when the linted manifests hold workloads of the HPA's namespace: linting an HPA on its own (its
   Deployment lives in another file or repository) says nothing, but an HPA beside the workloads of
-  its namespace that names none of them is an error. shipshape's own output is always complete;
+  its namespace that names none of them is an error. A target of a custom kind (an Argo Rollout)
+  is judged only when the linted manifests hold that kind in the namespace. shipshape's own output
+  is always complete;
 - has `minReplicas` (1 when unset) at most `maxReplicas`, and not 0 (scaling to zero needs the
   alpha `HPAScaleToZero` feature gate; the API server refuses it otherwise).
 
@@ -165,12 +167,31 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         first.insert(key, hi);
         match hpa.target(ctx) {
             Some(wi) => replicas_set(ctx, out, &hpa, wi),
-            None if ctx.platform.is_some() || ctx.index.has_workloads_in(ns) => {
-                missing(ctx, out, &hpa)
-            }
+            None if ctx.platform.is_some() || judged(ctx, &hpa) => missing(ctx, out, &hpa),
             None => {}
         }
     }
+}
+
+/// Whether the linted set is where `hpa`'s target would be: it holds workloads of the HPA's
+/// namespace, and the target's kind is a built-in one with a scale subresource or one the set
+/// holds in that namespace. An HPA on a custom resource (an Argo Rollout) linted beside
+/// Deployments, without its Rollout, is not judged.
+fn judged(ctx: &LintContext, hpa: &Autoscaler) -> bool {
+    let ns = ctx.index.namespace(hpa.manifest);
+    if !ctx.index.has_workloads_in(ns) {
+        return false;
+    }
+    let built_in = matches!(
+        hpa.target_kind,
+        "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController"
+    );
+    built_in
+        || ctx
+            .index
+            .of_kind(hpa.target_kind)
+            .iter()
+            .any(|&i| ctx.index.namespace(i) == ns)
 }
 
 fn target_pointer() -> &'static str {

@@ -30,7 +30,8 @@ namespace:
   the cluster (DaemonSets, Jobs) are not counted: then only `maxUnavailable: 0` and
   `minAvailable: 100%` are judged.
 - the selector matches the pods of at least one workload of its namespace (judged only when the
-  linted manifests hold workloads of that namespace, as `policy-selector` does). In `policy/v1` a
+  linted manifests hold workloads of that namespace, as `policy-selector` does; a custom resource
+  with a pod template, such as an Argo Rollout, whose labels the selector matches counts too). In `policy/v1` a
   budget without a selector selects no pod; `selector: {}` selects every pod of the namespace.
 - no two budgets select the same workload's pods.
 
@@ -211,7 +212,10 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             for &w in workloads {
                 covering.entry(w).or_default().push(pi);
             }
-            if workloads.is_empty() && ctx.index.has_workloads_in(ctx.index.namespace(pi)) {
+            if workloads.is_empty()
+                && ctx.index.has_workloads_in(ctx.index.namespace(pi))
+                && !custom_workload_matches(ctx, pi)
+            {
                 selects_nothing(ctx, out, pi);
             }
         }
@@ -235,6 +239,32 @@ fn selection(ctx: &LintContext, pi: usize) -> Option<Vec<usize>> {
             .filter(|&w| !owned(ctx, w) && !ctx.index.facts(w).helm_test)
             .collect(),
     )
+}
+
+/// Whether a manifest of a kind the index does not read pods from (an Argo Rollout, any custom
+/// resource with a `spec.template`) carries pod labels budget `pi`'s `matchLabels` match in its
+/// namespace: its pods may be what the budget is for. Read only for a budget that selects nothing.
+fn custom_workload_matches(ctx: &LintContext, pi: usize) -> bool {
+    let ns = ctx.index.namespace(pi);
+    let wanted = at(
+        &ctx.manifests[pi].value,
+        &["spec", "selector", "matchLabels"],
+    )
+    .and_then(Value::as_object);
+    ctx.manifests.iter().enumerate().any(|(i, m)| {
+        if ctx.index.pod_spec(i).is_some() || ctx.index.namespace(i) != ns {
+            return false;
+        }
+        let Some(labels) =
+            at(&m.value, &["spec", "template", "metadata", "labels"]).and_then(Value::as_object)
+        else {
+            return false;
+        };
+        wanted
+            .into_iter()
+            .flatten()
+            .all(|(k, v)| labels.field(k) == Some(v))
+    })
 }
 
 fn budget(ctx: &LintContext, out: &mut Sink, pi: usize, selected: Option<&[usize]>) {
