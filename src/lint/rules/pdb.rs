@@ -456,3 +456,29 @@ fn overlapping(ctx: &LintContext, out: &mut Sink, covering: &BTreeMap<usize, Vec
         .help("give each workload's pods one budget: narrow one selector, or merge the budgets");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_the_api_reads_int_or_string() {
+        assert_eq!(Amount::read(&Value::from(2)), Some(Amount::Pods(2)));
+        assert_eq!(Amount::read(&Value::from("50%")), Some(Amount::Percent(50)));
+        // A string must be a percentage; a fraction of a percent is no amount.
+        assert_eq!(Amount::read(&Value::from("2")), None);
+        assert_eq!(Amount::read(&Value::from("50.5%")), None);
+        assert_eq!(Amount::read(&Value::from(-1)), None);
+    }
+
+    #[test]
+    fn percentages_round_up_as_the_disruption_controller_rounds_them() {
+        assert_eq!(Amount::Percent(50).of(7), 4);
+        assert_eq!(Amount::Percent(50).of(3), 2);
+        assert_eq!(Amount::Percent(67).of(3), 3);
+        assert_eq!(Amount::Percent(10).of(3), 1);
+        assert_eq!(Amount::Percent(0).of(3), 0);
+        assert_eq!(Amount::Percent(100).of(5), 5);
+        assert_eq!(Amount::Pods(2).of(5), 2);
+    }
+}
