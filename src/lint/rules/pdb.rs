@@ -313,8 +313,8 @@ fn budget(ctx: &LintContext, out: &mut Sink, pi: usize, selected: Option<&[usize
             .try_fold(PodCount::default(), |sum, c| {
                 let c = c?;
                 Some(PodCount {
-                    min: sum.min + c.min,
-                    max: sum.max + c.max,
+                    min: sum.min.saturating_add(c.min),
+                    max: sum.max.saturating_add(c.max),
                     hpa: sum.hpa.or(c.hpa),
                 })
             })
@@ -341,10 +341,19 @@ fn budget(ctx: &LintContext, out: &mut Sink, pi: usize, selected: Option<&[usize
                 "minAvailable {} {at_most}: none may be evicted",
                 min_available.shown()
             ),
-            Some(first),
+            Some(match pods.hpa {
+                Some(h) => (h, "/spec/maxReplicas", "/replicas/max", "HPA maximum"),
+                None => (
+                    first,
+                    "/spec/replicas",
+                    "/replicas",
+                    "replicas of the selected pods",
+                ),
+            }),
         );
     } else if let Some(h) = pods.hpa {
-        if min_available.of(pods.min) >= pods.min {
+        // A minimum of 0 is hpa/min-above-max's to report.
+        if pods.min > 0 && min_available.of(pods.min) >= pods.min {
             blocks_drain_at_min(ctx, out, pi, min_available, pods.min, h);
         }
     }
@@ -356,7 +365,8 @@ fn never_evicts(
     pi: usize,
     pointer: &str,
     why: String,
-    workload: Option<usize>,
+    // Where the pod count comes from: manifest, pointer, catalogue field, label.
+    count: Option<(usize, &str, &str, &str)>,
 ) {
     let d = out
         .report(
@@ -369,11 +379,8 @@ fn never_evicts(
         )
         .place(Some(ctx.locate(pi, pointer, "/replicas")), "allows no eviction")
         .help("let at least one pod go: minAvailable below the replicas (e.g. replicas - 1), or maxUnavailable: 1");
-    if let Some(w) = workload {
-        d.also(
-            Some(ctx.locate(w, "/spec/replicas", "/replicas")),
-            "replicas of the selected pods",
-        );
+    if let Some((i, pointer, field, label)) = count {
+        d.also(Some(ctx.locate(i, pointer, field)), label);
     }
 }
 
