@@ -270,9 +270,10 @@ pub fn emit_rendered(
     match output.format {
         Format::Human => {
             let color = use_color(output.color, io.stderr_is_terminal);
+            let dumb = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
             let _ = io
                 .stderr
-                .write_all(report::human::render(diagnostics, color).as_bytes());
+                .write_all(report::human::render_drawn(diagnostics, color, !dumb).as_bytes());
         }
         Format::Short => {
             let _ = io

@@ -30,4 +30,5 @@ pub mod profile;
 pub mod render;
 pub mod report;
 pub mod synth;
+pub mod vocabulary;
 pub mod yaml;

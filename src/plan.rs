@@ -4,21 +4,24 @@
 //!
 //! The figures follow the `resource-overcommit` rule, through the same [`ledger`]: requests and
 //! limits x minimum replicas (the HPA minimum where an HPA scales the service), and the HPA worst
-//! case at maximum replicas. The plan is computed from [`ResolvedEnvironment`] alone, so it is
-//! pure and the formats below are views of one [`Plan`].
+//! case at maximum replicas. The plan is computed from [`ResolvedEnvironment`] and what its
+//! rendered workloads say of their rolling updates ([`Surges`]: a patch may change `maxSurge`), so
+//! it is pure and the formats below are views of one [`Plan`].
 
 pub mod json;
 pub mod ledger;
 pub mod markdown;
 pub mod text;
 
-pub use ledger::{Check, Checks, Footprint, Policy, Share, Usage, Verdicts};
+pub use ledger::{Check, Checks, Footprint, Policy, Share, Surge, Usage, Verdicts};
 
 use crate::catalogue::model::{Rollout, Workload};
 use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human};
 use crate::catalogue::resolve::Amount;
-use crate::catalogue::ResolvedEnvironment;
+use crate::catalogue::{ResolvedEnvironment, ResolvedService};
+use crate::manifest::Manifest;
 use clap::ValueEnum;
+use std::collections::HashMap;
 
 /// Output formats of `shipshape plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,6 +49,46 @@ pub struct ServicePlan {
     pub limits: Amount,
     /// A Deployment (a rolling update surges) rather than a StatefulSet.
     pub deployment: bool,
+    /// How its rolling update surges, as the rendered workload says.
+    pub surge: Surge,
+}
+
+/// Each service's rolling-update surge as its rendered workload says it, by service name: the
+/// built-in Deployment surges by Kubernetes' default, and a patch may set `maxSurge` or the
+/// `Recreate` strategy. Read with the function `resource-overcommit` reads any workload with
+/// ([`Surge::of`]), so the plan's surge rows and the rule's findings agree.
+#[derive(Debug, Clone, Default)]
+pub struct Surges(HashMap<String, Surge>);
+
+impl Surges {
+    /// The surges of `env`'s services, from their rendered workloads (the Deployment or
+    /// StatefulSet named after the service, rendered for it).
+    pub fn rendered(env: &ResolvedEnvironment, manifests: &[Manifest]) -> Surges {
+        let mut surges = HashMap::with_capacity(env.services.len());
+        for m in manifests {
+            let Some(service) = m.service() else {
+                continue;
+            };
+            let kind = m.kind();
+            if matches!(kind, "Deployment" | "StatefulSet") && m.name() == service {
+                surges
+                    .entry(service.to_owned())
+                    .or_insert_with(|| Surge::of(&m.value, kind));
+            }
+        }
+        Surges(surges)
+    }
+
+    /// The surge of `svc`: its rendered workload's, else what the built-in one would have.
+    pub fn of(&self, svc: &ResolvedService) -> Surge {
+        self.0
+            .get(&svc.name)
+            .copied()
+            .unwrap_or(match svc.workload {
+                Workload::Deployment => Surge::Default,
+                Workload::StatefulSet => Surge::Never,
+            })
+    }
 }
 
 /// Services that start together: one sync wave of a phase.
@@ -189,7 +232,7 @@ fn join_environments(plan: &Plan, environment: impl Fn(&EnvPlan) -> String) -> S
     blocks.join("\n")
 }
 
-pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
+pub fn plan_environment(env: &ResolvedEnvironment, surges: &Surges) -> EnvPlan {
     let policy = Policy::of(env);
     let mut phases = Vec::with_capacity(env.phases.len());
     let mut cumulative = Footprint::default();
@@ -214,6 +257,7 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
                     requests: s.requests,
                     limits: s.limits,
                     deployment: s.workload == Workload::Deployment,
+                    surge: surges.of(s),
                 }
             })
             .collect();
@@ -274,7 +318,7 @@ pub fn plan_environment(env: &ResolvedEnvironment) -> EnvPlan {
 fn steps(services: &[ServicePlan], policy: &Policy) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     for s in services {
-        let pods = ledger::surge_pods(s.deployment, u64::from(s.replicas_min));
+        let pods = s.surge.pods(u64::from(s.replicas_min));
         let surge = Usage::of(s.requests, 1)
             .plus(policy.pod_requests)
             .times(pods);

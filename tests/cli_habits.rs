@@ -123,6 +123,11 @@ fn colour_follows_no_color_clicolor_force_and_term() {
     assert!(!coloured(&[("CLICOLOR_FORCE", "")], &[]));
     assert!(coloured(&[("TERM", "dumb")], &["--color", "always"]));
     assert!(!coloured(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]));
+    // A dumb terminal gets the excerpts framed in ASCII, not box characters.
+    let dumb = run_plain(dir, &["check"], &[("TERM", "dumb")]).stderr;
+    assert!(dumb.contains("rendered/dev/api.yaml"), "{dumb}");
+    assert!(dumb.is_ascii(), "{dumb}");
+    assert!(!run_plain(dir, &["check"], &[]).stderr.is_ascii());
 }
 
 #[test]

@@ -546,7 +546,7 @@ fn literal_secrets_in_the_catalogue_are_findings_pointing_at_the_catalogue() {
     let findings: Vec<&str> = o
         .stdout
         .lines()
-        .filter(|l| l.contains("[literal-secret]"))
+        .filter(|l| l.contains("[literal-secret/by-name]"))
         .collect();
     assert_eq!(findings.len(), 2, "{}", o.all());
     for f in &findings {
@@ -616,7 +616,7 @@ fn a_custom_template_that_renders_a_secret_with_data_is_an_error() {
     o.no_panic();
     assert_eq!(o.code, Some(1), "{}", o.all());
     assert!(
-        o.stdout.contains("[literal-secret]") && o.stdout.contains("stringData"),
+        o.stdout.contains("[literal-secret/secret-data]") && o.stdout.contains("stringData"),
         "{}",
         o.stderr
     );

@@ -118,7 +118,7 @@ fn manifests_without_namespace_go_to_default_or_to_the_namespace_flag() {
     assert_eq!(o.code, Some(1), "{}", o.all());
     assert!(
         o.all()
-            .contains("error[policy-selector]: NetworkPolicy `api` selects pods matching `app=apii`, but no pod in namespace `team` does"),
+            .contains("error[policy-selector/selects-nothing]: NetworkPolicy `api` selects pods matching `app=apii`, but no pod in namespace `team` does"),
         "{}",
         o.all()
     );

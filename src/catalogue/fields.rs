@@ -7,6 +7,8 @@ use crate::catalogue::model::{EgressProtocol, EnvValue, FileContent, ServiceSpec
 use crate::catalogue::origin::Layers;
 use crate::catalogue::quantity::parse_memory;
 use crate::diagnostic::{Diagnostic, Location};
+use crate::vocabulary::annotation::CONFIG_HASH as ANNOTATION_CONFIG_HASH;
+use crate::vocabulary::label::RESERVED_POD_LABELS as RESERVED_LABELS;
 use crate::yaml::{input, push_pointer_segment, Limits};
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -14,9 +16,6 @@ use std::path::Path;
 
 /// Where the persistent volume mounts when `storage.mountPath` is not given.
 pub const DEFAULT_STORAGE_MOUNT: &str = "/data";
-/// The annotation on the pod template that changes with the configuration files, so a change to
-/// them rolls the pods (a ConfigMap change alone restarts nothing).
-pub const ANNOTATION_CONFIG_HASH: &str = "shipshape.dev/config-hash";
 /// Volume names shipshape gives its own volumes.
 const RESERVED_VOLUMES: [&str; 3] = ["tmp", "data", "config"];
 /// The API server refuses a ConfigMap above 1 MiB.
@@ -691,17 +690,6 @@ fn check_mount_paths(
         );
     }
 }
-
-/// Labels shipshape sets on every pod: the selector and routing depend on them.
-const RESERVED_LABELS: [&str; 7] = [
-    "app.kubernetes.io/name",
-    "app.kubernetes.io/instance",
-    "app.kubernetes.io/component",
-    "app.kubernetes.io/part-of",
-    "app.kubernetes.io/version",
-    "app.kubernetes.io/managed-by",
-    "version",
-];
 
 fn check_metadata(spec: &ServiceSpec, c: &mut Checker<'_>) {
     for key in spec.labels.keys() {

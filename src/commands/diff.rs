@@ -67,7 +67,7 @@ pub fn run(
                 .environments
                 .iter()
                 .filter(|e| names.contains(&e.resolved.name))
-                .map(|e| crate::plan::plan_environment(&e.resolved))
+                .map(|e| crate::plan::plan_environment(&e.resolved, &e.surges))
                 .collect();
             markdown::render(&markdown::Input {
                 drifts: &drifts,

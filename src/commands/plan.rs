@@ -29,7 +29,7 @@ pub fn run(opts: &CompileOptions, format: PlanFormat, color: ColorChoice, io: &m
         compiled
             .environments
             .iter()
-            .map(|e| plan::plan_environment(&e.resolved))
+            .map(|e| plan::plan_environment(&e.resolved, &e.surges))
             .collect(),
     );
     let text = match format {

@@ -77,8 +77,7 @@ impl<'a> Sides<'a> {
     }
 }
 
-const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
-const PHASE: &str = "shipshape.dev/phase";
+use crate::vocabulary::annotation::{PHASE, SYNC_WAVE};
 const WORKLOADS: [&str; 5] = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
 
 fn is_workload(o: &Value) -> bool {
@@ -298,7 +297,7 @@ fn pods(selector: Option<&Value>) -> String {
         .is_some_and(|e| !e.is_empty());
     match labels {
         Some(l) if !l.is_empty() => {
-            for key in ["app.kubernetes.io/name", "app"] {
+            for key in [crate::vocabulary::label::NAME, "app"] {
                 if let Some(name) = l.get(key).and_then(Value::as_str) {
                     return format!("`{name}`");
                 }

@@ -201,7 +201,7 @@ fn namespace_selector(env: &ResolvedEnvironment) -> Value {
         object([(
             "matchLabels",
             object([(
-                "kubernetes.io/metadata.name",
+                crate::vocabulary::label::NAMESPACE_NAME,
                 Value::from(env.namespace.as_str()),
             )]),
         )]),

@@ -7,6 +7,7 @@ pub mod admission;
 pub mod quota;
 
 use crate::catalogue::ResolvedEnvironment;
+use crate::vocabulary::{annotation, label};
 use serde_json::{Map, Value};
 
 /// The file of an environment's directory that holds these documents.
@@ -40,16 +41,13 @@ fn metadata(env: &ResolvedEnvironment, name: &str, namespaced: bool) -> Value {
     meta.insert(
         "labels".into(),
         object([
-            (
-                "app.kubernetes.io/part-of",
-                Value::from(env.platform.as_str()),
-            ),
-            ("app.kubernetes.io/managed-by", Value::from("shipshape")),
+            (label::PART_OF, Value::from(env.platform.as_str())),
+            (label::MANAGED_BY, Value::from(label::MANAGED_BY_SHIPSHAPE)),
         ]),
     );
     meta.insert(
         "annotations".into(),
-        object([("argocd.argoproj.io/sync-wave", Value::from("-1"))]),
+        object([(annotation::SYNC_WAVE, Value::from("-1"))]),
     );
     Value::Object(meta)
 }

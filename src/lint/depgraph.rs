@@ -4,7 +4,7 @@
 
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
 use crate::manifest::{Field, Manifest};
-use crate::render::context::{ANNOTATION_DEPENDS_ON, ANNOTATION_PHASE, ANNOTATION_SYNC_WAVE};
+use crate::vocabulary::annotation::{DEPENDS_ON, PHASE, SYNC_WAVE};
 use serde_json::Value;
 
 #[derive(Debug, Clone)]
@@ -54,10 +54,10 @@ impl DepGraph {
                     .and_then(|a| a.field(key))
                     .and_then(Value::as_str)
             };
-            let wave = annotation(ANNOTATION_SYNC_WAVE)
+            let wave = annotation(SYNC_WAVE)
                 .and_then(|w| w.trim().parse::<i64>().ok())
                 .unwrap_or(0);
-            let depends_on = annotation(ANNOTATION_DEPENDS_ON)
+            let depends_on = annotation(DEPENDS_ON)
                 .map(|d| {
                     d.split(',')
                         .map(str::trim)
@@ -71,7 +71,7 @@ impl DepGraph {
                 name: name.to_owned(),
                 manifest: i,
                 wave,
-                phase: annotation(ANNOTATION_PHASE).map(str::to_owned),
+                phase: annotation(PHASE).map(str::to_owned),
                 depends_on,
             });
         }

@@ -1,7 +1,9 @@
 //! Indexes over one environment's manifests, built once so every rule stays linear.
 
+use crate::lint::containers::{self, Container};
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
 use crate::manifest::{at, pod_template, Field, Manifest};
+use crate::vocabulary::annotation;
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
@@ -85,7 +87,7 @@ pub fn api_group(api_version: &str) -> &str {
 /// Whether `helm.sh/hook` lists a test hook (`test`, or Helm 2's `test-success`/`test-failure`).
 fn is_helm_test(annotations: Option<&Value>) -> bool {
     annotations
-        .and_then(|a| a.field("helm.sh/hook"))
+        .and_then(|a| a.field(annotation::HELM_HOOK))
         .and_then(Value::as_str)
         .is_some_and(|hooks| {
             hooks
@@ -141,6 +143,8 @@ pub struct Index<'m> {
     by_identity: FxHashMap<(&'m str, &'m str, &'m str, &'m str), usize>,
     /// Workloads (anything with a pod template), in manifest order.
     pub workloads: Vec<usize>,
+    /// Per manifest, its pod's containers as read once (empty for anything but a workload).
+    containers: Vec<Vec<Container<'m>>>,
     /// Namespace -> its workloads, in manifest order.
     workloads_by_namespace: FxHashMap<&'m str, Vec<usize>>,
     /// (label key, value) -> workloads whose pods carry that label.
@@ -163,6 +167,7 @@ impl<'m> Index<'m> {
         // Sized up front: growing a map of every manifest rehashes all its keys each time.
         let mut ix = Index {
             facts: Vec::with_capacity(manifests.len()),
+            containers: Vec::with_capacity(manifests.len()),
             selections: (0..manifests.len()).map(|_| OnceLock::new()).collect(),
             by_identity: map_with_capacity(manifests.len()),
             manifests,
@@ -172,6 +177,10 @@ impl<'m> Index<'m> {
             let forced = placement.forced.get(i).copied().flatten();
             let f = Facts::of(m, forced, placement.default);
             ix.facts.push(f);
+            ix.containers.push(
+                f.pod_spec
+                    .map_or_else(Vec::new, |(pod, _)| containers::read(pod)),
+            );
             ix.by_kind.entry(f.kind).or_default().push(i);
             ix.by_identity
                 .entry((f.group, f.kind, f.namespace.unwrap_or(""), f.name))
@@ -215,6 +224,12 @@ impl<'m> Index<'m> {
     /// The pod spec of workload `i` and its pointer, as [`Manifest::pod_spec`].
     pub fn pod_spec(&self, i: usize) -> Option<(&'m Value, &'static str)> {
         self.facts[i].pod_spec
+    }
+
+    /// The containers of workload `i`'s pods (`spec.containers`), with their ports, probes and
+    /// resources read once for every rule; empty for anything but a workload.
+    pub fn containers(&self, i: usize) -> &[Container<'m>] {
+        &self.containers[i]
     }
 
     /// The labels of workload `i`'s pods, as [`Manifest::pod`] reads them.
@@ -600,6 +615,24 @@ mod tests {
         ];
         let ix = Index::build(&manifests);
         assert_eq!(ix.service_pods(2), &[0]);
+    }
+
+    #[test]
+    fn a_workload_s_containers_are_read_once_for_every_rule() {
+        let mut d = deployment("d", None);
+        d.value["spec"]["template"]["spec"] = serde_json::json!({ "containers": [
+            { "name": "a", "ports": [{ "containerPort": 80 }] },
+            { "name": "b" },
+        ]});
+        let mut svc = deployment("svc", None);
+        svc.value["kind"] = "Service".into();
+        let manifests = [d, svc];
+        let ix = Index::build(&manifests);
+        let containers = ix.containers(0);
+        let names: Vec<_> = containers.iter().map(|c| c.name).collect();
+        assert_eq!(names, [Some("a"), Some("b")]);
+        assert_eq!(containers[0].ports[0].number, Some(80));
+        assert!(ix.containers(1).is_empty(), "a Service has no containers");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The lint engine: rules over every manifest of one environment, through indexes built once.
 
 pub mod code;
+pub mod containers;
 pub mod context;
 pub mod depgraph;
 mod fxhash;
@@ -12,7 +13,7 @@ pub use code::{Code, Example};
 pub use context::{Capacity, LintContext, PhaseInfo};
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
-use crate::render::context::ANNOTATION_SUPPRESS_PREFIX;
+use crate::vocabulary::annotation;
 use indexmap::IndexMap;
 
 /// A lint rule: a family of conditions checked together, its documentation, and the check.
@@ -226,8 +227,8 @@ fn configured_severity(
 /// A finding is suppressed by an annotation naming its rule (every code) or its code alone, with
 /// a reason; a suppression without a reason suppresses nothing (and is itself reported).
 fn suppressed(m: &crate::manifest::Manifest, rule: &str, code: &str) -> bool {
-    let by_rule = format!("{ANNOTATION_SUPPRESS_PREFIX}{rule}");
-    let by_code = format!("{ANNOTATION_SUPPRESS_PREFIX}{}", code.replacen('/', ".", 1));
+    let by_rule = annotation::suppress(rule);
+    let by_code = annotation::suppress(code);
     [by_rule, by_code]
         .iter()
         .any(|key| m.annotation(key).is_some_and(|r| !r.trim().is_empty()))
@@ -252,7 +253,7 @@ fn check_suppressions(ctx: &LintContext) -> Vec<Diagnostic> {
             continue;
         };
         for (key, value) in annotations {
-            let Some(rule) = key.strip_prefix(ANNOTATION_SUPPRESS_PREFIX) else {
+            let Some(rule) = key.strip_prefix(annotation::SUPPRESS_PREFIX) else {
                 continue;
             };
             let pointer = format!(

@@ -58,6 +58,9 @@ impl Sink for KeepEverything {
 pub struct CompiledEnvironment {
     pub resolved: ResolvedEnvironment,
     pub rendered: RenderedEnvironment,
+    /// What the rendered workloads say of their rolling updates, read before the manifests are
+    /// let go: `plan` (and `diff`'s plan) need it after.
+    pub surges: crate::plan::Surges,
 }
 
 pub struct Compiled {
@@ -131,6 +134,7 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
         };
         crate::profile::mark("render+parse+emit", t);
         let mut compiled = CompiledEnvironment {
+            surges: crate::plan::Surges::rendered(&env, &rendered.manifests),
             resolved: env,
             rendered,
         };

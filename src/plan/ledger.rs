@@ -1,6 +1,9 @@
 //! The capacity ledger: what an environment allows (capacity, the requests ceiling, the limits
 //! policy, the target) and the verdicts on what its workloads add up to. `shipshape plan` and the
 //! `resource-overcommit` rule both judge through [`judge`], so they cannot disagree on a figure.
+//! Every verdict is decided in whole millicores and bytes ([`Check::exact`]); percentages are
+//! what the verdicts print, never what they compare. Both read a rollout's surge from the
+//! rendered workload ([`Surge::of`]), so a patched `maxSurge` moves them alike.
 //!
 //! Requests decide whether pods fit: the scheduler places a pod only where its requests fit. Limits
 //! decide what happens once they run: memory is incompressible, so limits above capacity mean the
@@ -12,10 +15,8 @@ use crate::catalogue::model::ClusterSpec;
 use crate::catalogue::resolve::Amount;
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Severity;
-
-/// Allowed rounding slack when comparing a share with a limit: a figure that sits exactly on a
-/// limit holds, whichever way the division rounded.
-pub const EPSILON: f64 = 1e-9;
+use crate::manifest::{at, Field};
+use serde_json::Value;
 
 /// Memory limits may reach the whole capacity when the environment sets no policy.
 pub const DEFAULT_MEMORY_LIMITS: f64 = 100.0;
@@ -101,6 +102,61 @@ pub fn surge_pods(deployment: bool, replicas: u64) -> u64 {
     }
 }
 
+/// How a workload's rolling update goes beyond its replica count, as its manifest says: what
+/// `plan` reads from the rendered (and patched) workload and `resource-overcommit` from any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surge {
+    /// No pod above the replicas: a StatefulSet (one pod replaced at a time), a `Recreate`
+    /// Deployment (the old pods stop first), any other kind.
+    Never,
+    /// A Deployment without `maxSurge`: Kubernetes' 25%, rounded up.
+    Default,
+    /// `maxSurge` as a count of pods.
+    Pods(u64),
+    /// `maxSurge` as a percentage of the replicas, rounded up.
+    Percent(u64),
+}
+
+impl Surge {
+    /// Reads `spec.strategy` of a workload of `kind`. A `maxSurge` Kubernetes would not accept
+    /// (a negative count, a string that is no percentage) counts as the default: the schema
+    /// check reports it, and the rollout is judged as if it were absent.
+    pub fn of(workload: &Value, kind: &str) -> Surge {
+        if kind != "Deployment" {
+            return Surge::Never;
+        }
+        let strategy = at(workload, &["spec", "strategy"]);
+        if strategy
+            .and_then(|s| s.field("type"))
+            .and_then(Value::as_str)
+            == Some("Recreate")
+        {
+            return Surge::Never;
+        }
+        match strategy
+            .and_then(|s| s.field("rollingUpdate"))
+            .and_then(|r| r.field("maxSurge"))
+        {
+            Some(Value::Number(n)) => n.as_u64().map_or(Surge::Default, Surge::Pods),
+            Some(Value::String(p)) => p
+                .strip_suffix('%')
+                .and_then(|p| p.parse::<u64>().ok())
+                .map_or(Surge::Default, Surge::Percent),
+            _ => Surge::Default,
+        }
+    }
+
+    /// Pods a rolling update of `replicas` adds.
+    pub fn pods(self, replicas: u64) -> u64 {
+        match self {
+            Surge::Never => 0,
+            Surge::Default => surge_pods(true, replicas),
+            Surge::Pods(n) => n,
+            Surge::Percent(p) => replicas.saturating_mul(p).div_ceil(100),
+        }
+    }
+}
+
 /// Whether a wave's rollout fits: the platform's steady requests plus the wave's surge pods,
 /// against [`Policy::rollout_limit`].
 pub fn rollout(steady: Usage, surge: Usage, policy: &Policy) -> Checks {
@@ -108,8 +164,9 @@ pub fn rollout(steady: Usage, surge: Usage, policy: &Policy) -> Checks {
     Checks::exact(steady.plus(surge), policy.capacity, limit, limit)
 }
 
-/// One share held against one limit (a budget, the ceiling, the capacity, the limits policy or
-/// the target).
+/// One amount held against a share of capacity (a budget, the ceiling, the capacity, the limits
+/// policy or the target): `limit` and `used` are percentages to print, `ok` the whole-unit
+/// verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Check {
     pub limit: f64,
@@ -128,15 +185,6 @@ impl Check {
             ok: used <= allowed(capacity, limit),
         })
     }
-
-    pub fn new(used: Option<f64>, limit: Option<f64>) -> Option<Check> {
-        let (used, limit) = (used?, limit?);
-        Some(Check {
-            limit,
-            used,
-            ok: used <= limit + EPSILON,
-        })
-    }
 }
 
 /// Checks per resource; `None` where there is no limit or the share is unknown.
@@ -147,13 +195,6 @@ pub struct Checks {
 }
 
 impl Checks {
-    pub fn new(share: Share, cpu_limit: Option<f64>, memory_limit: Option<f64>) -> Checks {
-        Checks {
-            cpu: Check::new(share.cpu, cpu_limit),
-            memory: Check::new(share.memory, memory_limit),
-        }
-    }
-
     /// Amounts against shares of a capacity, decided in whole units.
     pub fn exact(
         used: Usage,
@@ -358,16 +399,58 @@ mod tests {
         assert_eq!(percent(1, None), None);
         assert_eq!(percent(1, Some(0)), Some(f64::INFINITY));
         assert_eq!(
-            Check::new(percent(1, Some(0)), Some(100.0)).map(|c| c.ok),
+            Check::exact(1, Some(0), Some(100.0)).map(|c| c.ok),
             Some(false)
+        );
+        assert_eq!(
+            Check::exact(0, Some(0), Some(100.0)).map(|c| c.ok),
+            Some(true)
         );
         assert_eq!(percent(4, Some(8)), Some(50.0));
-        assert_eq!(Check::new(Some(80.0), Some(80.0)).map(|c| c.ok), Some(true));
         assert_eq!(
-            Check::new(Some(80.01), Some(80.0)).map(|c| c.ok),
+            Check::exact(8, Some(10), Some(80.0)),
+            Some(Check {
+                limit: 80.0,
+                used: 80.0,
+                ok: true
+            })
+        );
+        assert_eq!(
+            Check::exact(8001, Some(10_000), Some(80.0)).map(|c| c.ok),
             Some(false)
         );
-        assert_eq!(Check::new(None, Some(80.0)), None);
+        assert_eq!(Check::exact(1, None, Some(80.0)), None);
+        assert_eq!(Check::exact(1, Some(10), None), None);
+    }
+
+    #[test]
+    fn a_surge_is_read_from_the_workload() {
+        let deployment = |strategy: Value| serde_json::json!({ "kind": "Deployment", "spec": { "replicas": 4, "strategy": strategy } });
+        let surge = |strategy: Value| Surge::of(&deployment(strategy), "Deployment");
+        assert_eq!(surge(Value::Null), Surge::Default);
+        assert_eq!(surge(Value::Null).pods(4), 1);
+        assert_eq!(surge(Value::Null).pods(5), 2);
+        assert_eq!(
+            surge(serde_json::json!({ "type": "Recreate" })),
+            Surge::Never
+        );
+        let rolling =
+            |max: Value| surge(serde_json::json!({ "rollingUpdate": { "maxSurge": max } }));
+        assert_eq!(rolling(Value::from(0)).pods(4), 0);
+        assert_eq!(rolling(Value::from(3)).pods(4), 3);
+        assert_eq!(rolling(Value::from("100%")).pods(4), 4);
+        assert_eq!(rolling(Value::from("30%")).pods(4), 2, "1.2 pods round up");
+        assert_eq!(rolling(Value::from(-1)), Surge::Default);
+        assert_eq!(rolling(Value::from("lots")), Surge::Default);
+        assert_eq!(
+            rolling(Value::from("1000000000000000000000%")),
+            Surge::Default
+        );
+        assert_eq!(Surge::Percent(u64::MAX).pods(u64::MAX), u64::MAX / 100 + 1);
+        assert_eq!(
+            Surge::of(&deployment(Value::Null), "StatefulSet"),
+            Surge::Never
+        );
     }
 
     #[test]

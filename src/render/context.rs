@@ -1,18 +1,14 @@
 //! What the renderer knows about a service beyond its catalogue entry ([`ServiceFacts`]: labels,
-//! annotations, callers, routes...), and the constants rendered resources share. Computed once
-//! per service; the built-in builders and the extra templates' context read the same facts.
+//! annotations, callers, routes...), and the constants rendered resources share (annotation and
+//! label names are [`crate::vocabulary`]'s, which the linter reads too). Computed once per
+//! service; the built-in builders and the extra templates' context read the same facts.
 
 use crate::catalogue::model::{Protocol, Workload};
 use crate::catalogue::resolve::HEADLESS_SUFFIX;
 use crate::catalogue::{ResolvedEnvironment, ResolvedService};
+use crate::vocabulary::{annotation, label};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-
-pub const MANAGED_BY: &str = "shipshape";
-pub const ANNOTATION_DEPENDS_ON: &str = "shipshape.dev/depends-on";
-pub const ANNOTATION_PHASE: &str = "shipshape.dev/phase";
-pub const ANNOTATION_SUPPRESS_PREFIX: &str = "shipshape.dev/suppress.";
-pub const ANNOTATION_SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 
 /// The namespace comes before every phase.
 pub const NAMESPACE_WAVE: i64 = -1;
@@ -184,24 +180,19 @@ impl<'a> ServiceFacts<'a> {
         let phase = env.phases.get(svc.phase).map_or("", |p| p.name.as_str());
         let mut annotations = Vec::with_capacity(3 + svc.suppress.len());
         annotations.push((
-            Cow::Borrowed(ANNOTATION_SYNC_WAVE),
+            Cow::Borrowed(annotation::SYNC_WAVE),
             Cow::Owned(svc.wave.to_string()),
         ));
-        annotations.push((Cow::Borrowed(ANNOTATION_PHASE), Cow::Borrowed(phase)));
+        annotations.push((Cow::Borrowed(annotation::PHASE), Cow::Borrowed(phase)));
         if !svc.depends_on.is_empty() {
             annotations.push((
-                Cow::Borrowed(ANNOTATION_DEPENDS_ON),
+                Cow::Borrowed(annotation::DEPENDS_ON),
                 Cow::Owned(svc.depends_on.join(",")),
             ));
         }
         for (rule, reason) in &svc.suppress {
-            // A code `rule/condition` is annotated `rule.condition`: an annotation name has room
-            // for one `/`, and the prefix has it.
             annotations.push((
-                Cow::Owned(format!(
-                    "{ANNOTATION_SUPPRESS_PREFIX}{}",
-                    rule.replacen('/', ".", 1)
-                )),
+                Cow::Owned(annotation::suppress(rule)),
                 Cow::Borrowed(reason.as_str()),
             ));
         }
@@ -246,10 +237,7 @@ impl<'a> ServiceFacts<'a> {
     /// The labels a Service and the workload's selector match pods by.
     pub fn selector(&self) -> [(&'static str, &'a str); 2] {
         let name = self.svc.name.as_str();
-        [
-            ("app.kubernetes.io/name", name),
-            ("app.kubernetes.io/instance", name),
-        ]
+        [(label::NAME, name), (label::INSTANCE, name)]
     }
 
     /// The labels of every manifest of the service.
@@ -258,10 +246,10 @@ impl<'a> ServiceFacts<'a> {
         [
             name,
             instance,
-            ("app.kubernetes.io/component", self.phase),
-            ("app.kubernetes.io/part-of", self.env.platform.as_str()),
-            ("app.kubernetes.io/version", self.version.as_str()),
-            ("app.kubernetes.io/managed-by", MANAGED_BY),
+            (label::COMPONENT, self.phase),
+            (label::PART_OF, self.env.platform.as_str()),
+            (label::VERSION, self.version.as_str()),
+            (label::MANAGED_BY, label::MANAGED_BY_SHIPSHAPE),
         ]
     }
 
@@ -269,7 +257,7 @@ impl<'a> ServiceFacts<'a> {
     /// stable track is v1).
     pub fn pod_labels(&self) -> [(&'static str, &str); 7] {
         let [a, b, c, d, e, f] = self.labels();
-        [a, b, c, d, e, f, ("version", STABLE_SUBSET)]
+        [a, b, c, d, e, f, (label::TRACK, STABLE_SUBSET)]
     }
 
     /// `requests` and `limits`: CPU and memory as written in the catalogue, and ephemeral

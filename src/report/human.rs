@@ -341,10 +341,17 @@ impl SourceCode for Excerpt {
 
 /// Renders diagnostics for a terminal (`color`) or for logs and snapshots (no colour).
 pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
+    render_drawn(diagnostics, color, true)
+}
+
+/// [`render`], with the excerpts' frames drawn in box characters (`unicode`) or in plain ASCII
+/// for a terminal that cannot show them (TERM=dumb).
+pub fn render_drawn(diagnostics: &[Diagnostic], color: bool, unicode: bool) -> String {
+    let theme = match (color, unicode) {
+        (true, true) => GraphicalTheme::unicode(),
+        (false, true) => GraphicalTheme::unicode_nocolor(),
+        (true, false) => GraphicalTheme::ascii(),
+        (false, false) => GraphicalTheme::none(),
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(110)

@@ -121,9 +121,10 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                 );
             }
             // Stable across runs so code scanning can track a finding from one commit to the next,
-            // also when it spreads to or leaves an environment (hence no environment in it).
+            // also when it spreads to or leaves an environment (hence no environment in it). v3:
+            // the code is the condition's (`port-conflict/duplicate-host-port`), no longer the rule's.
             r["partialFingerprints"] = json!({
-                "shipshape/v2": format!("{}:{}:{}", d.code, d.resource.as_deref().unwrap_or(""), d.message),
+                "shipshape/v3": format!("{}:{}:{}", d.code, d.resource.as_deref().unwrap_or(""), d.message),
             });
             r
         })

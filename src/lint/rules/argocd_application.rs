@@ -6,7 +6,7 @@ use crate::example;
 use crate::lint::context::{application_sources, is_application, normalise_dir};
 use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Manifest};
-use crate::render::builtin::argocd::{BUILTIN_PROJECT, FINALIZER};
+use crate::vocabulary::argocd::{BUILTIN_PROJECT, FINALIZER};
 use serde_json::Value;
 use std::collections::BTreeSet;
 

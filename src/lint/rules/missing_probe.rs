@@ -96,19 +96,17 @@ const HANDLERS: &[&str] = &["httpGet", "tcpSocket", "grpc", "exec"];
 fn check(ctx: &LintContext, out: &mut Sink) {
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
-        let Some((pod, base)) = ctx.index.pod_spec(wi) else {
+        let Some((_, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
         // `helm test` runs its pod once to completion: nothing sends it traffic or restarts it.
         if ctx.index.facts(wi).helm_test {
             continue;
         }
-        let Some(containers) = pod.field("containers").and_then(Value::as_array) else {
-            continue;
-        };
         let declared = ctx.service_of(wi);
-        for (ci, c) in containers.iter().enumerate() {
-            let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
+        for c in ctx.index.containers(wi) {
+            let ci = c.index;
+            let cname = c.name.unwrap_or("?");
             // Pointers are built only for a finding.
             let cpointer = || format!("{base}/containers/{ci}");
             for (probe, purpose) in [
@@ -118,7 +116,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 ),
                 ("livenessProbe", "a hung process is never restarted"),
             ] {
-                let Some(p) = c.field(probe) else {
+                let Some(p) = c.probe(probe) else {
                     let help = match declared {
                         Some(s) if s.probe == ProbeKind::None => "remove `probe: none`, or use `probe: tcp` for services without an HTTP health endpoint",
                         _ => "add the probe (in the catalogue: `health: { path: ... }` or `probe: tcp`)",

@@ -2,9 +2,11 @@
 
 use crate::diagnostic::Severity;
 use crate::example;
+use crate::lint::containers::{Container, Port};
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
 use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Field, Manifest};
+use crate::vocabulary;
 use serde_json::{Map, Value};
 
 pub const RULE: Rule = Rule {
@@ -146,25 +148,8 @@ fn port_key(v: &Value) -> Option<String> {
     }
 }
 
-#[derive(Clone, Copy)]
-struct ContainerPort<'a> {
-    name: Option<&'a str>,
-    number: Option<i64>,
-}
-
-fn container_ports(container: &Value) -> impl Iterator<Item = ContainerPort<'_>> + Clone {
-    container
-        .field("ports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|p| ContainerPort {
-            name: p.field("name").and_then(Value::as_str),
-            number: p.field("containerPort").and_then(Value::as_i64),
-        })
-}
-
-fn exposes<'a>(ports: impl IntoIterator<Item = ContainerPort<'a>>, target: &Value) -> bool {
+/// Whether one of `ports` is `target`: by name for a string, by number for a number.
+fn exposes<'a, 'm: 'a>(ports: impl IntoIterator<Item = &'a Port<'m>>, target: &Value) -> bool {
     let mut ports = ports.into_iter();
     match target {
         Value::String(name) => ports.any(|p| p.name == Some(name.as_str())),
@@ -213,11 +198,11 @@ fn convention_scope<'m>(
     let labels = m.labels()?;
     let label = |key: &str| labels.field(key).and_then(Value::as_str);
     let ours = ctx.platform.is_some()
-        || label("app.kubernetes.io/managed-by") == Some(crate::render::context::MANAGED_BY);
+        || label(vocabulary::label::MANAGED_BY) == Some(vocabulary::label::MANAGED_BY_SHIPSHAPE);
     if !ours {
         return None;
     }
-    Some((namespace.unwrap_or(""), label("app.kubernetes.io/part-of")?))
+    Some((namespace.unwrap_or(""), label(vocabulary::label::PART_OF)?))
 }
 
 fn service_selector(m: &Manifest) -> Option<&Map<String, Value>> {
@@ -234,21 +219,14 @@ fn same_backends(ctx: &LintContext, a: usize, b: usize) -> bool {
     }
 }
 
-/// The workloads a Service selects, each with the ports its containers expose: what every
-/// `targetPort` of the Service is checked against.
-fn backends<'m>(ctx: &LintContext<'m>, si: usize) -> Vec<(usize, Vec<ContainerPort<'m>>)> {
+/// The workloads a Service selects, each with its containers (and the ports they expose): what
+/// every `targetPort` of the Service is checked against.
+fn backends<'c, 'm>(ctx: &'c LintContext<'m>, si: usize) -> Vec<(usize, &'c [Container<'m>])> {
     ctx.index
         .service_pods(si)
         .iter()
-        .filter_map(|&wi| {
-            let (pod, _) = ctx.index.pod_spec(wi)?;
-            let containers = pod
-                .field("containers")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            Some((wi, containers.iter().flat_map(container_ports).collect()))
-        })
+        .filter(|&&wi| ctx.index.pod_spec(wi).is_some())
+        .map(|&wi| (wi, ctx.index.containers(wi)))
         .collect()
 }
 
@@ -269,7 +247,7 @@ fn services(ctx: &LintContext, out: &mut Sink) {
         };
         let has_selector = service_selector(svc).is_some();
         // Read on the first port that needs them, then shared by the others.
-        let mut selected: Option<Vec<(usize, Vec<ContainerPort<'_>>)>> = None;
+        let mut selected: Option<Vec<(usize, &[Container])>> = None;
         seen_numbers.clear();
         seen_names.clear();
         for (pi, p) in ports.iter().enumerate() {
@@ -383,9 +361,8 @@ fn services(ctx: &LintContext, out: &mut Sink) {
                 (None, None) => continue,
             };
             let pods = &*selected.get_or_insert_with(|| backends(ctx, si));
-            for (wi, exposed) in pods {
-                let wi = *wi;
-                if !exposes(exposed.iter().copied(), target) {
+            for &(wi, containers) in pods {
+                if !exposes(containers.iter().flat_map(|c| &c.ports), target) {
                     out.report(
                         &TARGET_PORT_NOT_EXPOSED,
                         Some(si),
@@ -425,24 +402,19 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
     let mut names: FxHashMap<&str, (usize, usize)> = FxHashMap::default();
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
-        let Some((pod, base)) = ctx.index.pod_spec(wi) else {
+        let Some((_, base)) = ctx.index.pod_spec(wi) else {
             continue;
         };
-        let containers = pod
-            .field("containers")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let containers = ctx.index.containers(wi);
         numbers.clear();
         names.clear();
-        for (ci, c) in containers.iter().enumerate() {
-            let Some(ports) = c.field("ports").and_then(Value::as_array) else {
-                continue;
-            };
-            for (pi, p) in ports.iter().enumerate() {
+        for c in containers {
+            let ci = c.index;
+            for p in &c.ports {
+                let pi = p.index;
                 let pointer = || port_pointer(base, ci, pi);
-                let protocol = p.field("protocol").and_then(Value::as_str).unwrap_or("TCP");
-                if let Some(n) = p.field("containerPort").and_then(Value::as_i64) {
+                let protocol = p.protocol;
+                if let Some(n) = p.number {
                     if let Some(&(fc, fp)) = numbers.get(&(n, protocol)) {
                         repeated(
                             ctx,
@@ -458,7 +430,7 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                         numbers.insert((n, protocol), (ci, pi));
                     }
                 }
-                if let Some(name) = p.field("name").and_then(Value::as_str) {
+                if let Some(name) = p.name {
                     if let Some(&(fc, fp)) = names.get(name) {
                         repeated(
                             ctx,
@@ -474,7 +446,7 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
                         names.insert(name, (ci, pi));
                     }
                 }
-                if let Some(hp) = p.field("hostPort").and_then(Value::as_i64) {
+                if let Some(hp) = p.host_port {
                     match host_ports.get(&(hp, protocol)) {
                         Some(&(other, other_base, oc, op)) if other != wi => {
                             let first_pointer =
@@ -493,15 +465,15 @@ fn pods(ctx: &LintContext, out: &mut Sink) {
             }
         }
         // Probe ports must be ports the container exposes.
-        for (ci, c) in containers.iter().enumerate() {
-            let ports = container_ports(c);
+        for c in containers {
+            let ci = c.index;
             for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
-                let Some(p) = c.field(probe) else { continue };
+                let Some(p) = c.probe(probe) else { continue };
                 for handler in ["httpGet", "tcpSocket", "grpc"] {
                     let Some(port) = p.field(handler).and_then(|h| h.field("port")) else {
                         continue;
                     };
-                    if exposes(ports.clone(), port) {
+                    if exposes(&c.ports, port) {
                         continue;
                     }
                     let pointer = format!("{base}/containers/{ci}/{probe}/{handler}/port");

@@ -7,17 +7,15 @@
 //! `shipshape.dev/suppress.resource-overcommit` annotation still govern them all. The figures and
 //! verdicts come from [`crate::plan::ledger`], the same as `shipshape plan`'s.
 
-use crate::catalogue::quantity::{
-    format_cpu, format_memory, format_memory_human, parse_cpu, parse_memory,
-};
+use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human, QuantityError};
 use crate::diagnostic::{Location, Severity};
 use crate::example;
+use crate::lint::containers::Container;
 use crate::lint::{Code, LintContext, Rule, Sink};
-use crate::manifest::{at, Field};
+use crate::manifest::at;
 use crate::plan::ledger::{self, Check, Footprint, Usage};
-use crate::render::context::{ANNOTATION_PHASE, ANNOTATION_SYNC_WAVE};
+use crate::vocabulary::annotation;
 use serde_json::Value;
-use std::borrow::Cow;
 
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
@@ -212,14 +210,6 @@ struct WorkloadUsage<'m> {
     surge: Usage,
 }
 
-fn quantity(v: &Value) -> Option<Cow<'_, str>> {
-    match v {
-        Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        _ => None,
-    }
-}
-
 /// Memory in binary units, CPU in cores: the units people size clusters in.
 fn amount(x: u64, is_memory: bool) -> String {
     if is_memory {
@@ -284,33 +274,22 @@ fn container_usage(
     ctx: &LintContext,
     out: &mut Sink,
     wi: usize,
-    c: &Value,
-    (base, ci): (&str, usize),
+    c: &Container,
+    base: &str,
 ) -> (Usage, Usage) {
     let m = &ctx.manifests[wi];
     // Built only for a finding.
-    let cpointer = || format!("{base}/containers/{ci}");
-    let cname = c.field("name").and_then(Value::as_str).unwrap_or("?");
+    let cpointer = || format!("{base}/containers/{}", c.index);
+    let cname = c.name.unwrap_or("?");
     let mut usage = Usage::default();
     let mut limits = Usage::default();
     let mut missing_requests = Vec::new();
     let mut missing_limits = Vec::new();
-    let resources = c.field("resources");
     for key in ["cpu", "memory"] {
-        let get = |kind: &str| {
-            resources
-                .and_then(|r| r.field(kind))
-                .and_then(|r| r.field(key))
-        };
-        let mut parse = |kind: &str, v: &Value| -> Option<u64> {
-            let text = quantity(v).unwrap_or_default();
-            let parsed = if key == "cpu" {
-                parse_cpu(&text)
-            } else {
-                parse_memory(&text)
-            };
+        let get = |kind: &str| c.resources.of(kind).get(key);
+        let mut parse = |kind: &str, parsed: &Result<u64, QuantityError>| -> Option<u64> {
             match parsed {
-                Ok(x) => Some(x),
+                Ok(x) => Some(*x),
                 Err(e) => {
                     let at = ctx.locate(
                         wi,
@@ -324,7 +303,7 @@ fn container_usage(
                             format!("{key} {kind} of `{}`: {}", m.name(), e.message),
                         )
                         .place(Some(at), "not a quantity");
-                    if let Some(s) = e.suggestion {
+                    if let Some(s) = &e.suggestion {
                         d.help(format!("did you mean `{s}`?"));
                     }
                     None
@@ -437,7 +416,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     for &wi in &ctx.index.workloads {
         let m = &ctx.manifests[wi];
         let facts = ctx.index.facts(wi);
-        let Some((pod, base)) = facts.pod_spec else {
+        let Some((_, base)) = facts.pod_spec else {
             continue;
         };
         if facts.helm_test {
@@ -445,13 +424,8 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         }
         let mut requests = Usage::default();
         let mut limits = Usage::default();
-        let containers = pod
-            .field("containers")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        for (ci, c) in containers.iter().enumerate() {
-            let (r, l) = container_usage(ctx, out, wi, c, (base, ci));
+        for c in ctx.index.containers(wi) {
+            let (r, l) = container_usage(ctx, out, wi, c, base);
             requests = requests.plus(r);
             limits = limits.plus(l);
         }
@@ -471,11 +445,12 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             }
             None => (replicas, replicas),
         };
-        let surge_pods = surge_pods(&m.value, facts.kind, min);
+        // Read as `plan` reads the rendered workloads, so both show one surge.
+        let surge_pods = ledger::Surge::of(&m.value, facts.kind).pods(min);
         usages.push(WorkloadUsage {
             manifest: wi,
             name: facts.name,
-            phase: m.annotation(ANNOTATION_PHASE),
+            phase: m.annotation(annotation::PHASE),
             footprint: Footprint::of(
                 requests.plus(pod_requests),
                 limits.plus(pod_limits),
@@ -483,7 +458,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 max,
             ),
             wave: m
-                .annotation(ANNOTATION_SYNC_WAVE)
+                .annotation(annotation::SYNC_WAVE)
                 .and_then(|w| w.trim().parse().ok())
                 .unwrap_or(0),
             surge_pods,
@@ -520,7 +495,7 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 show(cap),
                 over(c.used, c.limit),
                 percent(c.limit),
-                show((cap as f64 * c.limit / 100.0) as u64)
+                show(ledger::allowed(cap, c.limit))
             ),
         )
         .place(report.place(is_mem, &by_requests), report.label())
@@ -615,33 +590,6 @@ fn side(checks: ledger::Checks, is_memory: bool) -> Option<Check> {
 
 /// Which figure of a footprint a finding is about: requests or limits, at min or max replicas.
 type By<'a> = &'a dyn Fn(&Footprint) -> Usage;
-
-/// Pods a rolling update of this workload adds: a Deployment's `maxSurge` (a count, or a
-/// percentage of the replicas rounded up; 25% when unset), none for `Recreate` or other kinds.
-fn surge_pods(workload: &Value, kind: &str, replicas: u64) -> u64 {
-    if kind != "Deployment" {
-        return 0;
-    }
-    let strategy = at(workload, &["spec", "strategy"]);
-    if strategy
-        .and_then(|s| s.field("type"))
-        .and_then(Value::as_str)
-        == Some("Recreate")
-    {
-        return 0;
-    }
-    match strategy
-        .and_then(|s| s.field("rollingUpdate"))
-        .and_then(|r| r.field("maxSurge"))
-    {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::String(p)) => match p.strip_suffix('%').and_then(|p| p.parse::<u64>().ok()) {
-            Some(p) => (replicas * p).div_ceil(100),
-            None => ledger::surge_pods(true, replicas),
-        },
-        _ => ledger::surge_pods(true, replicas),
-    }
-}
 
 /// Each sync wave's rolling update beside the running platform: its Deployments' surge pods
 /// (25% of their replicas, rounded up) must fit under the quota where one enforces the ceiling

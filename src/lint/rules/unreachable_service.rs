@@ -137,22 +137,17 @@ fn policy_port_matches(entry: &Value, port: &PodPort) -> bool {
 /// The ports Service `si` sends to on workload `w`: each `targetPort` (the `port` when unset)
 /// as the pod exposes it. A target the pod does not expose is left out. Lazy, and without
 /// allocating: it runs for every Service whose pods a policy isolates.
-fn pod_ports<'a>(ctx: &LintContext<'a>, si: usize, w: usize) -> impl Iterator<Item = PodPort<'a>> {
-    let containers: &'a [Value] = ctx
-        .index
-        .pod_spec(w)
-        .and_then(|(pod, _)| pod.field("containers"))
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice);
+fn pod_ports<'c, 'a: 'c>(
+    ctx: &'c LintContext<'a>,
+    si: usize,
+    w: usize,
+) -> impl Iterator<Item = PodPort<'a>> + 'c {
+    let containers = ctx.index.containers(w);
     let exposed = move || {
         containers
             .iter()
-            .filter_map(|c| c.field("ports").and_then(Value::as_array))
-            .flatten()
-            .filter_map(|p| {
-                let number = p.field("containerPort").and_then(Value::as_i64)?;
-                Some((number, p.field("name").and_then(Value::as_str)))
-            })
+            .flat_map(|c| &c.ports)
+            .filter_map(|p| Some((p.number?, p.name)))
     };
     let service_ports: &'a [Value] = at(&ctx.manifests[si].value, &["spec", "ports"])
         .and_then(Value::as_array)

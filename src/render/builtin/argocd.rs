@@ -7,18 +7,15 @@ use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Diagnostic;
 use crate::lint::index::is_cluster_scoped;
 use crate::manifest::Manifest;
-use crate::render::context::{object, ARGOCD_DIR, IN_CLUSTER_SERVER, MANAGED_BY, RENDERED_PATH};
+use crate::render::context::{object, ARGOCD_DIR, IN_CLUSTER_SERVER, RENDERED_PATH};
+use crate::vocabulary::argocd::{BUILTIN_PROJECT, FINALIZER};
+use crate::vocabulary::{annotation, label};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 /// Namespace Argo CD runs in unless `argocd.namespace` says otherwise.
 pub const DEFAULT_NAMESPACE: &str = "argocd";
-/// Argo CD's own project, present in every installation: shipshape never renders it.
-pub const BUILTIN_PROJECT: &str = "default";
-/// Deleting an Application with this finalizer deletes what it deployed (a cascading delete);
-/// without it, the workloads stay in the cluster, unmanaged.
-pub const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 /// The file of `<out>/argocd/` holding the AppProjects.
 pub const PROJECTS_FILE: &str = "appprojects.yaml";
 
@@ -318,13 +315,13 @@ pub fn application(app: &Application<'_>) -> Value {
 
 fn labels(platform: &str, environment: Option<&str>) -> Value {
     let mut labels = Map::with_capacity(3);
-    labels.insert("app.kubernetes.io/part-of".into(), Value::from(platform));
+    labels.insert(label::PART_OF.into(), Value::from(platform));
     labels.insert(
-        "app.kubernetes.io/managed-by".into(),
-        Value::from(MANAGED_BY),
+        label::MANAGED_BY.into(),
+        Value::from(label::MANAGED_BY_SHIPSHAPE),
     );
     if let Some(env) = environment {
-        labels.insert("shipshape.dev/environment".into(), Value::from(env));
+        labels.insert(label::ENVIRONMENT.into(), Value::from(env));
     }
     Value::Object(labels)
 }
@@ -436,10 +433,7 @@ pub fn projects(
             // project does not exist yet.
             metadata.insert(
                 "annotations".into(),
-                object([(
-                    crate::render::context::ANNOTATION_SYNC_WAVE,
-                    Value::from("-1"),
-                )]),
+                object([(annotation::SYNC_WAVE, Value::from("-1"))]),
             );
             object([
                 ("apiVersion", Value::from("argoproj.io/v1alpha1")),

@@ -4,6 +4,7 @@
 use super::{array, manifest, match_selector, present};
 use crate::catalogue::model::Protocol;
 use crate::render::context::{object, traffic_policy, ServiceFacts};
+use crate::vocabulary::label;
 use serde_json::{Map, Value};
 
 pub(super) fn virtual_service(f: &ServiceFacts<'_>) -> Option<Value> {
@@ -78,7 +79,7 @@ pub(super) fn destination_rule(f: &ServiceFacts<'_>) -> Option<Value> {
         .map(|s| {
             object([
                 ("name", Value::from(s)),
-                ("labels", object([("version", Value::from(s))])),
+                ("labels", object([(label::TRACK, Value::from(s))])),
             ])
         })
         .collect();

@@ -3,7 +3,8 @@
 
 use super::{array, match_label};
 use crate::catalogue::ResolvedEnvironment;
-use crate::render::context::{object, MANAGED_BY, NAMESPACE_WAVE};
+use crate::render::context::{object, NAMESPACE_WAVE};
+use crate::vocabulary::{annotation, label};
 use serde_json::{Map, Value};
 
 /// Istio's mTLS mode when the environment names none: callers without a sidecar are refused.
@@ -23,16 +24,16 @@ pub fn environment_documents(env: &ResolvedEnvironment) -> Vec<Value> {
 
 fn namespace(env: &ResolvedEnvironment) -> Value {
     let mut labels = Map::with_capacity(7);
-    let mut label = |k: &str, v: &str| labels.insert(k.to_owned(), Value::from(v));
-    label("app.kubernetes.io/part-of", &env.platform);
-    label("app.kubernetes.io/managed-by", MANAGED_BY);
+    let mut set = |k: &str, v: &str| labels.insert(k.to_owned(), Value::from(v));
+    set(label::PART_OF, &env.platform);
+    set(label::MANAGED_BY, label::MANAGED_BY_SHIPSHAPE);
     // The restricted Pod Security profile, enforced by the API server for every pod.
-    label("pod-security.kubernetes.io/enforce", "restricted");
-    label("pod-security.kubernetes.io/enforce-version", "latest");
-    label("pod-security.kubernetes.io/audit", "restricted");
-    label("pod-security.kubernetes.io/warn", "restricted");
+    set(label::POD_SECURITY_ENFORCE, "restricted");
+    set(label::POD_SECURITY_ENFORCE_VERSION, "latest");
+    set(label::POD_SECURITY_AUDIT, "restricted");
+    set(label::POD_SECURITY_WARN, "restricted");
     if env.istio.enabled {
-        label("istio-injection", "enabled");
+        set("istio-injection", "enabled");
     }
     object([
         ("apiVersion", Value::from("v1")),
@@ -56,11 +57,8 @@ fn metadata(env: &ResolvedEnvironment, name: &str) -> Value {
         (
             "labels",
             object([
-                (
-                    "app.kubernetes.io/part-of",
-                    Value::from(env.platform.as_str()),
-                ),
-                ("app.kubernetes.io/managed-by", Value::from(MANAGED_BY)),
+                (label::PART_OF, Value::from(env.platform.as_str())),
+                (label::MANAGED_BY, Value::from(label::MANAGED_BY_SHIPSHAPE)),
             ]),
         ),
         ("annotations", wave_annotation()),
@@ -70,7 +68,7 @@ fn metadata(env: &ResolvedEnvironment, name: &str) -> Value {
 /// Namespace-wide objects sync with the Namespace, before any phase.
 fn wave_annotation() -> Value {
     object([(
-        crate::render::context::ANNOTATION_SYNC_WAVE,
+        annotation::SYNC_WAVE,
         Value::from(NAMESPACE_WAVE.to_string()),
     )])
 }
@@ -107,7 +105,7 @@ fn allow_istiod(env: &ResolvedEnvironment) -> Value {
     let to = object([
         (
             "namespaceSelector",
-            match_label("kubernetes.io/metadata.name", "istio-system"),
+            match_label(label::NAMESPACE_NAME, "istio-system"),
         ),
         ("podSelector", match_label("app", "istiod")),
     ]);

@@ -4,10 +4,8 @@
 
 use super::{array, manifest, match_label, match_selector};
 use crate::render::context::{object, ServiceFacts};
+use crate::vocabulary::label;
 use serde_json::{Map, Value};
-
-const NAME_LABEL: &str = "app.kubernetes.io/name";
-const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
 
 pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
     let svc = f.svc;
@@ -22,7 +20,7 @@ pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
         let from = f
             .callers
             .iter()
-            .map(|c| object([("podSelector", match_label(NAME_LABEL, &c.name))]))
+            .map(|c| object([("podSelector", match_label(label::NAME, &c.name))]))
             .collect();
         ingress.push(rule("from", from, svc.port));
     }
@@ -30,7 +28,7 @@ pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
         let from = svc
             .ingress_namespaces
             .iter()
-            .map(|ns| object([("namespaceSelector", match_label(NAMESPACE_LABEL, ns))]))
+            .map(|ns| object([("namespaceSelector", match_label(label::NAMESPACE_NAME, ns))]))
             .collect();
         ingress.push(rule("from", from, svc.port));
     }
@@ -43,7 +41,7 @@ pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
         .map(|d| {
             rule(
                 "to",
-                vec![object([("podSelector", match_label(NAME_LABEL, &d.name))])],
+                vec![object([("podSelector", match_label(label::NAME, &d.name))])],
                 d.port,
             )
         })
@@ -57,7 +55,7 @@ pub(super) fn network_policy(f: &ServiceFacts<'_>) -> Option<Value> {
             array([object([
                 (
                     "namespaceSelector",
-                    match_label(NAMESPACE_LABEL, "kube-system"),
+                    match_label(label::NAMESPACE_NAME, "kube-system"),
                 ),
                 ("podSelector", match_label("k8s-app", "kube-dns")),
             ])]),

@@ -2,13 +2,14 @@
 
 use super::configmap::{config_map_name, CONFIG_VOLUME};
 use super::{array, manifest, match_selector, present, strings_map};
-use crate::catalogue::fields::{EnvSource, RefKind, VolumeSource, ANNOTATION_CONFIG_HASH};
+use crate::catalogue::fields::{EnvSource, RefKind, VolumeSource};
 use crate::catalogue::model::ProbeKind;
 use crate::render::context::{object, port_name, ServiceFacts};
+use crate::vocabulary::annotation;
 use serde_json::{Map, Value};
 
 /// The node label the default spread runs over: one pod per node where the cluster allows.
-const SPREAD_TOPOLOGY_KEY: &str = "kubernetes.io/hostname";
+const SPREAD_TOPOLOGY_KEY: &str = crate::vocabulary::label::HOSTNAME;
 
 pub(super) fn workload(f: &ServiceFacts<'_>) -> Option<Value> {
     let svc = f.svc;
@@ -74,7 +75,10 @@ fn pod_metadata(f: &ServiceFacts<'_>) -> Value {
         annotations.insert(k.clone(), Value::from(v.as_str()));
     }
     if let Some(cf) = &fields.config_files {
-        annotations.insert(ANNOTATION_CONFIG_HASH.into(), Value::from(cf.hash.as_str()));
+        annotations.insert(
+            annotation::CONFIG_HASH.into(),
+            Value::from(cf.hash.as_str()),
+        );
     }
     if !annotations.is_empty() {
         meta.insert("annotations".into(), Value::Object(annotations));
