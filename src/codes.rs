@@ -66,7 +66,7 @@ pub static CODES: &[OtherCode] = &[
     code("input/unknown-callee", "`calls` names a service the catalogue does not declare", "fix the name, or declare the service"),
     code("input/self-call", "A service lists itself in `calls`", "remove the entry: a service may always reach itself"),
     code("input/unknown-service", "An environment overrides a service the catalogue does not declare", "fix the name, or remove the override"),
-    code("input/replicas", "Replicas out of order (min above max) or below zero", "make `replicas.min` at most `replicas.max`"),
+    code("input/replicas", "Replicas out of order (min above max), or an autoscaled range (`max` set) starting at 0, which an HPA cannot have", "make `replicas.min` at least 1 and at most `replicas.max`"),
     code("input/image-tag", "A service's image has no tag and the environment sets no `imageTag`", "tag the image, or set `imageTag` in the environment"),
     code("input/canary-weights", "A service's canary weights add up to more than 100%", "lower the weights so the stable version keeps the rest"),
     code("input/request-above-limit", "A service requests more CPU or memory than its limit", "lower the request to at most the limit, or raise the limit"),

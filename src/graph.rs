@@ -1,6 +1,7 @@
 //! The dependency graph of one environment as Mermaid or Graphviz DOT: services grouped by phase,
 //! an arrow from each dependency to the service that needs it (so arrows follow the rollout), and
-//! in red every edge the `phase-order` rule objects to. The problems come from
+//! in red every edge the `phase-order` rule objects to; a dashed arrow from each service to those
+//! it `calls` at run time, which set no start-up order. The problems come from
 //! [`DepGraph`] over the rendered manifests, so the picture and the linter always agree.
 
 use crate::catalogue::model::Rollout;
@@ -78,6 +79,8 @@ pub struct Graph {
     pub namespace: String,
     pub groups: Vec<Group>,
     pub edges: Vec<Edge>,
+    /// (caller, callee): run-time calls between services of the graph (`calls`).
+    pub calls: Vec<(String, String)>,
 }
 
 impl Graph {
@@ -209,11 +212,31 @@ pub fn build(env: &ResolvedEnvironment, manifests: &[Manifest]) -> Graph {
             });
         }
     }
+    // Calls between drawn services, callers in drawing order; a call that is also a dependency
+    // is drawn once, as the dependency.
+    let drawn: BTreeSet<&str> = dg.nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut calls = Vec::new();
+    for &(_, ni) in &placed {
+        let node = &dg.nodes[ni];
+        let Some(svc) = env.service(&node.name) else {
+            continue;
+        };
+        for callee in &svc.calls {
+            let depends = dg
+                .node_index(callee)
+                .is_some_and(|ci| dg.nodes[ci].depends_on.contains(&node.name))
+                || node.depends_on.contains(callee);
+            if drawn.contains(callee.as_str()) && !depends {
+                calls.push((node.name.clone(), callee.clone()));
+            }
+        }
+    }
     Graph {
         environment: env.name.clone(),
         namespace: env.namespace.clone(),
         groups,
         edges,
+        calls,
     }
 }
 
@@ -265,10 +288,11 @@ fn edge_label(e: &Edge) -> String {
         .join(", ")
 }
 
-const LEGEND: [&str; 3] = [
+const LEGEND: [&str; 4] = [
     "An arrow A -> B means B depends on A, so A must roll out first.",
     "Red: the edge is part of a dependency cycle, or the dependency rolls out in a later wave",
     "than the service that needs it, in the same wave, or not at all (missing).",
+    "A dashed arrow A -> B means A calls B at run time (`calls`): allowed traffic, no start-up order.",
 ];
 
 // ---- Mermaid ------------------------------------------------------------------------------------
@@ -322,6 +346,13 @@ pub fn mermaid(g: &Graph) -> String {
             out.push(format!("  {from} -->|{}| {to}", edge_label(e)));
             red.push(i.to_string());
         }
+    }
+    for (caller, callee) in &g.calls {
+        out.push(format!(
+            "  {} -.->|calls| {}",
+            mermaid_id(caller),
+            mermaid_id(callee)
+        ));
     }
     if !red.is_empty() {
         out.push(format!(
@@ -446,6 +477,14 @@ pub fn dot(g: &Graph) -> String {
                 dot_string(&edge_label(e))
             ));
         }
+    }
+    for (caller, callee) in &g.calls {
+        // constraint=false: a call sets no order, so it must not move the rows either.
+        out.push(format!(
+            "  {} -> {} [style=dashed, color=\"#8a8a8a\", fontcolor=\"#8a8a8a\", constraint=false, label=\"calls\"];",
+            dot_string(caller),
+            dot_string(callee)
+        ));
     }
     out.push("}".to_owned());
     let mut text = out.join("\n");

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::project::{append, build, build_ok, documents, edit, valid};
+
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
@@ -16,38 +18,9 @@ use tempfile::TempDir;
 
 const API_ENV: &str = "    env: { LOG_LEVEL: info }\n";
 
-fn valid() -> TempDir {
-    common::scratch_copy(&common::fixture("bad").join("valid"))
-}
-
-fn edit(root: &Path, file: &str, from: &str, to: &str) {
-    let path = root.join(file);
-    let text = fs::read_to_string(&path).unwrap();
-    assert_eq!(text.matches(from).count(), 1, "{file}: `{from}`");
-    fs::write(&path, text.replacen(from, to, 1)).unwrap();
-}
-
 /// Replaces `api`'s `env` line with `text` (whole lines, indented as service keys).
 fn api(root: &Path, text: &str) {
     edit(root, "catalogue.yaml", API_ENV, text);
-}
-
-fn append(root: &Path, file: &str, text: &str) {
-    let path = root.join(file);
-    let mut all = fs::read_to_string(&path).unwrap();
-    all.push_str(text);
-    fs::write(&path, all).unwrap();
-}
-
-fn build(root: &Path) -> common::Outcome {
-    let root_arg = root.to_str().expect("UTF-8 temporary path");
-    common::run_shipshape(common::crate_root(), &["build", "--root", root_arg], &[])
-}
-
-fn build_ok(root: &Path) -> common::Outcome {
-    let out = build(root);
-    assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
-    out
 }
 
 /// A build that fails on its input, with `code` at `at` (`file:line:col` or a prefix of it).
@@ -57,13 +30,6 @@ fn build_fails(root: &Path, code: &str, at: &str) -> String {
     assert!(out.stderr.contains(code), "{code}:\n{}", out.stderr);
     assert!(out.stderr.contains(at), "{at}:\n{}", out.stderr);
     out.stderr
-}
-
-fn documents(root: &Path, file: &str) -> Vec<Value> {
-    let text = fs::read_to_string(root.join("rendered/dev").join(file)).unwrap();
-    text.split("\n---\n")
-        .map(|doc| serde_saphyr::from_str(doc).unwrap())
-        .collect()
 }
 
 fn workload(docs: &[Value]) -> &Value {

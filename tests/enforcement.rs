@@ -6,6 +6,9 @@
 
 mod common;
 
+use common::project::build;
+use common::project::documents_of as documents;
+
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
@@ -38,18 +41,6 @@ fn platform(memory_total: u64, extra_env: &str) -> TempDir {
     )
     .unwrap();
     dir
-}
-
-fn build(root: &Path) -> common::Outcome {
-    let root_arg = root.to_str().expect("UTF-8 temporary path");
-    common::run_shipshape(common::crate_root(), &["build", "--root", root_arg], &[])
-}
-
-fn documents(path: &Path) -> Vec<Value> {
-    let text = fs::read_to_string(path).unwrap();
-    text.split("\n---\n")
-        .map(|doc| serde_saphyr::from_str(doc).unwrap())
-        .collect()
 }
 
 /// A quantity in thousandths (CPU in millicores, memory in millibytes), for comparing.

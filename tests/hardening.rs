@@ -7,46 +7,9 @@
 
 mod common;
 
+use common::project::{append, build, build_ok, documents, edit, valid};
+
 use serde_json::Value;
-use std::fs;
-use std::path::Path;
-use tempfile::TempDir;
-
-fn valid() -> TempDir {
-    common::scratch_copy(&common::fixture("bad").join("valid"))
-}
-
-fn edit(root: &Path, file: &str, from: &str, to: &str) {
-    let path = root.join(file);
-    let text = fs::read_to_string(&path).unwrap();
-    assert_eq!(text.matches(from).count(), 1, "{file}: `{from}`");
-    fs::write(&path, text.replacen(from, to, 1)).unwrap();
-}
-
-fn append(root: &Path, file: &str, text: &str) {
-    let path = root.join(file);
-    let mut all = fs::read_to_string(&path).unwrap();
-    all.push_str(text);
-    fs::write(&path, all).unwrap();
-}
-
-fn build(root: &Path) -> common::Outcome {
-    let root_arg = root.to_str().expect("UTF-8 temporary path");
-    common::run_shipshape(common::crate_root(), &["build", "--root", root_arg], &[])
-}
-
-fn build_ok(root: &Path) {
-    let out = build(root);
-    assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
-}
-
-/// Every document of a rendered file.
-fn documents(root: &Path, file: &str) -> Vec<Value> {
-    let text = fs::read_to_string(root.join("rendered/dev").join(file)).unwrap();
-    text.split("\n---\n")
-        .map(|doc| serde_saphyr::from_str(doc).unwrap())
-        .collect()
-}
 
 fn kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
     docs.iter().filter(|d| d["kind"] == kind).collect()

@@ -633,6 +633,21 @@ fn image_pinning_fixtures() {
 }
 
 #[test]
+fn hpa_fixtures() {
+    check_rule("hpa");
+}
+
+#[test]
+fn pdb_fixtures() {
+    check_rule("pdb");
+}
+
+#[test]
+fn deprecated_api_fixtures() {
+    check_rule("deprecated-api");
+}
+
+#[test]
 fn suppression_fixtures() {
     check_rule("suppression");
 }
@@ -674,6 +689,9 @@ fn every_rule_has_fixtures_and_every_fixture_a_rule() {
         "argocd-application",
         "literal-secret",
         "image-pinning",
+        "hpa",
+        "pdb",
+        "deprecated-api",
         "suppression",
     ]
     .to_vec();

@@ -1,6 +1,6 @@
 //! Bytes as `catalogue.yaml` beside a fixed valid environment -> the whole compile: load,
-//! resolve, render every template, parse the output back, schema-check and lint it. Nothing is
-//! written.
+//! resolve, render every built-in resource, parse the output back, schema-check and lint it.
+//! Nothing is written.
 #![no_main]
 
 #[path = "common.rs"]
@@ -9,8 +9,23 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use shipshape::catalogue::ProjectPaths;
-use shipshape::pipeline::{compile, CompileOptions};
+use shipshape::diagnostic::Diagnostic;
+use shipshape::pipeline::{compile, CompileOptions, Sink};
+use shipshape::render::RenderedEnvironment;
 use shipshape::yaml::Limits;
+
+/// What `build` would write: every file must be canonical YAML that reads back.
+struct ReadBack;
+
+impl Sink for ReadBack {
+    fn finished(&mut self, dir: &mut RenderedEnvironment, _clean: bool) -> Result<(), Diagnostic> {
+        for file in &dir.files {
+            shipshape::yaml::parse_values(&file.text, &Limits::default())
+                .expect("rendered output reads back");
+        }
+        Ok(())
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let root = common::write_project(data, common::ENVIRONMENT.as_bytes());
@@ -19,20 +34,10 @@ fuzz_target!(|data: &[u8]| {
         envs: Vec::new(),
         templates: None,
         limits: Limits::default(),
-        keep_manifests: false,
-        compare_with: None,
+        layout: Default::default(),
     };
-    match compile(&opts) {
-        Ok(compiled) => {
-            // What `build` would write: every file must be canonical YAML that reads back.
-            for env in compiled.rendered() {
-                for file in &env.files {
-                    shipshape::yaml::parse_values(&file.text, &Limits::default())
-                        .expect("rendered output reads back");
-                }
-            }
-            common::report(&compiled.findings);
-        }
+    match compile(&opts, &mut ReadBack) {
+        Ok(compiled) => common::report(&compiled.findings),
         Err(f) => common::report(&f.diagnostics),
     }
 });

@@ -41,7 +41,7 @@ pub fn report(diagnostics: &[Diagnostic]) {
     shipshape::diagnostic::normalise(&mut diagnostics);
     let _ = shipshape::report::human::render(&diagnostics, false);
     let _ = shipshape::report::human::render_short(&diagnostics);
-    let _ = shipshape::report::json::render(&diagnostics);
+    let _ = shipshape::report::json::render(&diagnostics, None);
     let _ = shipshape::report::sarif::render(&diagnostics);
     let _ = shipshape::report::github::render(&diagnostics);
 }

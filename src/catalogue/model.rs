@@ -324,6 +324,9 @@ pub struct ClusterSpec {
     /// information, not a failure.
     #[serde(default)]
     pub target: ResourceShares,
+    /// The Kubernetes release the environment runs (`1.30`): `deprecated-api` judges API
+    /// versions by it. Unset: the release of the embedded schemas.
+    pub kubernetes_version: Option<String>,
 }
 
 /// A share of capacity per resource, each optional.

@@ -859,6 +859,15 @@ fn check_service(
     }
     let replicas_min = spec.replicas.min.unwrap_or(1);
     if let Some(max) = spec.replicas.max {
+        if replicas_min == 0 && max > 0 {
+            // An HPA renders from a range; the API server refuses `minReplicas: 0` unless the
+            // alpha HPAScaleToZero feature gate is on.
+            problems.push(
+                Diagnostic::error("input/replicas", format!("service `{name}`: replicas.min is 0 while replicas.max makes it autoscaled; a HorizontalPodAutoscaler cannot scale from zero"))
+                    .at(here("/replicas/min"), "min")
+                    .with_help("set replicas.min to at least 1, or drop replicas.max for a service kept at zero replicas"),
+            );
+        }
         if max < replicas_min {
             problems.push(
                 Diagnostic::error("input/replicas", format!("service `{name}`: replicas.max ({max}) is below replicas.min ({replicas_min})"))

@@ -201,7 +201,15 @@ impl InputSchema {
                 format!("write a quoted percentage, e.g. \"{pct}%\"")
             }
             Value::Number(_) | Value::Bool(_) if expected.split(" or ").any(|t| t == "string") => {
-                format!("quote it to make it text: \"{value}\" ({described})")
+                // As written, not as parsed: `1.30` quoted is "1.30", not "1.3".
+                let written = doc
+                    .spans
+                    .get(pointer)
+                    .and_then(|s| doc.file.text.get(s.value.start..s.value.end))
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty() && !t.contains('\n'))
+                    .map_or_else(|| value.to_string(), str::to_owned);
+                format!("quote it to make it text: \"{written}\" ({described})")
             }
             _ => described,
         };

@@ -10,6 +10,7 @@ use crate::catalogue::settings;
 use crate::cli::{Format, OutputArgs};
 use crate::diagnostic::{Diagnostic, Failure, Severity};
 use crate::lint::index::{Placement, DEFAULT_NAMESPACE};
+use crate::lint::kubernetes_version::KubernetesVersion;
 use crate::lint::{self, Capacity, LintContext};
 use crate::manifest::read::{read_paths, GroupBy, ReadResult};
 use crate::manifest::{schema, Manifest};
@@ -29,7 +30,8 @@ pub struct LintArgs {
     pub placement: PlacementArgs,
 }
 
-/// Where the manifests are applied: kubectl's namespace, and which files share a cluster.
+/// Where the manifests are applied: kubectl's namespace, which files share a cluster, and the
+/// Kubernetes release that cluster runs.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PlacementArgs {
     /// Namespace of the manifests that set none, as `kubectl apply --namespace` [default: default].
@@ -39,6 +41,11 @@ pub struct PlacementArgs {
     /// top-level directory under a PATH.
     #[arg(long, value_enum, default_value_t = GroupBy::All, value_name = "HOW")]
     pub group_by: GroupBy,
+    /// Kubernetes release the manifests are applied to, e.g. 1.29: APIs it no longer serves are
+    /// errors, APIs it deprecates warnings [default: the environment file's
+    /// cluster.kubernetesVersion, else 1.30, the release of the embedded schemas].
+    #[arg(long, value_name = "X.Y")]
+    pub kubernetes_version: Option<String>,
 }
 
 /// The environment file's `cluster.limits` and `cluster.target`, as flags.
@@ -64,7 +71,7 @@ pub const SCHEMA_CODE: &str = "schema";
 
 pub fn run(args: &LintArgs, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
     let limits = Limits::from_env();
-    let (capacity, levels) = match settings(args, &limits) {
+    let (capacity, levels, kubernetes) = match settings(args, &limits) {
         Ok(s) => s,
         Err(f) => return app::fail(f, output, io),
     };
@@ -97,13 +104,14 @@ pub fn run(args: &LintArgs, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
             default: namespace,
             forced: &forced,
         };
-        let ctx = LintContext::for_files(
+        let mut ctx = LintContext::for_files(
             "lint",
             &cluster.manifests,
             placement,
             capacity.clone(),
             Vec::new(),
         );
+        ctx.kubernetes = kubernetes;
         findings.extend(lint::run(&ctx, &levels).into_iter().map(|mut d| {
             d.environment = None;
             d
@@ -233,11 +241,16 @@ impl Unvalidated {
     }
 }
 
-type Settings = (Option<Capacity>, IndexMap<String, Option<Severity>>);
+type Settings = (
+    Option<Capacity>,
+    IndexMap<String, Option<Severity>>,
+    KubernetesVersion,
+);
 
 /// Capacity and rule levels from the environment file, read as `build` reads it, then from
 /// flags (flags win).
 fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
+    let mut kubernetes = args.placement.kubernetes_version.clone();
     let (mut policy, location, levels) = match &args.environment_file {
         Some(path) => {
             let doc = read_yaml_file(path, limits)?;
@@ -246,6 +259,9 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
             let read = settings::read(&env, None, &mut problems)?;
             if !problems.is_empty() {
                 return Err(problems.into());
+            }
+            if kubernetes.is_none() {
+                kubernetes = read.cluster.kubernetes_version.clone();
             }
             (
                 Some(read.policy()),
@@ -293,7 +309,17 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
     let capacity = policy
         .filter(|p| p.capacity.cpu.is_some() || p.capacity.memory.is_some())
         .map(|policy| Capacity { policy, location });
-    Ok((capacity, levels))
+    let kubernetes = match kubernetes {
+        None => KubernetesVersion::default(),
+        Some(text) => KubernetesVersion::parse(&text).ok_or_else(|| {
+            Diagnostic::error(
+                "usage/lint",
+                format!("--kubernetes-version: `{text}` is not a Kubernetes release"),
+            )
+            .with_help("a release like `1.29` (or `v1.29.3`: the patch number changes no API)")
+        })?,
+    };
+    Ok((capacity, levels, kubernetes))
 }
 
 /// The policy of flags given without an environment file: no ceiling below the capacity.

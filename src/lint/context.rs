@@ -3,6 +3,7 @@
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Location;
 use crate::lint::index::{Index, Placement};
+use crate::lint::kubernetes_version::KubernetesVersion;
 use crate::manifest::{at, Manifest, ManifestOrigin};
 use crate::plan::ledger::Policy;
 use serde_json::Value;
@@ -36,6 +37,9 @@ pub struct LintContext<'a> {
     pub phases: Vec<PhaseInfo>,
     /// The directories Argo CD Applications may deploy, when the manifests hold Applications.
     pub tree: Option<Tree>,
+    /// The release the manifests are applied to (`cluster.kubernetesVersion`,
+    /// `--kubernetes-version`).
+    pub kubernetes: KubernetesVersion,
 }
 
 impl<'a> LintContext<'a> {
@@ -68,6 +72,7 @@ impl<'a> LintContext<'a> {
                 })
                 .collect(),
             tree: None,
+            kubernetes: kubernetes_version(env),
         }
     }
 
@@ -88,6 +93,7 @@ impl<'a> LintContext<'a> {
             capacity: None,
             phases: Vec::new(),
             tree: Some(tree),
+            kubernetes: kubernetes_version(env),
         }
     }
 
@@ -107,6 +113,7 @@ impl<'a> LintContext<'a> {
             capacity,
             phases,
             tree: Tree::from_files(manifests, placement.forced),
+            kubernetes: KubernetesVersion::default(),
         }
     }
 
@@ -154,6 +161,16 @@ impl<'a> LintContext<'a> {
         let name = self.manifests[i].service()?;
         self.platform?.service(name)
     }
+}
+
+/// The environment's `cluster.kubernetesVersion`; its schema refuses a malformed one, so the
+/// fallback is only for a resolved environment built without it.
+fn kubernetes_version(env: &ResolvedEnvironment) -> KubernetesVersion {
+    env.cluster
+        .kubernetes_version
+        .as_deref()
+        .and_then(KubernetesVersion::parse)
+        .unwrap_or_default()
 }
 
 /// The directories Argo CD Applications can deploy, and the namespaces their manifests go to.

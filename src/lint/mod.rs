@@ -6,6 +6,7 @@ pub mod context;
 pub mod depgraph;
 mod fxhash;
 pub mod index;
+pub mod kubernetes_version;
 pub mod repository;
 pub mod rules;
 

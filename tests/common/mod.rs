@@ -2,6 +2,8 @@
 //! takes this module in with `mod common;`; none of them uses every helper.
 #![allow(dead_code)]
 
+pub mod project;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;

@@ -4,6 +4,10 @@ use crate::diagnostic::Severity;
 use crate::example;
 use crate::lint::fxhash::{map_with_capacity, FxHashMap, FxHashSet};
 use crate::lint::index::same_namespace;
+use crate::lint::rules::mesh_hosts::{
+    DESTINATION_WITHOUT_SERVICE, DUPLICATE_HOST, HOST_WITHOUT_SERVICE,
+};
+use crate::lint::rules::mesh_protocol::PORT_PROTOCOL;
 use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::{at, Field};
 use serde_json::{Map, Value};
@@ -15,8 +19,12 @@ pub const RULE: Rule = Rule {
         &NO_DESTINATION_RULE,
         &UNDEFINED_SUBSET,
         &SUBSET_WITHOUT_PODS,
+        &HOST_WITHOUT_SERVICE,
+        &DESTINATION_WITHOUT_SERVICE,
+        &DUPLICATE_HOST,
+        &PORT_PROTOCOL,
     ],
-    summary: "A VirtualService route to a subset no DestinationRule defines, route weights not adding up to 100, or traffic sent to a subset without pods",
+    summary: "A VirtualService route to a subset no DestinationRule defines or to a Service that does not exist, weights not adding up to 100, traffic to a subset without pods, two VirtualServices on one host, or a Service port Istio reads the wrong protocol for",
     doc: r#"## What it checks
 For every route of every Istio VirtualService (`http`, `tcp` and `tls`; gRPC routes are `http`):
 - each destination `subset` is defined by a DestinationRule for the destination's host (an exact
@@ -25,13 +33,30 @@ For every route of every Istio VirtualService (`http`, `tcp` and `tls`; gRPC rou
 - a subset that receives traffic (weight above 0) has pods: some workload's pods carry the
   subset's labels *and* the selector of the host's Service (a warning, since the canary workload
   is often deployed by another pipeline; nothing is said when the Service's own pods are not
-  among the linted manifests).
+  among the linted manifests);
+- each host a mesh VirtualService routes (one bound to `mesh`, or to no gateway) and each route
+  destination that names a Service (`svc`, `svc.ns`, `svc.ns.svc.cluster.local`; short names in
+  the VirtualService's namespace) has that Service, or a ServiceEntry for the name. External
+  names and wildcards are not Services and are left alone, as are hosts of a namespace with no
+  Service or workload among the linted manifests (its Services may be linted elsewhere);
+- no two VirtualServices claim one host on the same gateway, or both on the mesh (a warning);
+- in a namespace with Istio's sidecar (labelled `istio-injection: enabled` or `istio.io/rev`, pods
+  labelled `sidecar.istio.io/inject: "true"`, or shipshape's own output with `istio.enabled`),
+  every Service port names its protocol by `appProtocol` or a name prefix Istio knows
+  (`http`, `http2`, `https`, `grpc`, `grpc-web`, `tcp`, `tls`, `mongo`, `mysql`, `redis`), and that
+  protocol is the one its pods serve (the target container port's own name prefix, or a gRPC
+  probe on it): a warning.
 
 ## Why it matters
 Envoy has no cluster for a subset no DestinationRule defines, so every request routed there fails
 with 503. Weights that do not add up to 100 are rejected by older Istio and silently rescaled by
 newer releases, so the split is not the one written down. And a subset without pods is traffic to
-nowhere: with a 90/10 canary and no canary pods, one request in ten fails.
+nowhere: with a 90/10 canary and no canary pods, one request in ten fails. A destination host no
+Service has fails the same way; a VirtualService host no Service has is ignored by the sidecars,
+so its retries and timeouts never apply. Two VirtualServices for one host are merged in an order
+nobody chose, or one of them is dropped. And a port Istio cannot read the protocol of is sniffed:
+HTTP routing and metrics may not apply, and a port named `http` in front of a gRPC server is
+proxied as HTTP/1.1, which breaks the streams.
 
 ## Bad
 ```yaml
@@ -290,6 +315,8 @@ fn rules_for<'r, 'a>(
 }
 
 fn check(ctx: &LintContext, out: &mut Sink) {
+    crate::lint::rules::mesh_hosts::check(ctx, out);
+    crate::lint::rules::mesh_protocol::check(ctx, out);
     let rules = destination_rules(ctx);
     let rule_index = RuleIndex::build(&rules);
     let mut reported_empty: FxHashSet<(usize, usize)> = FxHashSet::default();

@@ -15,6 +15,7 @@ pub const RULE: Rule = Rule {
         &NO_HANDLER,
         &HTTP_PATH,
         &UNDECLARED_HEALTH_PATH,
+        &LIVENESS_EQUALS_READINESS,
     ],
     summary: "A container without a readiness or liveness probe, or a probe aimed at nothing",
     doc: r#"## What it checks
@@ -22,7 +23,9 @@ Every container of every workload (Deployment, StatefulSet, DaemonSet, Job, Cron
 - has a `readinessProbe` and a `livenessProbe`;
 - each probe has a handler (`httpGet`, `tcpSocket`, `grpc` or `exec`);
 - an HTTP probe has an absolute path, and for services of the catalogue, the path is the service's
-  declared health endpoint.
+  declared health endpoint;
+- the livenessProbe is not the readinessProbe again: the same handler with the same timing and
+  thresholds (fields left out count at Kubernetes' defaults) is a warning.
 
 Probe *ports* are checked by `port-conflict`, which knows the container's ports. A Helm test
 hook (a pod annotated `helm.sh/hook: test`) runs once to completion under `helm test` and is not
@@ -31,7 +34,10 @@ held to this.
 ## Why it matters
 Without a readiness probe, traffic reaches a pod before it can answer, and ArgoCD reports the
 service healthy while it is not, so the next phase starts too early. Without a liveness probe, a
-hung process is never restarted.
+hung process is never restarted. A liveness probe identical to the readiness probe turns a slow
+dependency into restarts: the moment the pod should merely leave the load balancer, the kubelet
+kills it too, and every replica restarts together under the same load. Give liveness a cheaper
+check, or the same one with more patience (a higher `failureThreshold` or `periodSeconds`).
 
 ## Bad
 ```yaml
@@ -91,7 +97,60 @@ pub static UNDECLARED_HEALTH_PATH: Code = Code {
     good: example!("missing-probe/quiet/declared-health-path/catalogue.yaml"),
 };
 
+pub static LIVENESS_EQUALS_READINESS: Code = Code {
+    id: "missing-probe/liveness-equals-readiness",
+    severity: Severity::Warning,
+    summary: "A container's livenessProbe is identical to its readinessProbe: a slow dependency restarts it instead of only taking it out of the load balancer",
+    bad: example!("missing-probe/fires/liveness-equals-readiness.yaml"),
+    good: example!("missing-probe/quiet/liveness-more-patient-than-readiness.yaml"),
+};
+
 const HANDLERS: &[&str] = &["httpGet", "tcpSocket", "grpc", "exec"];
+
+/// A probe's timing fields and the values Kubernetes gives them when left out.
+const TIMING_DEFAULTS: &[(&str, i64)] = &[
+    ("initialDelaySeconds", 0),
+    ("periodSeconds", 10),
+    ("timeoutSeconds", 1),
+    ("successThreshold", 1),
+    ("failureThreshold", 3),
+];
+
+/// Whether two probes act the same: the same handler, and the same timing once Kubernetes'
+/// defaults fill what is left out. An HTTP handler's scheme defaults to HTTP. A probe shipshape
+/// cannot read (a timing that is not a number) is never called identical.
+fn same_probe(a: &Value, b: &Value) -> bool {
+    let handler = |p: &Value| {
+        HANDLERS
+            .iter()
+            .find_map(|h| p.field(h).map(|v| (*h, v)))
+            .map(|(h, v)| {
+                let mut v = v.clone();
+                if let Value::Object(m) = &mut v {
+                    if h == "httpGet" && !m.contains_key("scheme") {
+                        m.insert("scheme".into(), Value::from("HTTP"));
+                    }
+                }
+                (h, v)
+            })
+    };
+    let timing = |p: &Value| {
+        TIMING_DEFAULTS
+            .iter()
+            .map(|(k, default)| match p.field(k) {
+                None | Some(Value::Null) => Some(*default),
+                Some(v) => v.as_i64(),
+            })
+            .collect::<Option<Vec<i64>>>()
+    };
+    let (Some(ha), Some(hb)) = (handler(a), handler(b)) else {
+        return false;
+    };
+    let (Some(ta), Some(tb)) = (timing(a), timing(b)) else {
+        return false;
+    };
+    ha == hb && ta == tb
+}
 
 fn check(ctx: &LintContext, out: &mut Sink) {
     for &wi in &ctx.index.workloads {
@@ -109,6 +168,27 @@ fn check(ctx: &LintContext, out: &mut Sink) {
             let cname = c.name.unwrap_or("?");
             // Pointers are built only for a finding.
             let cpointer = || format!("{base}/containers/{ci}");
+            if let (Some(live), Some(ready)) = (c.liveness, c.readiness) {
+                if same_probe(live, ready) {
+                    out.report(
+                        &LIVENESS_EQUALS_READINESS,
+                        Some(wi),
+                        format!(
+                            "the livenessProbe of container `{cname}` in `{}` is its readinessProbe again: when a dependency is slow, the kubelet restarts the container instead of only taking it out of the load balancer",
+                            m.name()
+                        ),
+                    )
+                    .place(
+                        Some(ctx.locate(wi, &format!("{}/livenessProbe", cpointer()), "/probe")),
+                        "same as the readinessProbe",
+                    )
+                    .also(
+                        Some(ctx.locate(wi, &format!("{}/readinessProbe", cpointer()), "/probe")),
+                        "the readinessProbe",
+                    )
+                    .help("give liveness a check of the process alone (e.g. a `/livez` that does not call dependencies), or the same check with more patience: a higher failureThreshold or periodSeconds than readiness");
+                }
+            }
             for (probe, purpose) in [
                 (
                     "readinessProbe",

@@ -1,0 +1,212 @@
+//! `deprecated-api`: every manifest uses an API version the target Kubernetes release serves.
+
+use crate::diagnostic::Severity;
+use crate::example;
+use crate::lint::kubernetes_version::KubernetesVersion;
+use crate::lint::{Code, LintContext, Rule, Sink};
+use crate::manifest::Field;
+use serde_json::Value;
+
+pub const RULE: Rule = Rule {
+    id: "deprecated-api",
+    codes: &[&REMOVED, &DEPRECATED],
+    summary: "An apiVersion and kind the target Kubernetes release no longer serves, or serves as deprecated",
+    doc: r#"## What it checks
+The `apiVersion` and `kind` of every manifest, against the Kubernetes deprecation guide's table of
+built-in APIs (custom resources are left alone):
+- removed in the target release: an error, the API server refuses the manifest;
+- deprecated in the target release but still served: a warning, with the release that removes it.
+
+The target release is `--kubernetes-version X.Y` for `shipshape lint`, and the environment's
+`cluster.kubernetesVersion` for `build` and `check`. Both default to the release of the schemas
+shipshape embeds (1.30).
+
+## Why it matters
+A removed API is not a warning at upgrade time: the sync fails for every manifest that still uses
+it, often in the middle of a cluster upgrade, and Argo CD cannot even delete what it can no longer
+name. Deprecated APIs are the same failure scheduled for a known release.
+
+## Bad
+```yaml
+apiVersion: policy/v1beta1     # removed in 1.25
+kind: PodDisruptionBudget
+```
+
+## Good
+```yaml
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+```
+Check the replacement's changes before switching (the guide lists them): a `policy/v1`
+PodDisruptionBudget with an empty selector selects every pod of the namespace, not none.
+"#,
+    check,
+};
+
+pub static REMOVED: Code = Code {
+    id: "deprecated-api/removed",
+    severity: Severity::Error,
+    summary: "An apiVersion and kind that the target Kubernetes release no longer serves: the API server refuses the manifest",
+    bad: example!("deprecated-api/fires/removed-apis.yaml"),
+    good: example!("deprecated-api/quiet/current-apis.yaml"),
+};
+
+pub static DEPRECATED: Code = Code {
+    id: "deprecated-api/deprecated",
+    severity: Severity::Warning,
+    summary: "An apiVersion and kind that the target Kubernetes release still serves but has deprecated, with the release that removes it",
+    bad: example!("deprecated-api/fires/deprecated-flow-schema.yaml"),
+    good: example!("deprecated-api/quiet/current-apis.yaml"),
+};
+
+/// One API version of built-in kinds, as the Kubernetes deprecation guide lists it.
+struct Retired {
+    api_version: &'static str,
+    kinds: &'static [&'static str],
+    /// Minor release of 1.x that deprecated it.
+    deprecated: u32,
+    /// Minor release that stopped serving it; `None` while it is still served.
+    removed: Option<u32>,
+    /// What to use instead.
+    replacement: &'static str,
+}
+
+const fn retired(
+    api_version: &'static str,
+    kinds: &'static [&'static str],
+    deprecated: u32,
+    removed: Option<u32>,
+    replacement: &'static str,
+) -> Retired {
+    Retired {
+        api_version,
+        kinds,
+        deprecated,
+        removed,
+        replacement,
+    }
+}
+
+/// Facts from the Kubernetes deprecation guide
+/// (kubernetes.io/docs/reference/using-api/deprecation-guide/) and the release notes of 1.9 and
+/// 1.33. Only kinds a repository stores are listed: reviews and other request-only kinds are not.
+#[rustfmt::skip]
+const RETIRED: &[Retired] = &[
+    retired("extensions/v1beta1", &["Deployment", "DaemonSet", "ReplicaSet"], 9, Some(16), "apps/v1"),
+    retired("apps/v1beta1", &["Deployment", "StatefulSet", "ReplicaSet", "ControllerRevision"], 9, Some(16), "apps/v1"),
+    retired("apps/v1beta2", &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision"], 9, Some(16), "apps/v1"),
+    retired("extensions/v1beta1", &["NetworkPolicy"], 9, Some(16), "networking.k8s.io/v1"),
+    retired("extensions/v1beta1", &["PodSecurityPolicy"], 10, Some(16), "policy/v1beta1 (itself removed in 1.25: Pod Security admission replaces it)"),
+    retired("extensions/v1beta1", &["Ingress"], 14, Some(22), "networking.k8s.io/v1"),
+    retired("networking.k8s.io/v1beta1", &["Ingress", "IngressClass"], 19, Some(22), "networking.k8s.io/v1"),
+    retired("admissionregistration.k8s.io/v1beta1", &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"], 16, Some(22), "admissionregistration.k8s.io/v1"),
+    retired("apiextensions.k8s.io/v1beta1", &["CustomResourceDefinition"], 16, Some(22), "apiextensions.k8s.io/v1"),
+    retired("apiregistration.k8s.io/v1beta1", &["APIService"], 19, Some(22), "apiregistration.k8s.io/v1"),
+    retired("certificates.k8s.io/v1beta1", &["CertificateSigningRequest"], 19, Some(22), "certificates.k8s.io/v1"),
+    retired("coordination.k8s.io/v1beta1", &["Lease"], 19, Some(22), "coordination.k8s.io/v1"),
+    retired("rbac.authorization.k8s.io/v1beta1", &["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"], 17, Some(22), "rbac.authorization.k8s.io/v1"),
+    retired("scheduling.k8s.io/v1beta1", &["PriorityClass"], 14, Some(22), "scheduling.k8s.io/v1"),
+    retired("storage.k8s.io/v1beta1", &["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"], 19, Some(22), "storage.k8s.io/v1"),
+    retired("batch/v1beta1", &["CronJob"], 21, Some(25), "batch/v1"),
+    retired("discovery.k8s.io/v1beta1", &["EndpointSlice"], 21, Some(25), "discovery.k8s.io/v1"),
+    retired("events.k8s.io/v1beta1", &["Event"], 19, Some(25), "events.k8s.io/v1"),
+    retired("autoscaling/v2beta1", &["HorizontalPodAutoscaler"], 22, Some(25), "autoscaling/v2"),
+    retired("policy/v1beta1", &["PodDisruptionBudget"], 21, Some(25), "policy/v1"),
+    retired("policy/v1beta1", &["PodSecurityPolicy"], 21, Some(25), "no API: Pod Security admission (the `pod-security.kubernetes.io/*` namespace labels)"),
+    retired("node.k8s.io/v1beta1", &["RuntimeClass"], 20, Some(25), "node.k8s.io/v1"),
+    retired("flowcontrol.apiserver.k8s.io/v1beta1", &["FlowSchema", "PriorityLevelConfiguration"], 23, Some(26), "flowcontrol.apiserver.k8s.io/v1"),
+    retired("autoscaling/v2beta2", &["HorizontalPodAutoscaler"], 23, Some(26), "autoscaling/v2"),
+    retired("storage.k8s.io/v1beta1", &["CSIStorageCapacity"], 24, Some(27), "storage.k8s.io/v1"),
+    retired("flowcontrol.apiserver.k8s.io/v1beta2", &["FlowSchema", "PriorityLevelConfiguration"], 26, Some(29), "flowcontrol.apiserver.k8s.io/v1"),
+    retired("flowcontrol.apiserver.k8s.io/v1beta3", &["FlowSchema", "PriorityLevelConfiguration"], 29, Some(32), "flowcontrol.apiserver.k8s.io/v1"),
+    retired("v1", &["Endpoints"], 33, None, "EndpointSlice in discovery.k8s.io/v1 (Kubernetes manages both for a Service with a selector)"),
+];
+
+fn find(api_version: &str, kind: &str) -> Option<&'static Retired> {
+    RETIRED
+        .iter()
+        .find(|r| r.api_version == api_version && r.kinds.contains(&kind))
+}
+
+fn check(ctx: &LintContext, out: &mut Sink) {
+    let target = ctx.kubernetes;
+    let at = |minor: u32| KubernetesVersion::new(1, minor);
+    for (i, m) in ctx.manifests.iter().enumerate() {
+        let kind = ctx.index.facts(i).kind;
+        let Some(api_version) = m.value.field("apiVersion").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(r) = find(api_version, kind) else {
+            continue;
+        };
+        if target < at(r.deprecated) {
+            continue;
+        }
+        let removed = r.removed.filter(|&minor| target >= at(minor));
+        let (code, message, label) = match (removed, r.removed) {
+            (Some(minor), _) => (
+                &REMOVED,
+                format!(
+                    "{kind} `{}` uses `{api_version}`, which Kubernetes 1.{minor} stopped serving (deprecated since 1.{}): the API server of the target release {target} refuses it",
+                    m.name(),
+                    r.deprecated
+                ),
+                format!("removed in 1.{minor}"),
+            ),
+            (None, Some(minor)) => (
+                &DEPRECATED,
+                format!(
+                    "{kind} `{}` uses `{api_version}`, deprecated since Kubernetes 1.{} and removed in 1.{minor}: the target release {target} still serves it",
+                    m.name(),
+                    r.deprecated
+                ),
+                format!("deprecated, removed in 1.{minor}"),
+            ),
+            (None, None) => (
+                &DEPRECATED,
+                format!(
+                    "{kind} `{}` uses `{api_version}`, deprecated since Kubernetes 1.{}: the target release {target} serves it with a warning",
+                    m.name(),
+                    r.deprecated
+                ),
+                "deprecated".to_owned(),
+            ),
+        };
+        let target_from = if ctx.platform.is_some() {
+            "the environment's `cluster.kubernetesVersion`"
+        } else {
+            "`--kubernetes-version`"
+        };
+        out.report(code, Some(i), message)
+            .place(Some(ctx.locate(i, "/apiVersion", "")), label)
+            .help(format!(
+                "use {} (the deprecation guide lists what changed in it); the target release comes from {target_from}",
+                r.replacement
+            ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_an_api_version_is_listed_once() {
+        for (i, a) in RETIRED.iter().enumerate() {
+            assert!(
+                a.removed.is_none_or(|r| r > a.deprecated),
+                "{}",
+                a.api_version
+            );
+            for b in &RETIRED[i + 1..] {
+                if a.api_version == b.api_version {
+                    assert!(
+                        !a.kinds.iter().any(|k| b.kinds.contains(k)),
+                        "{} listed twice",
+                        a.api_version
+                    );
+                }
+            }
+        }
+    }
+}
