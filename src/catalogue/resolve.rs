@@ -165,6 +165,9 @@ pub struct ResolvedEnvironment {
     by_name: HashMap<String, usize>,
     /// Service name -> indexes of the services that depend on it or call it, in catalogue order.
     callers: HashMap<String, Vec<usize>>,
+    /// Indexes of the `callableFromAll` services, in catalogue order: every service's policies
+    /// name them, so they are found once, not by a walk of all services per service.
+    callable_from_all: Vec<usize>,
 }
 
 impl ResolvedEnvironment {
@@ -192,9 +195,10 @@ impl ResolvedEnvironment {
         &'a self,
         name: &'a str,
     ) -> impl Iterator<Item = &'a ResolvedService> + 'a {
-        self.services
+        self.callable_from_all
             .iter()
-            .filter(move |s| s.callable_from_all && s.name != name)
+            .map(|&i| &self.services[i])
+            .filter(move |s| s.name != name)
     }
 }
 
@@ -505,6 +509,12 @@ pub fn resolve(
         .enumerate()
         .map(|(i, s)| (s.name.clone(), i))
         .collect();
+    let callable_from_all: Vec<usize> = services
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.callable_from_all)
+        .map(|(i, _)| i)
+        .collect();
     let mut callers: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, s) in services.iter().enumerate() {
         for dep in s.depends_on.iter().chain(&s.calls) {
@@ -518,6 +528,7 @@ pub fn resolve(
     Ok(ResolvedEnvironment {
         by_name,
         callers,
+        callable_from_all,
         name: env.name.clone(),
         platform: cat.platform.clone(),
         namespace,
