@@ -320,6 +320,15 @@ pub fn fail(failure: Failure, output: &OutputArgs, io: &mut Io<'_>) -> i32 {
 
 /// `N errors, N warnings, N infos` for a summary line: findings as the report prints them, one
 /// for the same finding in several environments.
+/// [`tally`] of a compile, followed by the kinds it rendered without a schema to validate them.
+pub fn tally_rendered(diagnostics: &[Diagnostic]) -> String {
+    format!(
+        "{}{}",
+        tally(diagnostics),
+        crate::pipeline::not_validated_summary(diagnostics)
+    )
+}
+
 pub fn tally(diagnostics: &[Diagnostic]) -> String {
     let (errors, warnings, infos) = report::group::counts(diagnostics);
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });

@@ -274,6 +274,12 @@ fn build_reports_rendered_kinds_without_schema_once_per_environment_and_kind() {
         infos[0].contains("not validated: no schema for ConfigMap v1 (3 rendered manifests)"),
         "{all}"
     );
+    // The summary line counts them too.
+    let last = o.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with("(not validated, no schema: 3 ConfigMap)"),
+        "{last}"
+    );
 }
 
 /// `lint --environment-file` reads the file as `build` does: a rule name `build` refuses is

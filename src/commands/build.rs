@@ -50,7 +50,7 @@ pub fn run(opts: &CompileOptions, out: PathBuf, output: &OutputArgs, io: &mut Io
             Cow::Borrowed(&compiled.findings[..]),
             format!(
                 "{}; nothing was written to {}",
-                app::tally(&compiled.findings),
+                app::tally_rendered(&compiled.findings),
                 crate::paths::shown(&out)
             ),
             EXIT_FINDINGS,
@@ -91,7 +91,7 @@ fn written(compiled: &Compiled, out: &Path, summary: &WriteSummary) -> String {
         summary.written,
         summary.unchanged,
         summary.removed,
-        app::tally(&compiled.findings),
+        app::tally_rendered(&compiled.findings),
     )
 }
 
@@ -216,12 +216,12 @@ pub fn run_to_stdout(opts: &CompileOptions, output: &OutputArgs, io: &mut Io<'_>
         Some(at) if compiled.has_errors() => (
             format!(
                 "{}; {printed}, stopped before `{at}`: fix the errors above",
-                app::tally(&compiled.findings)
+                app::tally_rendered(&compiled.findings)
             ),
             EXIT_FINDINGS,
         ),
         _ => (
-            format!("{printed}; {}", app::tally(&compiled.findings)),
+            format!("{printed}; {}", app::tally_rendered(&compiled.findings)),
             EXIT_OK,
         ),
     };

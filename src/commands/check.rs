@@ -138,11 +138,11 @@ fn last_line(out: &std::path::Path, differing: usize, findings: &[Diagnostic]) -
         .filter(|d| d.severity == Severity::Error)
         .count();
     match (differing, lint_errors) {
-        (0, _) => format!("{out} is up to date; {}", app::tally(findings)),
+        (0, _) => format!("{out} is up to date; {}", app::tally_rendered(findings)),
         (_, 0) => format!("{files}; run `shipshape build` and commit the result"),
         (_, n) => format!(
             "{files}, and {}; fix {} first (`shipshape build` writes nothing while {} remain{})",
-            app::tally(findings),
+            app::tally_rendered(findings),
             if n == 1 { "that error" } else { "those errors" },
             if n == 1 { "it" } else { "they" },
             if n == 1 { "s" } else { "" },

@@ -93,13 +93,7 @@ fn check_schemas(env: &CompiledEnvironment) -> Vec<Diagnostic> {
                 Diagnostic::new(
                     NOT_VALIDATED_CODE,
                     crate::diagnostic::Severity::Info,
-                    format!(
-                        "not validated: no schema for {} {} ({} rendered manifest{})",
-                        kind.kind,
-                        kind.api_version,
-                        kind.count,
-                        if kind.count == 1 { "" } else { "s" }
-                    ),
+                    not_validated_message(kind.kind, kind.api_version, kind.count),
                 )
                 .at(Some(location), "rendered from here")
                 .with_help("shipshape has no schema for this kind at this apiVersion (an extra template rendered it; docs/templates.md lists the kinds shipshape validates); validate the output with a tool that has, such as kubeconform")
@@ -179,6 +173,39 @@ fn extra_document(m: &Manifest, template: &SourceFile) -> String {
 
 /// Code of the information that rendered manifests of a kind were not validated.
 pub const NOT_VALIDATED_CODE: &str = "output-schema/not-validated";
+
+const NOT_VALIDATED_PREFIX: &str = "not validated: no schema for ";
+
+fn not_validated_message(kind: &str, api_version: &str, count: usize) -> String {
+    format!(
+        "{NOT_VALIDATED_PREFIX}{kind} {api_version} ({count} rendered manifest{})",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
+/// ` (not validated, no schema: 26 ServiceMonitor)` for a summary line: the kinds the findings
+/// say were rendered without a schema, with their manifests counted over every environment.
+pub fn not_validated_summary(findings: &[Diagnostic]) -> String {
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in findings.iter().filter(|d| d.code == NOT_VALIDATED_CODE) {
+        // Read back from the message written above.
+        let Some(rest) = d.message.strip_prefix(NOT_VALIDATED_PREFIX) else {
+            continue;
+        };
+        let kind = rest.split(' ').next().unwrap_or_default();
+        let count = rest
+            .rsplit_once(" (")
+            .and_then(|(_, c)| c.split(' ').next())
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
+        *kinds.entry(kind).or_default() += count;
+    }
+    if kinds.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    format!(" (not validated, no schema: {})", list.join(", "))
+}
 
 /// Manifests of one kind that no schema validated.
 #[derive(Debug, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 mod checks;
 mod release;
 
-pub use checks::OUTPUT_SCHEMA_CODE;
 use checks::{check_argocd_schemas, check_environment, lint_argocd, reserved_environment_names};
+pub use checks::{not_validated_summary, OUTPUT_SCHEMA_CODE};
 pub use release::allow_unfreed_manifests;
 use release::let_go;
 
