@@ -4,24 +4,8 @@
 
 mod common;
 
-use common::{fixture, run_shipshape, scratch_copy, Outcome};
+use common::{fixture, run_plain, run_shipshape, scratch_copy};
 use std::path::Path;
-
-/// Runs the binary without the `--color never` that [`run_shipshape`] adds, so colour can be
-/// decided by the environment.
-fn run_plain(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Outcome {
-    let mut cmd = assert_cmd::Command::cargo_bin("shipshape").unwrap();
-    cmd.current_dir(cwd).args(args);
-    for var in ["NO_COLOR", "CLICOLOR_FORCE", "TERM"] {
-        cmd.env_remove(var);
-    }
-    let output = cmd.envs(vars.iter().copied()).output().unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();

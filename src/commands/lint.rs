@@ -287,23 +287,25 @@ fn settings(args: &LintArgs, limits: &Limits) -> Result<Settings, Failure> {
             parse_percent(u).map_err(|e| usage(&format!("--max-utilisation: {}", e.message)))?;
         policy.get_or_insert_with(flags_only).max_utilisation = share;
     }
-    let shares = [
-        ("--limits-cpu", &args.policy.limits_cpu),
-        ("--limits-memory", &args.policy.limits_memory),
-        ("--target-cpu", &args.policy.target_cpu),
-        ("--target-memory", &args.policy.target_memory),
+    type Slot = fn(&mut Policy) -> &mut Option<f64>;
+    let shares: [(&str, &Option<String>, Slot); 4] = [
+        ("--limits-cpu", &args.policy.limits_cpu, |p| {
+            &mut p.limits_cpu
+        }),
+        ("--limits-memory", &args.policy.limits_memory, |p| {
+            &mut p.limits_memory
+        }),
+        ("--target-cpu", &args.policy.target_cpu, |p| {
+            &mut p.target_cpu
+        }),
+        ("--target-memory", &args.policy.target_memory, |p| {
+            &mut p.target_memory
+        }),
     ];
-    for (name, text) in shares {
+    for (name, text, slot) in shares {
         let Some(text) = text else { continue };
         let share = parse_share(text).map_err(|e| usage(&format!("{name}: {}", e.message)))?;
-        let p = policy.get_or_insert_with(flags_only);
-        let slot = match name {
-            "--limits-cpu" => &mut p.limits_cpu,
-            "--limits-memory" => &mut p.limits_memory,
-            "--target-cpu" => &mut p.target_cpu,
-            _ => &mut p.target_memory,
-        };
-        *slot = Some(share);
+        *slot(policy.get_or_insert_with(flags_only)) = Some(share);
     }
     // Without a capacity there is nothing to hold the totals to.
     let capacity = policy

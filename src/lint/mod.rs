@@ -138,10 +138,9 @@ pub fn run(ctx: &LintContext, levels: &IndexMap<String, Option<Severity>>) -> Ve
         let rule = sink.rule;
         for finding in sink.findings {
             let mut d = finding.diagnostic;
-            match configured_severity(levels, rule, &d) {
-                Configured::Off => continue,
-                Configured::As(sev) => d.severity = sev,
-                Configured::Default => {}
+            match configured(levels, &d.code, rule.id, d.severity) {
+                Some(sev) => d.severity = sev,
+                None => continue,
             }
             if let Some(i) = finding.manifest {
                 if let Some(m) = ctx.manifests.get(i) {
@@ -169,12 +168,25 @@ pub fn effective_severity(
     levels: &IndexMap<String, Option<Severity>>,
     code: &Code,
 ) -> Option<Severity> {
-    match levels.get(code.id) {
+    configured(levels, code.id, code.rule(), code.severity)
+}
+
+/// What the configuration makes of a finding of `code` (of `rule`) reported at `severity`:
+/// its severity, or `None` when turned off. A code named in the configuration wins over its
+/// rule. A rule's level applies to each of its codes, except that information (a missed target)
+/// stays information: `resource-overcommit: error` must not turn it into a failed build.
+fn configured(
+    levels: &IndexMap<String, Option<Severity>>,
+    code: &str,
+    rule: &str,
+    severity: Severity,
+) -> Option<Severity> {
+    match levels.get(code) {
         Some(level) => *level,
-        None => match levels.get(code.rule()) {
+        None => match levels.get(rule) {
             Some(None) => None,
-            Some(Some(sev)) if code.severity != Severity::Info => Some(*sev),
-            _ => Some(code.severity),
+            Some(Some(sev)) if severity != Severity::Info => Some(*sev),
+            _ => Some(severity),
         },
     }
 }
@@ -197,32 +209,6 @@ fn rule_runs(rule: &Rule, levels: &IndexMap<String, Option<Severity>>) -> bool {
             .codes
             .iter()
             .any(|c| matches!(levels.get(c.id), Some(Some(_))))
-}
-
-enum Configured {
-    Default,
-    Off,
-    As(Severity),
-}
-
-/// What the configuration makes of one finding. A code named in the configuration wins over its
-/// rule. A rule's level applies to each of its codes, except that information (a missed target)
-/// stays information: `resource-overcommit: error` must not turn it into a failed build.
-fn configured_severity(
-    levels: &IndexMap<String, Option<Severity>>,
-    rule: &Rule,
-    d: &Diagnostic,
-) -> Configured {
-    match levels.get(d.code.as_str()) {
-        Some(None) => return Configured::Off,
-        Some(Some(sev)) => return Configured::As(*sev),
-        None => {}
-    }
-    match levels.get(rule.id) {
-        Some(None) => Configured::Off,
-        Some(Some(sev)) if d.severity != Severity::Info => Configured::As(*sev),
-        _ => Configured::Default,
-    }
 }
 
 /// A finding is suppressed by an annotation naming its rule (every code) or its code alone, with

@@ -97,16 +97,19 @@ impl Outcome {
     }
 }
 
-/// Runs the real `shipshape` binary in `cwd` as `shipshape <args> --color never`, with
-/// [`HOST_VARS`] removed and `vars` set. Output is read lossily: a test that feeds the binary
-/// garbage still gets text to assert on.
-pub fn run_shipshape(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Outcome {
+/// The binary in `cwd` with `args`, and with [`HOST_VARS`] and `TERM` removed: what it prints
+/// depends only on what the test sets.
+fn command(cwd: &Path, args: &[&str]) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("shipshape").unwrap();
-    cmd.current_dir(cwd).args(args).args(["--color", "never"]);
-    for var in HOST_VARS {
+    cmd.current_dir(cwd).args(args);
+    for var in HOST_VARS.iter().chain(&["TERM"]) {
         cmd.env_remove(var);
     }
-    let output = cmd.envs(vars.iter().copied()).output().unwrap();
+    cmd
+}
+
+/// Output read lossily: a test that feeds the binary garbage still gets text to assert on.
+fn outcome(output: std::process::Output) -> Outcome {
     Outcome {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -114,19 +117,30 @@ pub fn run_shipshape(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Outcom
     }
 }
 
+/// Runs the real `shipshape` binary in `cwd` as `shipshape <args> --color never`, with
+/// [`HOST_VARS`] removed and `vars` set.
+pub fn run_shipshape(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Outcome {
+    let mut cmd = command(cwd, args);
+    cmd.args(["--color", "never"]);
+    outcome(cmd.envs(vars.iter().copied()).output().unwrap())
+}
+
+/// [`run_shipshape`] without the `--color never`, so colour and drawing are decided by the
+/// environment the test gives.
+pub fn run_plain(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Outcome {
+    outcome(
+        command(cwd, args)
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap(),
+    )
+}
+
 /// [`run_shipshape`] with `stdin` as the binary's standard input.
 pub fn run_shipshape_with_stdin(cwd: &Path, args: &[&str], stdin: &str) -> Outcome {
-    let mut cmd = assert_cmd::Command::cargo_bin("shipshape").unwrap();
-    cmd.current_dir(cwd).args(args).args(["--color", "never"]);
-    for var in HOST_VARS {
-        cmd.env_remove(var);
-    }
-    let output = cmd.write_stdin(stdin.as_bytes().to_vec()).output().unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let mut cmd = command(cwd, args);
+    cmd.args(["--color", "never"]);
+    outcome(cmd.write_stdin(stdin.as_bytes().to_vec()).output().unwrap())
 }
 
 /// `text` with CRLF turned into LF and `path` (as given, and as the OS resolves it, longest
