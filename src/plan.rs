@@ -272,7 +272,7 @@ pub fn plan_environment(env: &ResolvedEnvironment, surges: &Surges) -> EnvPlan {
             ))
         });
         cumulative = cumulative.plus(own);
-        let share = |u: Usage| Share::of(u, env.capacity);
+        let share = |u: Usage| Share::of(u, env.settings.capacity);
         let cumulative_share = share(cumulative.requests);
         phases.push(PhasePlan {
             number: pi + 1,
@@ -281,7 +281,7 @@ pub fn plan_environment(env: &ResolvedEnvironment, surges: &Surges) -> EnvPlan {
             steps: steps(&services, &policy),
             budget: Checks::exact(
                 cumulative.requests,
-                env.capacity,
+                env.settings.capacity,
                 phase.cpu_budget,
                 phase.memory_budget,
             ),

@@ -318,7 +318,7 @@ fn bench(n: usize, dir: &Path, whole: &WholeRuns) -> String {
             let t = Instant::now();
             findings += lint::run(
                 &LintContext::for_rendered(env, &rendered.manifests),
-                &env.rule_levels,
+                &env.settings.rule_levels,
             )
             .len();
             sums[2] += t.elapsed();

@@ -4,14 +4,14 @@
 use crate::catalogue::fields::{resolve_fields, FileSource, ServiceFields};
 use crate::catalogue::load::{typed_error, LoadedCatalogue, LoadedEnvironment};
 use crate::catalogue::model::{
-    ArgoSpec, ClusterSpec, EnforceSpec, IstioSpec, ProbeKind, Protocol, QuantityText, Resources,
-    Rollout, ServiceSpec, StartupProbe, Workload,
+    ArgoSpec, ProbeKind, Protocol, QuantityText, Resources, Rollout, ServiceSpec, StartupProbe,
+    Workload,
 };
 use crate::catalogue::origin::{Layers, Origin};
 use crate::catalogue::quantity::{parse_cpu, parse_memory, parse_percent};
 use crate::catalogue::schema::closest;
 use crate::catalogue::settings::{self, quantity_diag, EnvironmentSettings};
-use crate::diagnostic::{Diagnostic, Failure, Location, Severity};
+use crate::diagnostic::{Diagnostic, Failure, Location};
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -141,24 +141,14 @@ pub struct ResolvedEnvironment {
     pub name: String,
     pub platform: String,
     pub namespace: String,
-    pub capacity: Amount,
-    pub max_utilisation: f64,
-    /// Limits and target policy of `cluster` (see `crate::plan::ledger::Policy`).
-    pub cluster: ClusterSpec,
-    pub istio: IstioSpec,
-    /// The Istio sidecar's requests and limits, added to every pod by the capacity checks (zero
-    /// unless Istio is on and `istio.proxy` says what it asks for).
-    pub pod_overhead: (Amount, Amount),
-    /// What the cluster should enforce in the namespace (`enforce`).
-    pub enforce: EnforceSpec,
+    /// Capacity, mesh, enforcement and lint levels, as `catalogue::settings` read them.
+    pub settings: EnvironmentSettings,
     /// Container requests and limits of `defaults` (catalogue, then environment): what a
     /// LimitRange gives a container that sets none.
     pub default_resources: Resources,
     pub argocd: Option<ArgoSpec>,
     pub phases: Vec<ResolvedPhase>,
     pub services: Vec<ResolvedService>,
-    /// Rule id -> configured severity (`None` = off).
-    pub rule_levels: IndexMap<String, Option<Severity>>,
     pub origin: Origin,
     pub catalogue_origin: Origin,
     /// Service name -> index in `services`; lookups by name happen per finding and per edge.
@@ -246,15 +236,7 @@ pub fn resolve(
     let env_origin = env.origin();
     let env_value = &env.doc.value;
 
-    let EnvironmentSettings {
-        capacity,
-        max_utilisation,
-        cluster,
-        istio,
-        pod_overhead,
-        enforce,
-        rule_levels,
-    } = settings::read(
+    let settings = settings::read(
         env,
         Some((&cat.lint, cat.lint_origin.clone())),
         &mut problems,
@@ -532,17 +514,11 @@ pub fn resolve(
         name: env.name.clone(),
         platform: cat.platform.clone(),
         namespace,
-        capacity,
-        max_utilisation,
-        cluster,
-        istio,
-        pod_overhead,
-        enforce,
+        settings,
         default_resources,
         argocd,
         phases,
         services,
-        rule_levels,
         origin: env_origin,
         catalogue_origin: cat.main.root(),
     })

@@ -180,7 +180,7 @@ pub const EXPORTED: &[Exported] = &[
 /// lint configuration keeps at error (a condition `check` lets pass must pass admission too).
 pub fn enforced(env: &ResolvedEnvironment) -> impl Iterator<Item = &'static Exported> + '_ {
     EXPORTED.iter().filter(|e| {
-        crate::lint::effective_severity(&env.rule_levels, e.code) == Some(Severity::Error)
+        crate::lint::effective_severity(&env.settings.rule_levels, e.code) == Some(Severity::Error)
     })
 }
 

@@ -17,13 +17,13 @@ pub const FILE: &str = "enforcement.yaml";
 /// for none (and then no file is rendered).
 pub fn documents(env: &ResolvedEnvironment) -> Vec<Value> {
     let mut docs = Vec::new();
-    if env.enforce.quota {
+    if env.settings.enforce.quota {
         docs.push(quota::resource_quota(env));
     }
-    if env.enforce.limit_range {
+    if env.settings.enforce.limit_range {
         docs.push(quota::limit_range(env));
     }
-    if let Some(action) = env.enforce.admission {
+    if let Some(action) = env.settings.enforce.admission {
         docs.push(admission::policy(env));
         docs.push(admission::binding(env, action));
     }

@@ -26,13 +26,13 @@ pub fn resource_quota(env: &ResolvedEnvironment) -> Value {
     let policy = Policy::of(env);
     let mut hard = Map::new();
     let requests = policy.max_utilisation;
-    if let Some(cpu) = env.capacity.cpu {
+    if let Some(cpu) = env.settings.capacity.cpu {
         hard.insert(
             "requests.cpu".into(),
             Value::from(format_cpu(ledger::allowed(cpu, requests))),
         );
     }
-    if let Some(memory) = env.capacity.memory {
+    if let Some(memory) = env.settings.capacity.memory {
         hard.insert(
             "requests.memory".into(),
             Value::from(format_memory(ledger::allowed(memory, requests))),
@@ -40,13 +40,13 @@ pub fn resource_quota(env: &ResolvedEnvironment) -> Value {
     }
     // Limits are held only where the environment wrote a policy: the default (memory limits up
     // to the capacity) is a warning at build time, and a quota would make it a refusal.
-    if let (Some(cpu), Some(share)) = (env.capacity.cpu, policy.limits_cpu) {
+    if let (Some(cpu), Some(share)) = (env.settings.capacity.cpu, policy.limits_cpu) {
         hard.insert(
             "limits.cpu".into(),
             Value::from(format_cpu(ledger::allowed(cpu, share))),
         );
     }
-    if let (Some(memory), Some(share)) = (env.capacity.memory, policy.limits_memory) {
+    if let (Some(memory), Some(share)) = (env.settings.capacity.memory, policy.limits_memory) {
         hard.insert(
             "limits.memory".into(),
             Value::from(format_memory(ledger::allowed(memory, share))),
@@ -130,8 +130,8 @@ pub fn limit_range(env: &ResolvedEnvironment) -> Value {
 /// namespace whose proxy limits are unknown: the injected sidecar sets its own, and a maximum
 /// below them would refuse every pod.
 fn maxima(env: &ResolvedEnvironment) -> Option<Value> {
-    let (_, proxy_limits) = env.pod_overhead;
-    if env.istio.enabled && proxy_limits.cpu.is_none() && proxy_limits.memory.is_none() {
+    let (_, proxy_limits) = env.settings.pod_overhead;
+    if env.settings.istio.enabled && proxy_limits.cpu.is_none() && proxy_limits.memory.is_none() {
         return None;
     }
     let largest = |pick: fn(&crate::catalogue::resolve::Amount) -> Option<u64>| {

@@ -166,7 +166,8 @@ impl<'a> LintContext<'a> {
 /// The environment's `cluster.kubernetesVersion`; its schema refuses a malformed one, so the
 /// fallback is only for a resolved environment built without it.
 fn kubernetes_version(env: &ResolvedEnvironment) -> KubernetesVersion {
-    env.cluster
+    env.settings
+        .cluster
         .kubernetes_version
         .as_deref()
         .and_then(KubernetesVersion::parse)

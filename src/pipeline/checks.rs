@@ -58,7 +58,7 @@ pub(super) fn check_environment(env: &CompiledEnvironment) -> Vec<Diagnostic> {
             found
         });
         let ctx = LintContext::for_rendered(&env.resolved, &env.rendered.manifests);
-        let linted = lint::run(&ctx, &env.resolved.rule_levels);
+        let linted = lint::run(&ctx, &env.resolved.settings.rule_levels);
         crate::profile::mark("  lint", t);
         let validated = match schema.join() {
             Ok(v) => v,
@@ -355,7 +355,7 @@ pub(super) fn lint_argocd(
                 continue;
             }
             let ctx = LintContext::for_applications(name, &env.resolved, &manifests, tree.clone());
-            out.extend(lint::run(&ctx, &env.resolved.rule_levels));
+            out.extend(lint::run(&ctx, &env.resolved.settings.rule_levels));
         }
     }
     out

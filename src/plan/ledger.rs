@@ -238,13 +238,7 @@ pub struct Policy {
 
 impl Policy {
     pub fn of(env: &ResolvedEnvironment) -> Policy {
-        Policy::new(
-            env.capacity,
-            env.max_utilisation,
-            &env.cluster,
-            env.pod_overhead,
-            env.enforce.quota,
-        )
+        env.settings.policy()
     }
 
     /// From an environment's settings (`crate::catalogue::settings`, the one reader of them).

@@ -20,10 +20,10 @@ pub fn environment_value(env: &ResolvedEnvironment) -> TV {
         (
             "istio",
             TV::from_pairs([
-                ("enabled", TV::from(env.istio.enabled)),
+                ("enabled", TV::from(env.settings.istio.enabled)),
                 (
                     "mtls",
-                    TV::from(env.istio.mtls.as_deref().unwrap_or("STRICT")),
+                    TV::from(env.settings.istio.mtls.as_deref().unwrap_or("STRICT")),
                 ),
             ]),
         ),

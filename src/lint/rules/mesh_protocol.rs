@@ -64,7 +64,7 @@ fn compatible(declared: &str, served: &str) -> bool {
 /// on, the Service's namespace is labelled for injection (`istio-injection: enabled`, or a
 /// revision label `istio.io/rev`), or its pods ask for the sidecar themselves.
 fn injected(ctx: &LintContext, si: usize, namespaces: &[(&str, bool)]) -> bool {
-    if ctx.platform.is_some_and(|p| p.istio.enabled) {
+    if ctx.platform.is_some_and(|p| p.settings.istio.enabled) {
         return true;
     }
     let ns = ctx.index.namespace(si);

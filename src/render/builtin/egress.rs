@@ -11,7 +11,7 @@ use serde_json::Value;
 
 pub(super) fn service_entry(f: &Service<'_, '_>) -> Option<Value> {
     let egress = &f.svc.fields.egress;
-    if !f.env.istio.enabled || egress.is_empty() {
+    if !f.env.settings.istio.enabled || egress.is_empty() {
         return None;
     }
     let mut hosts: Vec<&str> = Vec::with_capacity(egress.len());

@@ -9,7 +9,7 @@ use crate::vocabulary::label;
 use serde_json::{Map, Value};
 
 pub(super) fn virtual_service(f: &Service<'_, '_>) -> Option<Value> {
-    if !f.env.istio.enabled {
+    if !f.env.settings.istio.enabled {
         return None;
     }
     let svc = f.svc;
@@ -72,7 +72,7 @@ fn destinations(f: &Service<'_, '_>) -> Vec<Value> {
 }
 
 pub(super) fn destination_rule(f: &Service<'_, '_>) -> Option<Value> {
-    if !f.env.istio.enabled {
+    if !f.env.settings.istio.enabled {
         return None;
     }
     let subsets = f
@@ -102,7 +102,7 @@ pub(super) fn destination_rule(f: &Service<'_, '_>) -> Option<Value> {
 /// ALLOW rules for the callers' identities and the declared namespaces; none at all when
 /// nobody may call, which Istio reads as deny everything.
 pub(super) fn authorization_policy(f: &Service<'_, '_>) -> Option<Value> {
-    if !f.env.istio.enabled {
+    if !f.env.settings.istio.enabled {
         return None;
     }
     let svc = f.svc;

@@ -15,7 +15,7 @@ pub fn environment_documents(env: &ResolvedEnvironment) -> Vec<Value> {
     let mut docs = Vec::with_capacity(4);
     docs.push(namespace(env));
     docs.push(default_deny(env));
-    if env.istio.enabled {
+    if env.settings.istio.enabled {
         docs.push(allow_istiod(env));
         docs.push(peer_authentication(env));
     }
@@ -32,7 +32,7 @@ fn namespace(env: &ResolvedEnvironment) -> Value {
     set(label::POD_SECURITY_ENFORCE_VERSION, "latest");
     set(label::POD_SECURITY_AUDIT, "restricted");
     set(label::POD_SECURITY_WARN, "restricted");
-    if env.istio.enabled {
+    if env.settings.istio.enabled {
         set("istio-injection", "enabled");
     }
     object([
@@ -132,7 +132,7 @@ fn allow_istiod(env: &ResolvedEnvironment) -> Value {
 /// listed under a service's `ingress.fromNamespaces` must run their pods in the mesh: the
 /// AuthorizationPolicy identifies them by their mTLS identity.
 fn peer_authentication(env: &ResolvedEnvironment) -> Value {
-    let mode = env.istio.mtls.as_deref().unwrap_or(DEFAULT_MTLS);
+    let mode = env.settings.istio.mtls.as_deref().unwrap_or(DEFAULT_MTLS);
     manifest(
         "security.istio.io/v1",
         "PeerAuthentication",
