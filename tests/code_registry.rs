@@ -19,14 +19,18 @@ fn codes_of_example(path: &str) -> BTreeSet<String> {
         let scratch = tempfile::tempdir().unwrap();
         let target = scratch.path().join("rendered");
         let target = target.to_str().unwrap();
-        run_shipshape(dir, &["build", "--out", target, "--format", "json"], &[])
+        run_shipshape(
+            dir,
+            &["build", "--out", target, "--format", "json"],
+            &[common::FIXTURE_REPOSITORIES],
+        )
     } else {
         let rel = file.strip_prefix(crate_root()).unwrap().to_str().unwrap();
         let args_file = file.with_extension("args");
         let extra = fs::read_to_string(&args_file).unwrap_or_default();
         let mut args = vec!["lint", rel, "--format", "json"];
         args.extend(extra.split_whitespace());
-        run_shipshape(crate_root(), &args, &[])
+        run_shipshape(crate_root(), &args, &[common::FIXTURE_REPOSITORIES])
     };
     out.no_panic();
     assert!(

@@ -187,21 +187,14 @@ fn all_fixtures() -> Vec<Fixture> {
 
 /// What the fixtures' Argo CD Applications call this repository, whatever remote the checkout
 /// running the tests has.
-const FIXTURE_REPOSITORIES: &str =
-    "https://git.example.com/openpolicy/gitops.git https://git.example.com/shop/gitops.git";
-
 /// Lints a fixture from the crate root, with the crate root (should it appear) shown as `<repo>`.
 fn lint(f: &Fixture, format: &str) -> Outcome {
     let args: Vec<&str> = ["lint", f.rel.as_str(), "--format", format]
         .into_iter()
         .chain(f.args.iter().map(String::as_str))
         .collect();
-    common::run_shipshape(
-        crate_root(),
-        &args,
-        &[("SHIPSHAPE_REPO_URL", FIXTURE_REPOSITORIES)],
-    )
-    .normalised(crate_root(), "<repo>")
+    common::run_shipshape(crate_root(), &args, &[common::FIXTURE_REPOSITORIES])
+        .normalised(crate_root(), "<repo>")
 }
 
 fn snapshot_text(o: &Outcome) -> String {

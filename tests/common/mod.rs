@@ -28,6 +28,13 @@ const HOST_VARS: &[&str] = &[
     "SHIPSHAPE_REPO_URL",
 ];
 
+/// The repositories the lint fixtures' Argo CD Applications name as "this one": without it, a
+/// checkout with a git remote (CI's clone) takes their sources for other repositories and skips them.
+pub const FIXTURE_REPOSITORIES: (&str, &str) = (
+    "SHIPSHAPE_REPO_URL",
+    "https://git.example.com/openpolicy/gitops.git https://git.example.com/shop/gitops.git",
+);
+
 /// The crate root: the repository's own catalogue, and where fixture paths start.
 pub fn crate_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
