@@ -202,6 +202,9 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
             if let Some(freeing) = freeing.filter(|_| position != last) {
                 release::wait_for(freeing);
             }
+            if !sink.keeps_manifests() {
+                release::move_out_of_freed_pages(&mut compiled.rendered.files);
+            }
             environments.push(compiled);
         }
         Ok(())
