@@ -104,6 +104,25 @@ fn an_environment_on_a_release_that_removed_the_api_fails_the_build() {
 }
 
 #[test]
+fn an_environment_older_than_the_apis_shipshape_renders_fails_the_build() {
+    // 1.22 serves the beta budget (deprecated) but not autoscaling/v2, which shipshape renders
+    // the HorizontalPodAutoscaler at.
+    let p = project(Some("\"1.22\""));
+    let o = build(p.path());
+    assert_eq!(o.code, Some(1), "{}", o.all());
+    assert_eq!(
+        deprecated_api(&o),
+        [
+            ("deprecated-api/deprecated".to_owned(), "warning".to_owned()),
+            ("deprecated-api/not-yet-served".to_owned(), "error".to_owned()),
+        ],
+        "{}",
+        o.all()
+    );
+    assert!(o.stdout.contains("autoscaling/v2"), "{}", o.all());
+}
+
+#[test]
 fn a_kubernetes_version_yaml_reads_as_a_number_is_refused_at_its_line() {
     let p = project(Some("1.30"));
     let o = build(p.path());
