@@ -114,7 +114,10 @@ fn an_environment_older_than_the_apis_shipshape_renders_fails_the_build() {
         deprecated_api(&o),
         [
             ("deprecated-api/deprecated".to_owned(), "warning".to_owned()),
-            ("deprecated-api/not-yet-served".to_owned(), "error".to_owned()),
+            (
+                "deprecated-api/not-yet-served".to_owned(),
+                "error".to_owned()
+            ),
         ],
         "{}",
         o.all()
