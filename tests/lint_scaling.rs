@@ -149,6 +149,32 @@ fn a_patched_budget_is_reported_at_the_catalogue_and_a_zero_minimum_refused() {
 }
 
 #[test]
+fn a_patch_that_adds_the_second_budget_amount_fails_the_build_at_the_patch() {
+    let patch = "    patches:
+      - target: { kind: PodDisruptionBudget }
+        merge:
+          spec:
+            maxUnavailable: 1
+";
+    let dir = project(&service("api", 8080, "{ min: 2, max: 4 }", patch));
+    let (code, findings) = build(dir.path());
+    assert_eq!(code, Some(1), "{findings:?}");
+    let ours: Vec<_> = findings
+        .iter()
+        .filter(|(c, _)| is_scaling_code(c))
+        .collect();
+    // Reported once, at the patch's `maxUnavailable` (the budget rendered `minAvailable: 1`).
+    assert_eq!(
+        ours,
+        [&(
+            "pdb/both-budgets".to_owned(),
+            "catalogue.yaml:21:13".to_owned()
+        )],
+        "{findings:?}"
+    );
+}
+
+#[test]
 fn the_repository_renders_no_hpa_or_budget_finding() {
     let scratch = tempfile::tempdir().unwrap();
     let out_dir = scratch.path().join("rendered");
