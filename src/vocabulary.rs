@@ -51,6 +51,13 @@ pub mod annotation {
     /// hook to what a long-running workload needs (probes, a share of capacity).
     pub const HELM_HOOK: &str = "helm.sh/hook";
 
+    /// Istio's older, per-pod switch for its sidecar (`"true"` or `"false"`); the label of the
+    /// same name ([`super::label::ISTIO_SIDECAR_INJECT`]) replaces it and wins when both are set.
+    ///
+    /// Written by users and charts on pod templates, never by shipshape. Read by `lint`
+    /// (`mesh-routing/port-protocol` does not judge the ports of pods that opt out).
+    pub const ISTIO_SIDECAR_INJECT: &str = "sidecar.istio.io/inject";
+
     /// The suppression annotation key for a rule (`port-conflict`) or a code
     /// (`port-conflict/duplicate-host-port`). A code's `/` becomes a `.`: an annotation name has
     /// room for one `/`, and the prefix has it.
@@ -136,6 +143,25 @@ pub mod label {
     ///
     /// Written by the renderer as the topology key that spreads a service's pods over nodes.
     pub const HOSTNAME: &str = "kubernetes.io/hostname";
+
+    /// Istio's per-namespace switch for its sidecar: `enabled` or `disabled`.
+    ///
+    /// Written by the renderer on the environment's Namespace when Istio is on. Read by `lint`
+    /// (`mesh-routing` judges the namespaces that have the sidecar).
+    pub const ISTIO_INJECTION: &str = "istio-injection";
+
+    /// The Istio control-plane revision whose sidecar a namespace's pods get: any value turns
+    /// injection on, unless [`ISTIO_INJECTION`] is `disabled`.
+    ///
+    /// Written by users, never by shipshape. Read by `lint` (`mesh-routing`).
+    pub const ISTIO_REVISION: &str = "istio.io/rev";
+
+    /// Istio's per-pod switch for its sidecar (`"true"` or `"false"`), which wins over the
+    /// namespace's: a pod labelled `"false"` has no sidecar in an injected namespace.
+    ///
+    /// Written by users and charts on pod templates, never by shipshape. Read by `lint`
+    /// (`mesh-routing`).
+    pub const ISTIO_SIDECAR_INJECT: &str = "sidecar.istio.io/inject";
 }
 
 /// Argo CD names that are neither annotations nor labels, which the renderer writes into the
@@ -218,6 +244,7 @@ mod tests {
             annotation::DEPENDS_ON,
             annotation::CONFIG_HASH,
             annotation::HELM_HOOK,
+            annotation::ISTIO_SIDECAR_INJECT,
             label::NAME,
             label::INSTANCE,
             label::COMPONENT,
@@ -232,6 +259,9 @@ mod tests {
             label::POD_SECURITY_WARN,
             label::NAMESPACE_NAME,
             label::HOSTNAME,
+            label::ISTIO_INJECTION,
+            label::ISTIO_REVISION,
+            label::ISTIO_SIDECAR_INJECT,
         ];
         for name in names.into_iter().chain(label::RESERVED_POD_LABELS) {
             assert!(is_qualified_name(name), "`{name}` is not a valid key");

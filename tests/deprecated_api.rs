@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Outcome;
+use common::{project, Outcome};
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
@@ -25,8 +25,8 @@ spec:
 
 /// The small valid project with the beta budget template, its environment running `version`
 /// (none: the default).
-fn project(version: Option<&str>) -> TempDir {
-    let p = common::scratch_copy(&common::fixture("bad/valid"));
+fn with_beta_budget(version: Option<&str>) -> TempDir {
+    let p = project::valid();
     fs::create_dir(p.path().join("templates")).unwrap();
     fs::write(
         p.path().join("templates/budget.environment.yaml.j2"),
@@ -34,13 +34,12 @@ fn project(version: Option<&str>) -> TempDir {
     )
     .unwrap();
     if let Some(v) = version {
-        let env = p.path().join("environments/dev.yaml");
-        let text = fs::read_to_string(&env).unwrap().replacen(
+        project::edit(
+            p.path(),
+            "environments/dev.yaml",
             "cluster:\n",
             &format!("cluster:\n  kubernetesVersion: {v}\n"),
-            1,
         );
-        fs::write(&env, text).unwrap();
     }
     p
 }
@@ -80,7 +79,7 @@ fn deprecated_api(o: &Outcome) -> Vec<(String, String)> {
 
 #[test]
 fn an_environment_on_an_older_release_is_warned_of_what_its_upgrade_removes() {
-    let p = project(Some("\"1.24\""));
+    let p = with_beta_budget(Some("\"1.24\""));
     let o = build(p.path());
     assert_eq!(o.code, Some(0), "{}", o.all());
     assert_eq!(
@@ -92,7 +91,7 @@ fn an_environment_on_an_older_release_is_warned_of_what_its_upgrade_removes() {
 #[test]
 fn an_environment_on_a_release_that_removed_the_api_fails_the_build() {
     for version in [Some("\"1.25\""), Some("v1.31.2"), None] {
-        let p = project(version);
+        let p = with_beta_budget(version);
         let o = build(p.path());
         assert_eq!(o.code, Some(1), "{version:?}: {}", o.all());
         assert_eq!(
@@ -104,8 +103,30 @@ fn an_environment_on_a_release_that_removed_the_api_fails_the_build() {
 }
 
 #[test]
+fn an_environment_older_than_the_apis_shipshape_renders_fails_the_build() {
+    // 1.22 serves the beta budget (deprecated) but not autoscaling/v2, which shipshape renders
+    // the HorizontalPodAutoscaler at.
+    let p = with_beta_budget(Some("\"1.22\""));
+    let o = build(p.path());
+    assert_eq!(o.code, Some(1), "{}", o.all());
+    assert_eq!(
+        deprecated_api(&o),
+        [
+            ("deprecated-api/deprecated".to_owned(), "warning".to_owned()),
+            (
+                "deprecated-api/not-yet-served".to_owned(),
+                "error".to_owned()
+            ),
+        ],
+        "{}",
+        o.all()
+    );
+    assert!(o.stdout.contains("autoscaling/v2"), "{}", o.all());
+}
+
+#[test]
 fn a_kubernetes_version_yaml_reads_as_a_number_is_refused_at_its_line() {
-    let p = project(Some("1.30"));
+    let p = with_beta_budget(Some("1.30"));
     let o = build(p.path());
     assert_eq!(o.code, Some(2), "{}", o.all());
     let report: Value = serde_json::from_str(&o.stdout).unwrap();

@@ -4,47 +4,35 @@
 
 mod common;
 
-use common::{crate_root, run_shipshape};
+use common::{crate_root, run_shipshape, Outcome};
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
 
-const ENVIRONMENT: &str = "imageTag: \"1.0.0\"
-cluster:
-  capacity: { cpu: \"4\", memory: 8Gi }
-  maxUtilisation: 80%
-";
-
-/// A one-phase catalogue with `services` (YAML, indented as the value of `services:`).
+/// The small valid project (its `dev` environment: 4 CPUs, 8Gi, 80%) with a one-phase catalogue
+/// of `services` (YAML, indented as the value of `services:`) in place of its own.
 fn project(services: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::project::valid();
     let catalogue = format!(
         "platform: shop\nnamespace: shop\nphases:\n  - name: apps\n    rollout: sequential\nservices:\n{services}"
     );
     fs::write(dir.path().join("catalogue.yaml"), catalogue).unwrap();
-    fs::create_dir(dir.path().join("environments")).unwrap();
-    fs::write(dir.path().join("environments/dev.yaml"), ENVIRONMENT).unwrap();
     dir
 }
 
-/// The findings of `build` in `dir`, as (code, file:line:column); and the exit code.
-fn build(dir: &Path) -> (Option<i32>, Vec<(String, String)>) {
-    let out_dir = dir.join("out");
-    let out = run_shipshape(
-        dir,
-        &[
-            "build",
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+/// `shipshape build --out OUT --format json`, run from `cwd`.
+fn build_json(cwd: &Path, out_dir: &Path) -> Outcome {
+    let out_dir = out_dir.to_str().expect("UTF-8 temporary path");
+    let out = run_shipshape(cwd, &["build", "--out", out_dir, "--format", "json"], &[]);
     out.no_panic();
+    out
+}
+
+/// A build's findings, as (code, file:line:column).
+fn findings(out: &Outcome) -> Vec<(String, String)> {
     let report: Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", out.all()));
-    let findings = report["diagnostics"]
+    report["diagnostics"]
         .as_array()
         .into_iter()
         .flatten()
@@ -60,8 +48,17 @@ fn build(dir: &Path) -> (Option<i32>, Vec<(String, String)>) {
                 ),
             )
         })
-        .collect();
-    (out.code, findings)
+        .collect()
+}
+
+/// The findings of `build` in `dir`, and the exit code.
+fn build(dir: &Path) -> (Option<i32>, Vec<(String, String)>) {
+    let out = build_json(dir, &dir.join("out"));
+    (out.code, findings(&out))
+}
+
+fn is_scaling_code(code: &str) -> bool {
+    code.starts_with("hpa/") || code.starts_with("pdb/")
 }
 
 fn service(name: &str, port: u16, replicas: &str, extra: &str) -> String {
@@ -93,7 +90,7 @@ fn the_rendered_hpas_and_budgets_leave_one_eviction_at_every_size() {
     let (code, findings) = build(dir.path());
     let ours: Vec<_> = findings
         .iter()
-        .filter(|(c, _)| c.starts_with("hpa/") || c.starts_with("pdb/"))
+        .filter(|(c, _)| is_scaling_code(c))
         .collect();
     assert!(ours.is_empty(), "{ours:?}");
     assert_eq!(code, Some(0), "{findings:?}");
@@ -152,26 +149,41 @@ fn a_patched_budget_is_reported_at_the_catalogue_and_a_zero_minimum_refused() {
 }
 
 #[test]
+fn a_patch_that_adds_the_second_budget_amount_fails_the_build_at_the_patch() {
+    let patch = "    patches:
+      - target: { kind: PodDisruptionBudget }
+        merge:
+          spec:
+            maxUnavailable: 1
+";
+    let dir = project(&service("api", 8080, "{ min: 2, max: 4 }", patch));
+    let (code, findings) = build(dir.path());
+    assert_eq!(code, Some(1), "{findings:?}");
+    let ours: Vec<_> = findings
+        .iter()
+        .filter(|(c, _)| is_scaling_code(c))
+        .collect();
+    // Reported once, at the patch's `maxUnavailable` (the budget rendered `minAvailable: 1`).
+    assert_eq!(
+        ours,
+        [&(
+            "pdb/both-budgets".to_owned(),
+            "catalogue.yaml:21:13".to_owned()
+        )],
+        "{findings:?}"
+    );
+}
+
+#[test]
 fn the_repository_renders_no_hpa_or_budget_finding() {
     let scratch = tempfile::tempdir().unwrap();
     let out_dir = scratch.path().join("rendered");
-    let out = run_shipshape(
-        crate_root(),
-        &[
-            "build",
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    out.no_panic();
-    assert!(
-        !out.stdout.contains("\"hpa/") && !out.stdout.contains("\"pdb/"),
-        "{}",
-        out.all()
-    );
+    let out = build_json(crate_root(), &out_dir);
+    let ours: Vec<_> = findings(&out)
+        .into_iter()
+        .filter(|(c, _)| is_scaling_code(c))
+        .collect();
+    assert!(ours.is_empty(), "{ours:?}\n{}", out.all());
     // prod renders both, so the rules had something to judge.
     let prod = fs::read_to_string(out_dir.join("prod/api-gateway.yaml")).unwrap();
     assert!(prod.contains("kind: PodDisruptionBudget"), "{prod}");

@@ -4,18 +4,24 @@ use crate::diagnostic::Severity;
 use crate::example;
 use crate::lint::kubernetes_version::KubernetesVersion;
 use crate::lint::{Code, LintContext, Rule, Sink};
-use crate::manifest::Field;
+use crate::manifest::{Field, ManifestOrigin};
 use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "deprecated-api",
-    codes: &[&REMOVED, &DEPRECATED],
-    summary: "An apiVersion and kind the target Kubernetes release no longer serves, or serves as deprecated",
+    codes: &[&REMOVED, &DEPRECATED, &NOT_YET_SERVED],
+    summary: "An apiVersion and kind the target Kubernetes release no longer serves, serves as deprecated, or does not serve yet",
     doc: r#"## What it checks
 The `apiVersion` and `kind` of every manifest, against the Kubernetes deprecation guide's table of
 built-in APIs (custom resources are left alone):
 - removed in the target release: an error, the API server refuses the manifest;
-- deprecated in the target release but still served: a warning, with the release that removes it.
+- deprecated in the target release but still served: a warning, with the release that removes it;
+- first served by a later release than the target (`autoscaling/v2` before 1.23, `policy/v1`
+  PodDisruptionBudgets and `batch/v1` CronJobs before 1.21, `networking.k8s.io/v1` Ingress before
+  1.19, `flowcontrol.apiserver.k8s.io/v1` before 1.29...): an error, the API server does not know
+  it yet. Only the API versions and kinds of shipshape's table of when each was first served (from
+  the deprecation guide's "available since" and the release notes) are judged; any other is left
+  alone.
 
 The target release is `--kubernetes-version X.Y` for `shipshape lint`, and the environment's
 `cluster.kubernetesVersion` for `build` and `check`. Both default to the release of the schemas
@@ -57,6 +63,14 @@ pub static DEPRECATED: Code = Code {
     summary: "An apiVersion and kind that the target Kubernetes release still serves but has deprecated, with the release that removes it",
     bad: example!("deprecated-api/fires/deprecated-flow-schema.yaml"),
     good: example!("deprecated-api/quiet/current-apis.yaml"),
+};
+
+pub static NOT_YET_SERVED: Code = Code {
+    id: "deprecated-api/not-yet-served",
+    severity: Severity::Error,
+    summary: "An apiVersion and kind that the target Kubernetes release does not serve yet: the API server refuses the manifest",
+    bad: example!("deprecated-api/fires/not-yet-served.yaml"),
+    good: example!("deprecated-api/quiet/served-since-the-target-release.yaml"),
 };
 
 /// One API version of built-in kinds, as the Kubernetes deprecation guide lists it.
@@ -122,6 +136,67 @@ const RETIRED: &[Retired] = &[
     retired("v1", &["Endpoints"], 33, None, "EndpointSlice in discovery.k8s.io/v1 (Kubernetes manages both for a Service with a selector)"),
 ];
 
+/// When the API server first served some built-in kinds at one API version, by default.
+struct Introduced {
+    api_version: &'static str,
+    kinds: &'static [&'static str],
+    /// Minor release of 1.x that first served it.
+    since: u32,
+}
+
+const fn introduced(
+    api_version: &'static str,
+    kinds: &'static [&'static str],
+    since: u32,
+) -> Introduced {
+    Introduced {
+        api_version,
+        kinds,
+        since,
+    }
+}
+
+/// Facts from the deprecation guide (the "available since" of each replacement) and the release
+/// notes of 1.23 (`flowcontrol.apiserver.k8s.io/v1beta2`) and 1.30 (ValidatingAdmissionPolicy
+/// GA). Betas that are off by default (every new beta since 1.24 but flow control's) are not
+/// listed: they are served only where a cluster turns them on.
+#[rustfmt::skip]
+const INTRODUCED: &[Introduced] = &[
+    introduced("storage.k8s.io/v1", &["StorageClass"], 6),
+    introduced("networking.k8s.io/v1", &["NetworkPolicy"], 8),
+    introduced("rbac.authorization.k8s.io/v1", &["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"], 8),
+    introduced("apps/v1", &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision"], 9),
+    introduced("apiregistration.k8s.io/v1", &["APIService"], 10),
+    introduced("storage.k8s.io/v1", &["VolumeAttachment"], 13),
+    introduced("coordination.k8s.io/v1", &["Lease"], 14),
+    introduced("scheduling.k8s.io/v1", &["PriorityClass"], 14),
+    introduced("admissionregistration.k8s.io/v1", &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"], 16),
+    introduced("apiextensions.k8s.io/v1", &["CustomResourceDefinition"], 16),
+    introduced("storage.k8s.io/v1", &["CSINode"], 17),
+    introduced("networking.k8s.io/v1", &["Ingress", "IngressClass"], 19),
+    introduced("events.k8s.io/v1", &["Event"], 19),
+    introduced("certificates.k8s.io/v1", &["CertificateSigningRequest"], 19),
+    introduced("storage.k8s.io/v1", &["CSIDriver"], 19),
+    introduced("node.k8s.io/v1", &["RuntimeClass"], 20),
+    introduced("policy/v1", &["PodDisruptionBudget"], 21),
+    introduced("batch/v1", &["CronJob"], 21),
+    introduced("discovery.k8s.io/v1", &["EndpointSlice"], 21),
+    introduced("autoscaling/v2", &["HorizontalPodAutoscaler"], 23),
+    introduced("flowcontrol.apiserver.k8s.io/v1beta2", &["FlowSchema", "PriorityLevelConfiguration"], 23),
+    introduced("storage.k8s.io/v1", &["CSIStorageCapacity"], 24),
+    introduced("flowcontrol.apiserver.k8s.io/v1beta3", &["FlowSchema", "PriorityLevelConfiguration"], 26),
+    introduced("flowcontrol.apiserver.k8s.io/v1", &["FlowSchema", "PriorityLevelConfiguration"], 29),
+    introduced("admissionregistration.k8s.io/v1", &["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"], 30),
+];
+
+/// The release of 1.x that first served `kind` at `api_version`, if the table knows it.
+fn first_served(api_version: &str, kind: &str) -> Option<u32> {
+    INTRODUCED
+        .iter()
+        .find(|i| i.api_version == api_version && i.kinds.contains(&kind))
+        .map(|i| i.since)
+}
+
 fn find(api_version: &str, kind: &str) -> Option<&'static Retired> {
     RETIRED
         .iter()
@@ -136,6 +211,10 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         let Some(api_version) = m.value.field("apiVersion").and_then(Value::as_str) else {
             continue;
         };
+        if let Some(since) = first_served(api_version, kind).filter(|&s| target < at(s)) {
+            not_yet_served(ctx, out, i, api_version, since);
+            continue;
+        }
         let Some(r) = find(api_version, kind) else {
             continue;
         };
@@ -172,17 +251,62 @@ fn check(ctx: &LintContext, out: &mut Sink) {
                 "deprecated".to_owned(),
             ),
         };
-        let target_from = if ctx.platform.is_some() {
-            "the environment's `cluster.kubernetesVersion`"
-        } else {
-            "`--kubernetes-version`"
-        };
+        let target_from = target_from(ctx);
         out.report(code, Some(i), message)
             .place(Some(ctx.locate(i, "/apiVersion", "")), label)
             .help(format!(
                 "use {} (the deprecation guide lists what changed in it); the target release comes from {target_from}",
                 r.replacement
             ));
+    }
+}
+
+/// Where the target release comes from, for a help line.
+fn target_from(ctx: &LintContext) -> &'static str {
+    if ctx.platform.is_some() {
+        "the environment's `cluster.kubernetesVersion`"
+    } else {
+        "`--kubernetes-version`"
+    }
+}
+
+fn not_yet_served(ctx: &LintContext, out: &mut Sink, i: usize, api_version: &str, since: u32) {
+    let m = &ctx.manifests[i];
+    let target = ctx.kubernetes;
+    let kind = ctx.index.facts(i).kind;
+    out.report(
+        &NOT_YET_SERVED,
+        Some(i),
+        format!(
+            "{kind} `{}` uses `{api_version}`, which Kubernetes first served in 1.{since}: the API server of the target release {target} does not know it and refuses the manifest",
+            m.name()
+        ),
+    )
+    .place(
+        Some(ctx.locate(i, "/apiVersion", "")),
+        format!("served from 1.{since}"),
+    )
+    .help(not_yet_served_help(ctx, i, kind, since));
+}
+
+/// What to do about an API version the target release does not serve yet. For what shipshape
+/// itself renders (a built-in resource, not an extra template) the apiVersion is shipshape's
+/// choice, not the user's: only the target release can change.
+fn not_yet_served_help(ctx: &LintContext, i: usize, kind: &str, since: u32) -> String {
+    let target = ctx.kubernetes;
+    let rendered_by_shipshape = matches!(
+        ctx.manifests[i].origin,
+        ManifestOrigin::Rendered { template: None, .. }
+    );
+    if rendered_by_shipshape {
+        format!(
+            "shipshape renders {kind} at this API version, which needs Kubernetes 1.{since} or later: set the environment's `cluster.kubernetesVersion` to the release the cluster runs, and upgrade a cluster older than 1.{since} before deploying to it"
+        )
+    } else {
+        format!(
+            "use the API version of {kind} that {target} serves (`kubectl api-resources` on such a cluster lists it), or, if the cluster runs 1.{since} or later, say so with {}",
+            target_from(ctx)
+        )
     }
 }
 
@@ -208,5 +332,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn each_kind_of_an_api_version_is_introduced_once() {
+        for (i, a) in INTRODUCED.iter().enumerate() {
+            for b in &INTRODUCED[i + 1..] {
+                if a.api_version == b.api_version {
+                    assert!(
+                        !a.kinds.iter().any(|k| b.kinds.contains(k)),
+                        "{} introduced twice",
+                        a.api_version
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_retired_api_version_was_served_before_it_was_deprecated() {
+        for r in RETIRED {
+            for kind in r.kinds {
+                if let Some(since) = first_served(r.api_version, kind) {
+                    assert!(since <= r.deprecated, "{} {kind}", r.api_version);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_releases_that_first_served_common_apis() {
+        assert_eq!(
+            first_served("autoscaling/v2", "HorizontalPodAutoscaler"),
+            Some(23)
+        );
+        assert_eq!(first_served("policy/v1", "PodDisruptionBudget"), Some(21));
+        assert_eq!(first_served("batch/v1", "CronJob"), Some(21));
+        assert_eq!(first_served("networking.k8s.io/v1", "Ingress"), Some(19));
+        assert_eq!(
+            first_served("networking.k8s.io/v1", "NetworkPolicy"),
+            Some(8)
+        );
+        assert_eq!(
+            first_served("flowcontrol.apiserver.k8s.io/v1", "FlowSchema"),
+            Some(29)
+        );
+        // Kinds the table does not list are not judged: batch/v1 Jobs, custom resources.
+        assert_eq!(first_served("batch/v1", "Job"), None);
+        assert_eq!(first_served("example.com/v1", "CronJob"), None);
     }
 }

@@ -22,7 +22,9 @@ Every HorizontalPodAutoscaler (`autoscaling/v2` or `autoscaling/v1`):
   Deployment lives in another file or repository) says nothing, but an HPA beside the workloads of
   its namespace that names none of them is an error. A target of a custom kind (an Argo Rollout)
   is judged only when the linted manifests hold that kind in the namespace. shipshape's own output
-  is always complete;
+  is always complete. The finding suggests the workload of that kind and namespace the name most
+  likely meant: a near spelling, or the same name with a `-`/`.`-separated prefix or suffix added
+  or dropped (`api` for `api-server`, `shop-web` for `web`);
 - has `minReplicas` (1 when unset) at most `maxReplicas`, and not 0 (scaling to zero needs the
   alpha `HPAScaleToZero` feature gate; the API server refuses it otherwise).
 
@@ -229,7 +231,7 @@ fn missing(ctx: &LintContext, out: &mut Sink, hpa: &Autoscaler) {
         .filter(|&&i| ctx.index.namespace(i) == ns)
         .map(|&i| ctx.index.facts(i).name.to_owned())
         .collect();
-    let help = match crate::catalogue::schema::closest(hpa.target_name, &candidates) {
+    let help = match suggestion(hpa.target_name, &candidates) {
         Some(c) => format!("did you mean `{c}`?"),
         None => format!(
             "name a {} of namespace `{}` in `spec.scaleTargetRef`, or remove the HPA",
@@ -250,6 +252,40 @@ fn missing(ctx: &LintContext, out: &mut Sink, hpa: &Autoscaler) {
     )
     .place(Some(ctx.locate(hi, target_pointer(), "/replicas")), "no such workload")
     .help(help);
+}
+
+/// The workload an HPA's target name most likely meant: a near spelling (the catalogue's own
+/// typo finder), else a name that differs from it only by a dash- or dot-separated prefix or
+/// suffix (`api` for `api-server`, `web` for `shop-web`): a rename or a chart's name prefix
+/// more often than a typo. Of several, the one closest in length.
+fn suggestion(name: &str, candidates: &[String]) -> Option<String> {
+    crate::catalogue::schema::closest(name, candidates).or_else(|| {
+        candidates
+            .iter()
+            .filter(|c| differs_by_affix(name, c))
+            .min_by_key(|c| (c.len().abs_diff(name.len()), c.as_str()))
+            .cloned()
+    })
+}
+
+/// Whether the longer of two names is the shorter with a separated prefix or suffix added.
+fn differs_by_affix(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let separated = |rest: &str, at_start: bool| {
+        let sep = if at_start {
+            rest.chars().next()
+        } else {
+            rest.chars().last()
+        };
+        rest.len() > 1 && matches!(sep, Some('-' | '.'))
+    };
+    short.len() >= 2
+        && (long
+            .strip_prefix(short)
+            .is_some_and(|rest| separated(rest, true))
+            || long
+                .strip_suffix(short)
+                .is_some_and(|rest| separated(rest, false)))
 }
 
 fn replicas_set(ctx: &LintContext, out: &mut Sink, hpa: &Autoscaler, wi: usize) {
@@ -299,5 +335,37 @@ fn range(ctx: &LintContext, out: &mut Sink, hpa: &Autoscaler) {
             .help("make minReplicas at most maxReplicas");
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_with_a_prefix_or_suffix_added_or_dropped_is_suggested() {
+        let known = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let deployments = known(&["api", "shop-web", "billing"]);
+        assert_eq!(
+            suggestion("api-server", &deployments).as_deref(),
+            Some("api")
+        );
+        assert_eq!(suggestion("web", &deployments).as_deref(), Some("shop-web"));
+        assert_eq!(
+            suggestion("billing.v2", &deployments).as_deref(),
+            Some("billing")
+        );
+        // The shortest change wins; a typo is still found as before.
+        let versions = known(&["api-v2", "api-v2-canary"]);
+        assert_eq!(suggestion("api", &versions).as_deref(), Some("api-v2"));
+        assert_eq!(
+            suggestion("bliling", &deployments).as_deref(),
+            Some("billing")
+        );
+        // An affix must be separated, and more than a separator.
+        assert_eq!(suggestion("webhook", &known(&["hook"])), None);
+        assert!(!differs_by_affix("api", "api-"));
+        assert!(!differs_by_affix("a", "a-b"));
+        assert_eq!(suggestion("payments", &deployments), None);
     }
 }

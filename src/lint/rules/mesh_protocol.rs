@@ -10,6 +10,7 @@ use crate::example;
 use crate::lint::containers::Port;
 use crate::lint::{Code, LintContext, Sink};
 use crate::manifest::Field;
+use crate::vocabulary::{annotation, label};
 use serde_json::{Map, Value};
 
 pub static PORT_PROTOCOL: Code = Code {
@@ -60,28 +61,73 @@ fn compatible(declared: &str, served: &str) -> bool {
         || (served == "grpc-web" && matches!(family(declared), "http" | "h2"))
 }
 
-/// Whether Istio's sidecar runs beside the pods of Service `si`: the rendered platform has Istio
-/// on, the Service's namespace is labelled for injection (`istio-injection: enabled`, or a
-/// revision label `istio.io/rev`), or its pods ask for the sidecar themselves.
-fn injected(ctx: &LintContext, si: usize, namespaces: &[(&str, bool)]) -> bool {
-    if ctx.platform.is_some_and(|p| p.settings.istio.enabled) {
-        return true;
-    }
+/// Whether Istio's sidecar runs beside the pods of Service `si`. Istio injects a pod unless its
+/// namespace or the pod itself says `disabled`/`"false"`, and then when either says it wants
+/// the sidecar (istio.io, "Installing the Sidecar", controlling the injection policy). Here a
+/// namespace wants it when labelled `istio-injection: enabled` or with a revision
+/// (`istio.io/rev`), or when it is shipshape's own output with Istio on. A Service is judged
+/// when one of its pods gets the sidecar; when its pods are not among the linted manifests,
+/// by its namespace alone.
+fn injected(ctx: &LintContext, si: usize, namespaces: &[(&str, Injection)]) -> bool {
     let ns = ctx.index.namespace(si);
-    if namespaces.iter().any(|(name, on)| *on && Some(*name) == ns) {
-        return true;
+    let namespace = namespaces
+        .iter()
+        .find(|(name, _)| Some(*name) == ns)
+        .map_or(Injection::Unset, |(_, i)| *i);
+    let namespace = match namespace {
+        Injection::Unset if ctx.platform.is_some_and(|p| p.settings.istio.enabled) => Injection::On,
+        other => other,
+    };
+    let pods = ctx.index.service_pods(si);
+    if pods.is_empty() {
+        return namespace == Injection::On;
     }
-    ctx.index.service_pods(si).iter().any(|&w| {
-        ctx.index
-            .pod_labels(w)
-            .and_then(|l| l.field("sidecar.istio.io/inject"))
-            .and_then(Value::as_str)
-            == Some("true")
-    })
+    pods.iter()
+        .any(|&w| pod_injected(namespace, pod_injection(ctx, w)))
 }
 
-/// Every Namespace manifest, and whether it is labelled for sidecar injection.
-fn namespaces<'a>(ctx: &'a LintContext<'_>) -> Vec<(&'a str, bool)> {
+/// Whether a namespace or a pod asks for Istio's sidecar, refuses it, or says nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Injection {
+    On,
+    Off,
+    Unset,
+}
+
+/// Istio's rule: either side refusing wins, then either side asking.
+fn pod_injected(namespace: Injection, pod: Injection) -> bool {
+    match (namespace, pod) {
+        (Injection::Off, _) | (_, Injection::Off) => false,
+        (Injection::On, _) | (_, Injection::On) => true,
+        (Injection::Unset, Injection::Unset) => false,
+    }
+}
+
+/// What workload `w`'s pods say about the sidecar: the `sidecar.istio.io/inject` label, else
+/// the annotation of the same name it replaces.
+fn pod_injection(ctx: &LintContext, w: usize) -> Injection {
+    let from_label = ctx
+        .index
+        .pod_labels(w)
+        .and_then(|l| l.field(label::ISTIO_SIDECAR_INJECT));
+    let from_annotation = || {
+        let (_, spec) = ctx.index.pod_spec(w)?;
+        let metadata = spec.strip_suffix("spec")?;
+        ctx.manifests[w]
+            .value
+            .pointer(&format!("{metadata}metadata"))?
+            .field("annotations")?
+            .field(annotation::ISTIO_SIDECAR_INJECT)
+    };
+    match from_label.or_else(from_annotation).and_then(Value::as_str) {
+        Some("true") => Injection::On,
+        Some("false") => Injection::Off,
+        _ => Injection::Unset,
+    }
+}
+
+/// Every Namespace manifest, and what it says about sidecar injection.
+fn namespaces<'a>(ctx: &'a LintContext<'_>) -> Vec<(&'a str, Injection)> {
     ctx.index
         .of_kind("Namespace")
         .iter()
@@ -90,10 +136,14 @@ fn namespaces<'a>(ctx: &'a LintContext<'_>) -> Vec<(&'a str, bool)> {
                 .value
                 .field("metadata")
                 .and_then(|m| m.field("labels"));
-            let label = |k: &str| labels.and_then(|l| l.field(k)).and_then(Value::as_str);
-            let on = label("istio-injection") == Some("enabled")
-                || label("istio.io/rev").is_some_and(|r| !r.is_empty());
-            (ctx.index.facts(i).name, on)
+            let value = |k: &str| labels.and_then(|l| l.field(k)).and_then(Value::as_str);
+            let injection = match value(label::ISTIO_INJECTION) {
+                Some("enabled") => Injection::On,
+                Some("disabled") => Injection::Off,
+                _ if value(label::ISTIO_REVISION).is_some_and(|r| !r.is_empty()) => Injection::On,
+                _ => Injection::Unset,
+            };
+            (ctx.index.facts(i).name, injection)
         })
         .collect()
 }
@@ -105,6 +155,10 @@ fn served(ctx: &LintContext, si: usize, target: &Value) -> Option<(&'static str,
         let Some((_, base)) = ctx.index.pod_spec(w) else {
             continue;
         };
+        if pod_injection(ctx, w) == Injection::Off {
+            // No sidecar reads this pod's ports.
+            continue;
+        }
         for c in ctx.index.containers(w) {
             for p in &c.ports {
                 let hit = match target {
@@ -256,5 +310,15 @@ mod tests {
         assert!(compatible("grpc-web", "http"));
         assert!(!compatible("http", "grpc"));
         assert!(!compatible("tcp", "http"));
+    }
+
+    #[test]
+    fn a_refusal_on_either_side_wins_over_a_request() {
+        use Injection::{Off, On, Unset};
+        assert!(pod_injected(On, Unset));
+        assert!(pod_injected(Unset, On));
+        assert!(!pod_injected(On, Off));
+        assert!(!pod_injected(Off, On));
+        assert!(!pod_injected(Unset, Unset));
     }
 }

@@ -42,7 +42,9 @@ For every route of every Istio VirtualService (`http`, `tcp` and `tls`; gRPC rou
 - no two VirtualServices claim one host on the same gateway, or both on the mesh (a warning);
 - in a namespace with Istio's sidecar (labelled `istio-injection: enabled` or `istio.io/rev`, pods
   labelled `sidecar.istio.io/inject: "true"`, or shipshape's own output with `istio.enabled`),
-  every Service port names its protocol by `appProtocol` or a name prefix Istio knows
+  every Service port whose pods get the sidecar (not those that opt out with the label or the
+  older annotation `sidecar.istio.io/inject: "false"`, nor any in a namespace labelled
+  `istio-injection: disabled`) names its protocol by `appProtocol` or a name prefix Istio knows
   (`http`, `http2`, `https`, `grpc`, `grpc-web`, `tcp`, `tls`, `mongo`, `mysql`, `redis`), and that
   protocol is the one its pods serve (the target container port's own name prefix, or a gRPC
   probe on it): a warning.

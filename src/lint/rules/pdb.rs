@@ -16,8 +16,9 @@ pub const RULE: Rule = Rule {
         &BLOCKS_DRAIN_AT_MIN,
         &SELECTS_NOTHING,
         &OVERLAPPING,
+        &BOTH_BUDGETS,
     ],
-    summary: "A PodDisruptionBudget that never allows an eviction (always, or at the HPA minimum), selects no pod, or shares pods with another",
+    summary: "A PodDisruptionBudget that never allows an eviction (always, or at the HPA minimum), selects no pod, shares pods with another, or sets both budget amounts",
     doc: r#"## What it checks
 Every PodDisruptionBudget (`policy/v1`), against the workloads its `spec.selector` picks in its
 namespace:
@@ -34,6 +35,9 @@ namespace:
   with a pod template, such as an Argo Rollout, whose labels the selector matches counts too). In `policy/v1` a
   budget without a selector selects no pod; `selector: {}` selects every pod of the namespace.
 - no two budgets select the same workload's pods.
+- the budget sets one of `minAvailable` and `maxUnavailable`, not both: the API server refuses a
+  budget that sets both, so it is never created. Such a budget is reported for that alone; the
+  other checks skip it (it protects no pod and overlaps no other budget, since it never exists).
 
 A workload whose controller (`metadata.ownerReferences`) is among the linted manifests, as the
 ReplicaSets and Pods of a `kubectl get -o yaml` dump are, is counted through that controller; a
@@ -83,6 +87,14 @@ pub static OVERLAPPING: Code = Code {
     summary:
         "Two PodDisruptionBudgets select the same pods, which the eviction API refuses to evict",
     bad: example!("pdb/fires/overlapping.yaml"),
+    good: example!("pdb/quiet/allows-one-eviction.yaml"),
+};
+
+pub static BOTH_BUDGETS: Code = Code {
+    id: "pdb/both-budgets",
+    severity: Severity::Error,
+    summary: "A PodDisruptionBudget sets both minAvailable and maxUnavailable, which the API server refuses",
+    bad: example!("pdb/fires/both-budgets.yaml"),
     good: example!("pdb/quiet/allows-one-eviction.yaml"),
 };
 
@@ -205,6 +217,10 @@ fn check(ctx: &LintContext, out: &mut Sink) {
     for &pi in ctx.index.of_kind("PodDisruptionBudget") {
         let m = &ctx.manifests[pi];
         if !is_pdb(m) {
+            continue;
+        }
+        if sets_both_budgets(m) {
+            both_budgets(ctx, out, pi);
             continue;
         }
         let selected = selection(ctx, pi);
@@ -357,6 +373,33 @@ fn budget(ctx: &LintContext, out: &mut Sink, pi: usize, selected: Option<&[usize
             blocks_drain_at_min(ctx, out, pi, min_available, pods.min, h);
         }
     }
+}
+
+/// Whether a budget sets both amounts, which the API server's validation refuses ("minAvailable
+/// and maxUnavailable cannot be both set"); a null one counts as unset, as it does there.
+fn sets_both_budgets(m: &Manifest) -> bool {
+    let set = |key: &str| at(&m.value, &["spec", key]).is_some_and(|v| !v.is_null());
+    set("minAvailable") && set("maxUnavailable")
+}
+
+fn both_budgets(ctx: &LintContext, out: &mut Sink, pi: usize) {
+    out.report(
+        &BOTH_BUDGETS,
+        Some(pi),
+        format!(
+            "PodDisruptionBudget `{}` sets both minAvailable and maxUnavailable: the API server refuses it, so the budget is never created and protects nothing",
+            ctx.manifests[pi].name()
+        ),
+    )
+    .place(
+        Some(ctx.locate(pi, "/spec/maxUnavailable", "/replicas")),
+        "maxUnavailable beside minAvailable",
+    )
+    .also(
+        Some(ctx.locate(pi, "/spec/minAvailable", "/replicas")),
+        "minAvailable",
+    )
+    .help("keep one of them: maxUnavailable: 1 lets one pod go at any size; minAvailable fixes how many must stay");
 }
 
 fn never_evicts(
