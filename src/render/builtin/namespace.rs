@@ -33,7 +33,7 @@ fn namespace(env: &ResolvedEnvironment) -> Value {
     set(label::POD_SECURITY_AUDIT, "restricted");
     set(label::POD_SECURITY_WARN, "restricted");
     if env.settings.istio.enabled {
-        set("istio-injection", "enabled");
+        set(label::ISTIO_INJECTION, "enabled");
     }
     object([
         ("apiVersion", Value::from("v1")),
