@@ -14,11 +14,15 @@ use serde_json::{Map, Value};
 pub const FILE: &str = "enforcement.yaml";
 
 /// Every enforcement document the environment asks for, in a fixed order; empty when it asks
-/// for none (and then no file is rendered).
-pub fn documents(env: &ResolvedEnvironment) -> Vec<Value> {
+/// for none (and then no file is rendered). `rendered` is every other document of the
+/// environment, patched: the quota counts the pods and claims they hold (read only with a quota).
+pub fn documents<'a>(
+    env: &ResolvedEnvironment,
+    rendered: impl IntoIterator<Item = &'a Value>,
+) -> Vec<Value> {
     let mut docs = Vec::new();
     if env.settings.enforce.quota {
-        docs.push(quota::resource_quota(env));
+        docs.push(quota::resource_quota(env, rendered));
     }
     if env.settings.enforce.limit_range {
         docs.push(quota::limit_range(env));

@@ -4,25 +4,26 @@
 //! ([`crate::plan::ledger`]): requests up to capacity x `maxUtilisation`, limits up to the
 //! `cluster.limits` policy, each rounded down to a whole millicore or byte exactly as
 //! [`ledger::allowed`] rounds, so a platform the build passes is admitted and one it refuses is
-//! not. Pods and claims are counted at the HPA maxima plus one rolling update's surge, so the
-//! quota never stops a scale-up or a rollout the plan allows.
+//! not. Pods and claims are counted from the rendered, patched workloads ([`Counts`]) at the HPA
+//! maxima plus one rolling update's surge, so the quota never stops a scale-up or a rollout the
+//! plan allows.
 
 use super::{metadata, object};
-use crate::catalogue::model::Workload;
 use crate::catalogue::quantity::{format_cpu, format_memory, parse_memory};
 use crate::catalogue::ResolvedEnvironment;
-use crate::plan::ledger::{self, Policy};
+use crate::manifest::{at, Field};
+use crate::plan::ledger::{self, Policy, Surge};
 use serde_json::{Map, Value};
 
 /// Name of both objects: one of each per namespace.
 pub const NAME: &str = "platform";
 
-/// The most replicas a service runs: its HPA maximum, or its fixed count.
-fn max_replicas(min: u32, max: Option<u32>) -> u32 {
-    max.unwrap_or(min).max(min)
-}
-
-pub fn resource_quota(env: &ResolvedEnvironment) -> Value {
+/// The quota's `hard` map: the ceiling and limits policy from the environment, pods and claims
+/// from the rendered documents (see [`Counts`]).
+pub fn resource_quota<'a>(
+    env: &ResolvedEnvironment,
+    rendered: impl IntoIterator<Item = &'a Value>,
+) -> Value {
     let policy = Policy::of(env);
     let mut hard = Map::new();
     let requests = policy.max_utilisation;
@@ -52,29 +53,16 @@ pub fn resource_quota(env: &ResolvedEnvironment) -> Value {
             Value::from(format_memory(ledger::allowed(memory, share))),
         );
     }
-    let mut pods: u64 = 0;
-    let mut claims: u64 = 0;
-    let mut storage: u64 = 0;
-    for s in &env.services {
-        let most = max_replicas(s.replicas_min, s.replicas_max);
-        let deployment = s.workload == Workload::Deployment;
-        pods += u64::from(most) + ledger::surge_pods(deployment, u64::from(most));
-        let size = s.storage_size.as_deref().and_then(|t| parse_memory(t).ok());
-        if let (Workload::StatefulSet, Some(size)) = (s.workload, size) {
-            // A StatefulSet keeps one claim per replica it ever ran.
-            claims += u64::from(most);
-            storage = storage.saturating_add(size.saturating_mul(u64::from(most)));
-        }
-    }
-    hard.insert("pods".into(), Value::from(pods.to_string()));
-    if claims > 0 {
+    let counts = Counts::of(&env.namespace, rendered);
+    hard.insert("pods".into(), Value::from(counts.pods.to_string()));
+    if counts.claims > 0 {
         hard.insert(
             "persistentvolumeclaims".into(),
-            Value::from(claims.to_string()),
+            Value::from(counts.claims.to_string()),
         );
         hard.insert(
             "requests.storage".into(),
-            Value::from(format_memory(storage)),
+            Value::from(format_memory(counts.storage)),
         );
     }
     object([
@@ -83,6 +71,85 @@ pub fn resource_quota(env: &ResolvedEnvironment) -> Value {
         ("metadata", metadata(env, NAME, true)),
         ("spec", object([("hard", Value::Object(hard))])),
     ])
+}
+
+/// What the namespace's workloads can hold at once, read from the rendered (and patched)
+/// documents rather than the catalogue: a patch may set `maxSurge`, the replicas, an HPA's
+/// maximum or a claim template, and an extra template may add a workload, and the API server
+/// counts what is applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Every Deployment and StatefulSet at its most replicas (the HPA maximum where an HPA
+    /// scales it), plus what one rolling update of each adds ([`Surge::of`], as `plan` and
+    /// `resource-overcommit` read it).
+    pub pods: u64,
+    /// One claim per volume claim template of a StatefulSet, per replica it ever ran.
+    pub claims: u64,
+    /// Bytes those claims request.
+    pub storage: u64,
+}
+
+impl Counts {
+    /// Counts the workloads of `rendered` that land in `namespace` (those naming it, and those
+    /// naming none, which the environment's Application deploys there).
+    pub fn of<'a>(namespace: &str, rendered: impl IntoIterator<Item = &'a Value>) -> Counts {
+        let mut workloads = Vec::new();
+        // (kind, name) an HPA scales -> its minimum and maximum replicas.
+        let mut scaled: Vec<(&str, &str, u64)> = Vec::new();
+        for doc in rendered {
+            let ns = at(doc, &["metadata", "namespace"]).and_then(Value::as_str);
+            if ns.is_some_and(|ns| ns != namespace) {
+                continue;
+            }
+            match doc.field("kind").and_then(Value::as_str) {
+                Some(kind @ ("Deployment" | "StatefulSet")) => workloads.push((kind, doc)),
+                Some("HorizontalPodAutoscaler") => {
+                    let target =
+                        |key| at(doc, &["spec", "scaleTargetRef", key]).and_then(Value::as_str);
+                    let replicas = |key| at(doc, &["spec", key]).and_then(Value::as_u64);
+                    if let (Some(kind), Some(name)) = (target("kind"), target("name")) {
+                        let most = replicas("maxReplicas")
+                            .unwrap_or(0)
+                            .max(replicas("minReplicas").unwrap_or(1));
+                        scaled.push((kind, name, most));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut counts = Counts::default();
+        for (kind, doc) in workloads {
+            let name = at(doc, &["metadata", "name"]).and_then(Value::as_str);
+            // Kubernetes' default of one replica; an HPA scales up to its maximum (the largest,
+            // if two claim the workload), and never below the count the workload asks for.
+            let mut most = at(doc, &["spec", "replicas"])
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            for &(k, n, hpa_most) in &scaled {
+                if k == kind && Some(n) == name {
+                    most = most.max(hpa_most);
+                }
+            }
+            counts.pods = counts
+                .pods
+                .saturating_add(most)
+                .saturating_add(Surge::of(doc, kind).pods(most));
+            if kind != "StatefulSet" {
+                continue;
+            }
+            let templates = at(doc, &["spec", "volumeClaimTemplates"]).and_then(Value::as_array);
+            for template in templates.into_iter().flatten() {
+                counts.claims = counts.claims.saturating_add(most);
+                let size = at(template, &["spec", "resources", "requests", "storage"])
+                    .and_then(Value::as_str)
+                    .and_then(|t| parse_memory(t).ok());
+                if let Some(size) = size {
+                    counts.storage = counts.storage.saturating_add(size.saturating_mul(most));
+                }
+            }
+        }
+        counts
+    }
 }
 
 /// Defaults for containers that set no requests or limits (the catalogue's `defaults`), and
@@ -149,4 +216,69 @@ fn maxima(env: &ResolvedEnvironment) -> Option<Value> {
         m.insert("memory".into(), Value::from(format_memory(memory)));
     }
     (!m.is_empty()).then_some(Value::Object(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+    use serde_json::{json, Value};
+
+    fn deployment(name: &str, namespace: Option<&str>, spec: Value) -> Value {
+        let mut meta = json!({ "name": name });
+        if let Some(ns) = namespace {
+            meta["namespace"] = json!(ns);
+        }
+        json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec })
+    }
+
+    #[test]
+    fn workloads_are_counted_as_the_api_server_will_see_them() {
+        let docs = [
+            // Unset replicas: Kubernetes' 1, and its 25% surge rounded up.
+            deployment("a", Some("shop"), json!({})),
+            // An HPA's maximum above the replicas; 50% of 6 is 3 surge pods.
+            deployment(
+                "b",
+                None,
+                json!({ "replicas": 2, "strategy": { "rollingUpdate": { "maxSurge": "50%" } } }),
+            ),
+            json!({
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": { "name": "b" },
+                "spec": {
+                    "scaleTargetRef": { "kind": "Deployment", "name": "b" },
+                    "minReplicas": 2,
+                    "maxReplicas": 6
+                }
+            }),
+            // Another namespace's pods are another quota's.
+            deployment("c", Some("elsewhere"), json!({ "replicas": 9 })),
+            // Two claim templates, one without a size: both are claims.
+            json!({
+                "kind": "StatefulSet",
+                "metadata": { "name": "db" },
+                "spec": {
+                    "replicas": 2,
+                    "volumeClaimTemplates": [
+                        { "spec": { "resources": { "requests": { "storage": "1Gi" } } } },
+                        { "spec": {} }
+                    ]
+                }
+            }),
+            // An HPA of a workload that is not rendered, and a kind that runs no pods.
+            json!({
+                "kind": "HorizontalPodAutoscaler",
+                "spec": { "scaleTargetRef": { "kind": "Deployment", "name": "gone" }, "maxReplicas": 5 }
+            }),
+            json!({ "kind": "Service", "metadata": { "name": "a" } }),
+        ];
+        assert_eq!(
+            Counts::of("shop", &docs),
+            Counts {
+                pods: (1 + 1) + (6 + 3) + 2,
+                claims: 4,
+                storage: 2 << 30,
+            }
+        );
+    }
 }

@@ -128,7 +128,29 @@ pub fn render_environment(
     // Every built-in and extra document exists with its origin, and no text is written yet, so
     // what a patch changes is validated, linted and written like the rest.
     crate::patch::apply_environment(env, &mut documents)?;
+    add_enforcement(env, &mut documents);
     Ok(write_documents(env, documents))
+}
+
+/// `enforcement.yaml`, after `namespace.yaml`. Built once the patches have applied, because the
+/// quota counts the pods the patched workloads run (a patched `maxSurge` or replica count moves
+/// it); patches target a service's own documents, so none is lost by building it last.
+fn add_enforcement(env: &ResolvedEnvironment, documents: &mut EnvironmentDocuments) {
+    let rendered = documents
+        .files
+        .iter()
+        .flat_map(|f| f.manifests.iter().map(|m| &m.value));
+    let enforcement = crate::enforce::documents(env, rendered);
+    if enforcement.is_empty() {
+        return;
+    }
+    let mut file = FileDocuments::new(
+        crate::enforce::FILE.into(),
+        format!("environment `{}`", env.name),
+    );
+    file.extend(None, None, enforcement);
+    let at = usize::from(!documents.files.is_empty());
+    documents.files.insert(at, file);
 }
 
 /// The built-in documents of `env`, then those its extra templates add: per service after the
@@ -178,15 +200,6 @@ pub fn build_documents(
     }
     let mut files = Vec::with_capacity(2 + services.len());
     files.push(namespace);
-    let enforcement = crate::enforce::documents(env);
-    if !enforcement.is_empty() {
-        let mut file = FileDocuments::new(
-            crate::enforce::FILE.into(),
-            format!("environment `{}`", env.name),
-        );
-        file.extend(None, None, enforcement);
-        files.push(file);
-    }
     files.extend(services);
     Ok(EnvironmentDocuments {
         name: env.name.clone(),
