@@ -1,6 +1,6 @@
 //! `deprecated-api`: every manifest uses an API version the target Kubernetes release serves.
 
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Location, Severity};
 use crate::example;
 use crate::lint::kubernetes_version::KubernetesVersion;
 use crate::lint::{Code, LintContext, Rule, Sink};
@@ -25,7 +25,9 @@ built-in APIs (custom resources are left alone):
 
 The target release is `--kubernetes-version X.Y` for `shipshape lint`, and the environment's
 `cluster.kubernetesVersion` for `build` and `check`. Both default to the release of the schemas
-shipshape embeds (1.30).
+shipshape embeds (1.30). A finding on a resource shipshape renders itself (not an extra template's,
+not a patched `apiVersion`) points at that `cluster.kubernetesVersion`: its API version is
+shipshape's choice, the release it must run on is the environment's.
 
 ## Why it matters
 A removed API is not a warning at upgrade time: the sync fails for every manifest that still uses
@@ -253,12 +255,41 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         };
         let target_from = target_from(ctx);
         out.report(code, Some(i), message)
-            .place(Some(ctx.locate(i, "/apiVersion", "")), label)
+            .place(Some(place(ctx, i)), label)
             .help(format!(
                 "use {} (the deprecation guide lists what changed in it); the target release comes from {target_from}",
                 r.replacement
             ));
     }
+}
+
+/// Where to point a finding about manifest `i`'s API version. Its `apiVersion` line, or the patch
+/// that wrote it, where someone wrote it; for a resource shipshape renders itself the version is
+/// shipshape's choice, and what the environment decides is the target release its help says to
+/// set: the `cluster.kubernetesVersion` key. Without that key (the default release), an
+/// enforcement document points at the `enforce` key that asked for it, and any other at what
+/// [`LintContext::locate`] finds.
+fn place(ctx: &LintContext, i: usize) -> Location {
+    let m = &ctx.manifests[i];
+    let (
+        ManifestOrigin::Rendered {
+            template: None,
+            file,
+            ..
+        },
+        Some(env),
+    ) = (&m.origin, ctx.platform)
+    else {
+        return ctx.locate(i, "/apiVersion", "");
+    };
+    if m.patch_location("/apiVersion").is_some() {
+        return ctx.locate(i, "/apiVersion", "");
+    }
+    let enforcement = file == crate::enforce::FILE;
+    env.origin
+        .key_at("/cluster/kubernetesVersion")
+        .or_else(|| enforcement.then(|| env.origin.key_at("/enforce")).flatten())
+        .unwrap_or_else(|| ctx.locate(i, "/apiVersion", ""))
 }
 
 /// Where the target release comes from, for a help line.
@@ -283,7 +314,7 @@ fn not_yet_served(ctx: &LintContext, out: &mut Sink, i: usize, api_version: &str
         ),
     )
     .place(
-        Some(ctx.locate(i, "/apiVersion", "")),
+        Some(place(ctx, i)),
         format!("served from 1.{since}"),
     )
     .help(not_yet_served_help(ctx, i, kind, since));
