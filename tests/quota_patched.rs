@@ -2,7 +2,7 @@
 //! a patch that sets `maxSurge`, a replica count or an HPA's maximum moves the quota's `pods` (and
 //! a StatefulSet's claims) as it moves what the API server will be asked to admit. Before, the
 //! quota was built from the catalogue before patches applied, and refused the rollout a patched
-//! `maxSurge: 100%` plans.
+//! `maxSurge: 100%` plans. The limit range's `max` is read from the same patched containers.
 //!
 //! The platform is the small valid project (`tests/fixtures/bad/valid`) with a quota: postgres, a
 //! StatefulSet of 1 with one 1Gi claim; api, a Deployment of 1; web, a Deployment its HPA scales
@@ -165,5 +165,44 @@ fn a_patch_cannot_target_the_quota_and_is_told_so_at_its_line() {
     assert!(
         !p.path().join("rendered/dev/enforcement.yaml").exists(),
         "a failed build writes nothing"
+    );
+}
+
+/// The limit range's `max` is the largest limit of any container the namespace runs: limits a
+/// patch raises above the catalogue's (or a sidecar it adds) raise it, rather than being refused
+/// by it.
+#[test]
+fn the_limit_range_admits_patched_limits() {
+    let max = |root: &Path| {
+        project::documents(root, "enforcement.yaml")
+            .into_iter()
+            .find(|d| d["kind"] == "LimitRange")
+            .expect("a LimitRange in enforcement.yaml")["spec"]["limits"][0]["max"]
+            .clone()
+    };
+    let p = project::valid();
+    project::append(
+        p.path(),
+        "environments/dev.yaml",
+        "enforce: { limitRange: true }\n",
+    );
+    project::build_ok(p.path());
+    // The catalogue's defaults: 100m and 256Mi for every container.
+    assert_eq!(
+        max(p.path()),
+        serde_json::json!({ "cpu": "100m", "memory": "256Mi" })
+    );
+    let raised = "{ spec: { template: { spec: { containers: [{ name: api, resources: { limits: { cpu: 300m, memory: 1Gi } } }] } } } }";
+    project::append(
+        p.path(),
+        "environments/dev.yaml",
+        &patch("api", "{ kind: Deployment }", raised),
+    );
+    let out = project::build(p.path());
+    out.no_panic();
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert_eq!(
+        max(p.path()),
+        serde_json::json!({ "cpu": "300m", "memory": "1Gi" })
     );
 }

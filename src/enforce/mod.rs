@@ -15,17 +15,20 @@ pub const FILE: &str = "enforcement.yaml";
 
 /// Every enforcement document the environment asks for, in a fixed order; empty when it asks
 /// for none (and then no file is rendered). `rendered` is every other document of the
-/// environment, patched: the quota counts the pods and claims they hold (read only with a quota).
-pub fn documents<'a>(
-    env: &ResolvedEnvironment,
-    rendered: impl IntoIterator<Item = &'a Value>,
-) -> Vec<Value> {
+/// environment, patched: the quota counts the pods and claims they hold, the limit range takes
+/// the largest limits of their containers (read only by the documents asked for).
+pub fn documents<'a, I>(env: &ResolvedEnvironment, rendered: I) -> Vec<Value>
+where
+    I: IntoIterator<Item = &'a Value>,
+    I::IntoIter: Clone,
+{
+    let rendered = rendered.into_iter();
     let mut docs = Vec::new();
     if env.settings.enforce.quota {
-        docs.push(quota::resource_quota(env, rendered));
+        docs.push(quota::resource_quota(env, rendered.clone()));
     }
     if env.settings.enforce.limit_range {
-        docs.push(quota::limit_range(env));
+        docs.push(quota::limit_range(env, rendered));
     }
     if let Some(action) = env.settings.enforce.admission {
         docs.push(admission::policy(env));

@@ -9,9 +9,9 @@
 //! plan allows.
 
 use super::{metadata, object};
-use crate::catalogue::quantity::{format_cpu, format_memory, parse_memory};
+use crate::catalogue::quantity::{format_cpu, format_memory, parse_cpu, parse_memory};
 use crate::catalogue::ResolvedEnvironment;
-use crate::manifest::{at, Field};
+use crate::manifest::{at, pod_template, Field};
 use crate::plan::ledger::{self, Policy, Surge};
 use serde_json::{Map, Value};
 
@@ -90,15 +90,13 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Counts the workloads of `rendered` that land in `namespace` (those naming it, and those
-    /// naming none, which the environment's Application deploys there).
+    /// Counts the workloads of `rendered` that land in `namespace` ([`in_namespace`]).
     pub fn of<'a>(namespace: &str, rendered: impl IntoIterator<Item = &'a Value>) -> Counts {
         let mut workloads = Vec::new();
         // (kind, name) an HPA scales -> its minimum and maximum replicas.
         let mut scaled: Vec<(&str, &str, u64)> = Vec::new();
         for doc in rendered {
-            let ns = at(doc, &["metadata", "namespace"]).and_then(Value::as_str);
-            if ns.is_some_and(|ns| ns != namespace) {
+            if !in_namespace(doc, namespace) {
                 continue;
             }
             match doc.field("kind").and_then(Value::as_str) {
@@ -152,9 +150,20 @@ impl Counts {
     }
 }
 
+/// Whether `doc` lands in `namespace`: it names it, or names none and the environment's
+/// Application deploys it there.
+fn in_namespace(doc: &Value, namespace: &str) -> bool {
+    at(doc, &["metadata", "namespace"])
+        .and_then(Value::as_str)
+        .is_none_or(|ns| ns == namespace)
+}
+
 /// Defaults for containers that set no requests or limits (the catalogue's `defaults`), and
 /// maxima no container of the platform exceeds.
-pub fn limit_range(env: &ResolvedEnvironment) -> Value {
+pub fn limit_range<'a>(
+    env: &ResolvedEnvironment,
+    rendered: impl IntoIterator<Item = &'a Value>,
+) -> Value {
     let d = &env.default_resources;
     let pair = |cpu: Option<&str>, memory: Option<&str>| {
         let mut m = Map::new();
@@ -179,7 +188,7 @@ pub fn limit_range(env: &ResolvedEnvironment) -> Value {
     if !default_request.is_empty() {
         item.insert("defaultRequest".into(), Value::Object(default_request));
     }
-    if let Some(max) = maxima(env) {
+    if let Some(max) = maxima(env, rendered) {
         item.insert("max".into(), max);
     }
     object([
@@ -193,29 +202,62 @@ pub fn limit_range(env: &ResolvedEnvironment) -> Value {
     ])
 }
 
-/// The largest CPU and memory limit of any container the namespace runs. `None` in an Istio
-/// namespace whose proxy limits are unknown: the injected sidecar sets its own, and a maximum
-/// below them would refuse every pod.
-fn maxima(env: &ResolvedEnvironment) -> Option<Value> {
+/// The largest CPU and memory limit of any container the namespace runs, read from the rendered
+/// (and patched) pod templates: a patch may raise a container's limits or add a sidecar, and a
+/// maximum below them would refuse the pods. `None` in an Istio namespace whose proxy limits are
+/// unknown: the injected sidecar sets its own, and a maximum below them would refuse every pod.
+fn maxima<'a>(
+    env: &ResolvedEnvironment,
+    rendered: impl IntoIterator<Item = &'a Value>,
+) -> Option<Value> {
     let (_, proxy_limits) = env.settings.pod_overhead;
     if env.settings.istio.enabled && proxy_limits.cpu.is_none() && proxy_limits.memory.is_none() {
         return None;
     }
-    let largest = |pick: fn(&crate::catalogue::resolve::Amount) -> Option<u64>| {
-        env.services
-            .iter()
-            .filter_map(|s| pick(&s.limits))
-            .chain(pick(&proxy_limits))
-            .max()
+    let (mut cpu, mut memory) = (proxy_limits.cpu, proxy_limits.memory);
+    let raise = |largest: &mut Option<u64>, found: Option<u64>| {
+        if found > *largest {
+            *largest = found;
+        }
     };
+    for doc in rendered {
+        if !in_namespace(doc, &env.namespace) {
+            continue;
+        }
+        let Some(kind) = doc.field("kind").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(pod) = pod_template(doc, kind) else {
+            continue;
+        };
+        let lists = ["initContainers", "containers"].map(|key| pod.spec.field(key));
+        let containers = lists.into_iter().flatten().filter_map(Value::as_array);
+        for c in containers.flatten() {
+            let limit = |key| at(c, &["resources", "limits", key]).and_then(quantity_text);
+            raise(&mut cpu, limit("cpu").and_then(|t| parse_cpu(&t).ok()));
+            raise(
+                &mut memory,
+                limit("memory").and_then(|t| parse_memory(&t).ok()),
+            );
+        }
+    }
     let mut m = Map::new();
-    if let Some(cpu) = largest(|a| a.cpu) {
+    if let Some(cpu) = cpu {
         m.insert("cpu".into(), Value::from(format_cpu(cpu)));
     }
-    if let Some(memory) = largest(|a| a.memory) {
+    if let Some(memory) = memory {
         m.insert("memory".into(), Value::from(format_memory(memory)));
     }
     (!m.is_empty()).then_some(Value::Object(m))
+}
+
+/// A quantity as a manifest may write it: text, or a bare number (`cpu: 2`).
+fn quantity_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
