@@ -93,7 +93,7 @@ impl Counts {
     /// Counts the workloads of `rendered` that land in `namespace` ([`in_namespace`]).
     pub fn of<'a>(namespace: &str, rendered: impl IntoIterator<Item = &'a Value>) -> Counts {
         let mut workloads = Vec::new();
-        // (kind, name) an HPA scales -> its minimum and maximum replicas.
+        // (kind, name) an HPA scales, and the most replicas it scales to.
         let mut scaled: Vec<(&str, &str, u64)> = Vec::new();
         for doc in rendered {
             if !in_namespace(doc, namespace) {
