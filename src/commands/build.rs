@@ -19,15 +19,20 @@ struct Staging {
 }
 
 impl Sink for Staging {
-    fn finished(&mut self, dir: &mut RenderedEnvironment, clean: bool) -> Result<(), Diagnostic> {
+    /// Compares as soon as the directory is rendered, so the text of files the tree already
+    /// holds is let go before the checks run; what differs waits for [`Sink::finished`].
+    fn rendered(&mut self, dir: &mut RenderedEnvironment) -> Result<(), Diagnostic> {
         // Held from before the first comparison: no other build may change the tree between
         // it and the swap.
-        let writer = match &mut self.writer {
-            Some(w) => w,
-            None => self.writer.insert(Writer::open(&self.out)?),
-        };
+        if self.writer.is_none() {
+            self.writer = Some(Writer::open(&self.out)?);
+        }
         self.differing += drift::compare(&self.out, dir)?.len();
-        if clean {
+        Ok(())
+    }
+
+    fn finished(&mut self, dir: &mut RenderedEnvironment, clean: bool) -> Result<(), Diagnostic> {
+        if let (Some(writer), true) = (&mut self.writer, clean) {
             writer.stage_changed(dir);
         }
         Ok(())

@@ -32,10 +32,16 @@ impl Comparing {
 }
 
 impl Sink for Comparing {
-    fn finished(&mut self, dir: &mut RenderedEnvironment, _clean: bool) -> Result<(), Diagnostic> {
+    /// Compares as soon as the directory is rendered: what the tree holds as it is needs no
+    /// text in memory while the checks run, and a differing file's text moves into its drift.
+    fn rendered(&mut self, dir: &mut RenderedEnvironment) -> Result<(), Diagnostic> {
         let mut found = drift::compare(&self.out, dir)?;
         drift::take_texts(dir, &mut found);
         self.drifts.extend(found);
+        Ok(())
+    }
+
+    fn finished(&mut self, _: &mut RenderedEnvironment, _clean: bool) -> Result<(), Diagnostic> {
         Ok(())
     }
 }

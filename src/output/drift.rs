@@ -50,17 +50,24 @@ pub fn compare(out: &Path, dir: &mut RenderedEnvironment) -> Result<Vec<Drift>, 
         }
     }
     // Reading thousands of small files is mostly waiting on the file system; both cores wait
-    // better than one.
+    // better than one. A text not written yet is written here, file by file, and kept only when
+    // the tree does not hold it already.
+    let manifests = &dir.manifests;
     let compared = crate::parallel::map(&dir.files, 64, |file| {
+        let text = file.text_from(manifests);
         let path = root.join(&file.path);
-        let on_disk = match boundary::open_unfollowed(&path)? {
-            None => return Ok(Some((DriftKind::Missing, String::new()))),
-            Some(f) => f,
+        let differing = match boundary::open_unfollowed(&path)? {
+            None => (DriftKind::Missing, String::new()),
+            Some(on_disk) => match differs(on_disk, &path, text.as_bytes())? {
+                None => return Ok(None),
+                Some(old) => (DriftKind::Changed, old),
+            },
         };
-        match differs(on_disk, &path, file.text.as_bytes())? {
-            None => Ok(None),
-            Some(old) => Ok(Some((DriftKind::Changed, old))),
-        }
+        let written = match text {
+            std::borrow::Cow::Owned(text) => Some(text),
+            std::borrow::Cow::Borrowed(_) => None,
+        };
+        Ok(Some((differing, written)))
     });
     let mut found = Vec::new();
     for (file, result) in dir.files.iter_mut().zip(compared) {
@@ -69,13 +76,19 @@ pub fn compare(out: &Path, dir: &mut RenderedEnvironment) -> Result<Vec<Drift>, 
                 file.text = String::new();
                 file.text_at = TextAt::Tree;
             }
-            Some((kind, old)) => found.push(Drift {
-                environment: dir.name.clone(),
-                path: format!("{}/{}", dir.name, file.path),
-                kind,
-                old,
-                new: String::new(),
-            }),
+            Some(((kind, old), written)) => {
+                if let Some(text) = written {
+                    file.text = text;
+                    file.text_at = TextAt::Memory;
+                }
+                found.push(Drift {
+                    environment: dir.name.clone(),
+                    path: format!("{}/{}", dir.name, file.path),
+                    kind,
+                    old,
+                    new: String::new(),
+                });
+            }
         }
     }
     if dir.complete {

@@ -36,6 +36,18 @@ pub trait Sink {
         false
     }
 
+    /// Sees one output directory as soon as it is rendered, before it is checked: a sink that
+    /// compares with the output tree does it here, so the text of every file the tree already
+    /// holds is never held beside the environment's manifests (at N = 10,000 services, an
+    /// environment's text is about 80 MB). An error stops the run, as in [`Sink::finished`].
+    ///
+    /// By default every file's text is written here: a sink that compares writes each text as it
+    /// compares it, and holds only those that differ.
+    fn rendered(&mut self, dir: &mut RenderedEnvironment) -> Result<(), Diagnostic> {
+        dir.write_texts();
+        Ok(())
+    }
+
     /// Takes one output directory as soon as it is checked: each environment in order, then the
     /// Argo CD directory. `clean` says that no error-severity finding was made so far. An error
     /// stops the run; it is reported like bad input (exit code 2).
@@ -158,6 +170,12 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
                 }
             };
             crate::profile::mark("render+parse+emit", t);
+            let mut rendered = rendered;
+            if problems.is_empty() {
+                let t = std::time::Instant::now();
+                sink.rendered(&mut rendered)?;
+                crate::profile::mark("sink: rendered", t);
+            }
             if sink.keeps_manifests() || release::stays_unfreed(unfreed, rendered.manifests.len()) {
                 if let Some(next) = pending.next() {
                     ahead = Some(scope.spawn(move || render_one(templates, next)));
@@ -194,7 +212,7 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
             if problems.is_empty() {
                 let t = std::time::Instant::now();
                 sink.finished(&mut compiled.rendered, !has_errors)?;
-                crate::profile::mark("sink", t);
+                crate::profile::mark("sink: finished", t);
             }
             // Freed before the next environment allocates, so two environments never share the
             // peak: that is what handing each one over early is for. Nothing as large follows
@@ -234,6 +252,7 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
     crate::diagnostic::normalise(&mut findings);
     let mut argocd = argocd;
     let clean = !findings.iter().any(|d| d.severity == Severity::Error);
+    sink.rendered(&mut argocd)?;
     sink.finished(&mut argocd, clean)?;
     Ok(Compiled {
         environments,

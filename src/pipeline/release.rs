@@ -81,6 +81,8 @@ pub(super) fn move_out_of_freed_pages(files: &mut Vec<crate::render::RenderedFil
             f.text.as_str().to_owned()
         },
         text_at: f.text_at,
+        source: f.source.as_str().to_owned(),
+        documents: f.documents,
     }));
     *files = moved;
 }

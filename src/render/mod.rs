@@ -30,6 +30,62 @@ pub struct RenderedFile {
     /// Empty unless `text_at` is [`TextAt::Memory`].
     pub text: String,
     pub text_at: TextAt,
+    /// What the header names as the file's source, and which of the environment's manifests
+    /// the file holds: what its text is written from while it is [`TextAt::Unwritten`].
+    pub source: String,
+    pub documents: std::ops::Range<usize>,
+}
+
+impl RenderedFile {
+    /// A file whose text is written already (it holds no manifest of the environment).
+    fn written(path: String, text: String) -> RenderedFile {
+        RenderedFile {
+            path,
+            text,
+            text_at: TextAt::Memory,
+            source: String::new(),
+            documents: 0..0,
+        }
+    }
+
+    /// The file's text: held, or written now from `manifests` (its environment's) when it is
+    /// [`TextAt::Unwritten`]; empty once it is only on disk.
+    pub fn text_from(&self, manifests: &[Manifest]) -> std::borrow::Cow<'_, str> {
+        match self.text_at {
+            TextAt::Unwritten => std::borrow::Cow::Owned(document_text(
+                &self.source,
+                manifests
+                    .get(self.documents.clone())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|m| &m.value),
+            )),
+            _ => std::borrow::Cow::Borrowed(&self.text),
+        }
+    }
+}
+
+impl RenderedEnvironment {
+    /// Writes the text of every file still [`TextAt::Unwritten`], on both cores. Sinks that
+    /// compare with the output tree write each file's text as they compare it instead, and keep
+    /// only the ones that differ.
+    pub fn write_texts(&mut self) {
+        let manifests = &self.manifests;
+        let texts = crate::parallel::map(&self.files, 16, |f| {
+            (f.text_at == TextAt::Unwritten).then(|| {
+                let t = std::time::Instant::now();
+                let text = f.text_from(manifests).into_owned();
+                crate::profile::add(crate::profile::Counter::Emit, t);
+                text
+            })
+        });
+        for (file, text) in self.files.iter_mut().zip(texts) {
+            if let Some(text) = text {
+                file.text = text;
+                file.text_at = TextAt::Memory;
+            }
+        }
+    }
 }
 
 /// Where a rendered file's text is. Check and build compare each environment with the output
@@ -37,6 +93,10 @@ pub struct RenderedFile {
 /// elsewhere: at N = 10,000 services the text of three environments is a fifth of peak memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextAt {
+    /// Not written yet: the file's documents are among the environment's manifests, and its
+    /// text is written when it is needed ([`RenderedFile::text_from`]). An environment's text
+    /// never has to be held whole beside its manifests: at N = 10,000 services that is 80 MB.
+    Unwritten,
     /// In the file's `text`.
     Memory,
     /// Only in the output tree, which already holds exactly this file; a build links it.
@@ -322,35 +382,29 @@ pub fn write_documents(
         &format!("environment `{}`", env.name),
         std::iter::once(&builtin::namespace::kustomization(env, &paths)),
     );
-    out.files.push(RenderedFile {
-        path: "kustomization.yaml".into(),
-        text,
-        text_at: TextAt::Memory,
-    });
+    out.files
+        .push(RenderedFile::written("kustomization.yaml".into(), text));
     out
 }
 
-/// Writes each file with documents as text into `out`, and moves its documents to `out`'s
-/// manifests.
+/// Lists each file with documents in `out`, and moves its documents to `out`'s manifests. The
+/// text is written later, by the sink ([`RenderedEnvironment::write_texts`]).
 fn write_files(out: &mut RenderedEnvironment, files: Vec<FileDocuments>) {
-    let texts = crate::parallel::map(&files, 16, |f| {
-        let t = std::time::Instant::now();
-        let text = document_text(&f.source, f.manifests.iter().map(|m| &m.value));
-        crate::profile::add(crate::profile::Counter::Emit, t);
-        text
-    });
     out.manifests
         .reserve(files.iter().map(|f| f.manifests.len()).sum());
-    for (file, text) in files.into_iter().zip(texts) {
+    for file in files {
         if file.manifests.is_empty() {
             continue;
         }
+        let start = out.manifests.len();
+        out.manifests.extend(file.manifests);
         out.files.push(RenderedFile {
             path: file.path,
-            text,
-            text_at: TextAt::Memory,
+            text: String::new(),
+            text_at: TextAt::Unwritten,
+            source: file.source,
+            documents: start..out.manifests.len(),
         });
-        out.manifests.extend(file.manifests);
     }
 }
 
@@ -428,11 +482,8 @@ pub fn render_argocd(
             "resources": resources,
         });
         let text = document_text("all environments", std::iter::once(&doc));
-        out.files.push(RenderedFile {
-            path: "kustomization.yaml".into(),
-            text,
-            text_at: TextAt::Memory,
-        });
+        out.files
+            .push(RenderedFile::written("kustomization.yaml".into(), text));
     }
     out
 }
