@@ -63,6 +63,32 @@ impl Amounts {
 }
 
 impl Resources {
+    /// The `resources` of container `c`.
+    pub fn read(c: &Value) -> Resources {
+        let resources = c.field("resources");
+        let amounts = |kind: &str| {
+            let of = |key: &str| {
+                let v = resources
+                    .and_then(|r| r.field(kind))
+                    .and_then(|r| r.field(key))?;
+                let text = quantity_text(v);
+                Some(if key == "cpu" {
+                    parse_cpu(&text)
+                } else {
+                    parse_memory(&text)
+                })
+            };
+            Amounts {
+                cpu: of("cpu"),
+                memory: of("memory"),
+            }
+        };
+        Resources {
+            requests: amounts("requests"),
+            limits: amounts("limits"),
+        }
+    }
+
     /// `requests` or `limits`.
     pub fn of(&self, kind: &str) -> &Amounts {
         match kind {
@@ -96,13 +122,23 @@ pub struct Counted {
 
 /// The containers of a pod spec, in order; empty without `containers`.
 pub fn read(pod: &Value) -> Vec<Container<'_>> {
-    pod.field("containers")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
+    listed(pod)
         .iter()
         .enumerate()
         .map(|(index, c)| Container::read(index, c))
         .collect()
+}
+
+/// Only the resources of a pod spec's containers, in order: what a reader of capacity needs,
+/// without their ports and probes.
+pub fn resources(pod: &Value) -> Vec<Resources> {
+    listed(pod).iter().map(Resources::read).collect()
+}
+
+fn listed(pod: &Value) -> &[Value] {
+    pod.field("containers")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
 }
 
 impl<'m> Container<'m> {
@@ -121,24 +157,6 @@ impl<'m> Container<'m> {
                 host_port: p.field("hostPort").and_then(Value::as_i64),
             })
             .collect();
-        let resources = c.field("resources");
-        let amounts = |kind: &str| {
-            let of = |key: &str| {
-                let v = resources
-                    .and_then(|r| r.field(kind))
-                    .and_then(|r| r.field(key))?;
-                let text = quantity_text(v);
-                Some(if key == "cpu" {
-                    parse_cpu(&text)
-                } else {
-                    parse_memory(&text)
-                })
-            };
-            Amounts {
-                cpu: of("cpu"),
-                memory: of("memory"),
-            }
-        };
         Container {
             index,
             value: c,
@@ -147,10 +165,7 @@ impl<'m> Container<'m> {
             readiness: c.field("readinessProbe"),
             liveness: c.field("livenessProbe"),
             startup: c.field("startupProbe"),
-            resources: Resources {
-                requests: amounts("requests"),
-                limits: amounts("limits"),
-            },
+            resources: Resources::read(c),
         }
     }
 

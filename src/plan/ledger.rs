@@ -15,7 +15,7 @@ use crate::catalogue::model::ClusterSpec;
 use crate::catalogue::resolve::Amount;
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Severity;
-use crate::manifest::containers::Container;
+use crate::manifest::containers::Resources;
 use crate::manifest::{at, Field};
 use serde_json::Value;
 
@@ -220,14 +220,22 @@ pub struct PodResources {
 }
 
 impl PodResources {
-    /// A pod of `containers`.
-    pub fn of(containers: &[Container]) -> PodResources {
+    /// A pod whose containers have `resources`
+    /// ([`crate::manifest::containers::resources`], or each [`Container`]'s).
+    ///
+    /// [`Container`]: crate::manifest::containers::Container
+    pub fn of<'r, I>(resources: I) -> PodResources
+    where
+        I: IntoIterator<Item = &'r Resources>,
+        I::IntoIter: Clone,
+    {
+        let resources = resources.into_iter();
         let mut pod = PodResources::default();
         for key in ["cpu", "memory"] {
             let (mut requests, mut limits) = (None, None);
             let (mut missing_request, mut missing_limit) = (false, false);
-            for c in containers {
-                let counted = c.resources.counted(key);
+            for r in resources.clone() {
+                let counted = r.counted(key);
                 add(&mut requests, counted.request, &mut missing_request);
                 add(&mut limits, counted.limit, &mut missing_limit);
             }
@@ -609,7 +617,12 @@ mod tests {
             { "resources": { "limits": { "cpu": "50m" } } },
         ]});
         let containers = crate::manifest::containers::read(&pod);
-        let counted = PodResources::of(&containers);
+        let counted = PodResources::of(containers.iter().map(|c| &c.resources));
+        assert_eq!(
+            counted,
+            PodResources::of(&crate::manifest::containers::resources(&pod)),
+            "read with the containers or on their own, resources count the same"
+        );
         assert_eq!(
             counted.requests,
             Amount {

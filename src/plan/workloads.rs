@@ -81,7 +81,7 @@ impl Workloads {
             let hpa = hpas.get(&(namespace(m), kind, m.name())).copied();
             let replicas = Replicas::of(&m.value, hpa);
             let pod = pod_template(&m.value, kind)
-                .map(|p| PodResources::of(&containers::read(p.spec)))
+                .map(|p| PodResources::of(&containers::resources(p.spec)))
                 .unwrap_or_default();
             let sizing = Sizing {
                 replicas,
