@@ -4,24 +4,26 @@
 //!
 //! The figures follow the `resource-overcommit` rule, through the same [`ledger`]: requests and
 //! limits x minimum replicas (the HPA minimum where an HPA scales the service), and the HPA worst
-//! case at maximum replicas. The plan is computed from [`ResolvedEnvironment`] and what its
-//! rendered workloads say of their rolling updates ([`Surges`]: a patch may change `maxSurge`), so
-//! it is pure and the formats below are views of one [`Plan`].
+//! case at maximum replicas. The phases, waves and budgets come from [`ResolvedEnvironment`]; each
+//! service's replicas, HPA range, per-pod requests and limits and rolling-update surge come from
+//! its rendered, patched workload ([`Workloads`]), which is what the rule and the namespace's
+//! quota count. The plan is pure, and the formats below are views of one [`Plan`].
 
 pub mod json;
 pub mod ledger;
 pub mod markdown;
 pub mod text;
+pub mod workloads;
 
-pub use ledger::{Check, Checks, Footprint, Policy, Share, Surge, Usage, Verdicts};
+pub use ledger::{
+    Check, Checks, Footprint, PodResources, Policy, Replicas, Share, Surge, Usage, Verdicts,
+};
+pub use workloads::{Sizing, Workloads};
 
 use crate::catalogue::model::{Rollout, Workload};
 use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human};
-use crate::catalogue::resolve::Amount;
-use crate::catalogue::{ResolvedEnvironment, ResolvedService};
-use crate::manifest::Manifest;
+use crate::catalogue::ResolvedEnvironment;
 use clap::ValueEnum;
-use std::collections::HashMap;
 
 /// Output formats of `shipshape plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,56 +41,18 @@ pub struct ServicePlan {
     pub name: String,
     pub batch: Option<String>,
     pub wave: i64,
-    pub replicas_min: u32,
+    /// What the service runs at rest: the HPA minimum where an HPA scales it, else its replicas.
+    pub replicas_min: u64,
     /// The most replicas the service can run: the HPA maximum, else the minimum.
-    pub replicas_max: u32,
+    pub replicas_max: u64,
     /// Whether an HPA scales the service (the renderer emits one when max > min).
     pub hpa: bool,
-    /// Per pod, as resolved; `None` where the catalogue leaves a quantity out.
-    pub requests: Amount,
-    pub limits: Amount,
+    /// Per pod, as its containers ask, without an injected sidecar.
+    pub pod: PodResources,
     /// A Deployment (a rolling update surges) rather than a StatefulSet.
     pub deployment: bool,
-    /// How its rolling update surges, as the rendered workload says.
+    /// How its rolling update surges.
     pub surge: Surge,
-}
-
-/// Each service's rolling-update surge as its rendered workload says it, by service name: the
-/// built-in Deployment surges by Kubernetes' default, and a patch may set `maxSurge` or the
-/// `Recreate` strategy. Read with the function `resource-overcommit` reads any workload with
-/// ([`Surge::of`]), so the plan's surge rows and the rule's findings agree.
-#[derive(Debug, Clone, Default)]
-pub struct Surges(HashMap<String, Surge>);
-
-impl Surges {
-    /// The surges of `env`'s services, from their rendered workloads (the Deployment or
-    /// StatefulSet named after the service, rendered for it).
-    pub fn rendered(env: &ResolvedEnvironment, manifests: &[Manifest]) -> Surges {
-        let mut surges = HashMap::with_capacity(env.services.len());
-        for m in manifests {
-            let Some(service) = m.service() else {
-                continue;
-            };
-            let kind = m.kind();
-            if matches!(kind, "Deployment" | "StatefulSet") && m.name() == service {
-                surges
-                    .entry(service.to_owned())
-                    .or_insert_with(|| Surge::of(&m.value, kind));
-            }
-        }
-        Surges(surges)
-    }
-
-    /// The surge of `svc`: its rendered workload's, else what the built-in one would have.
-    pub fn of(&self, svc: &ResolvedService) -> Surge {
-        self.0
-            .get(&svc.name)
-            .copied()
-            .unwrap_or(match svc.workload {
-                Workload::Deployment => Surge::Default,
-                Workload::StatefulSet => Surge::Never,
-            })
-    }
 }
 
 /// Services that start together: one sync wave of a phase.
@@ -150,7 +114,7 @@ impl PhasePlan {
     }
 }
 
-/// A quantity the catalogue leaves out, so totals count it as zero.
+/// A quantity a service's containers leave out, so totals count it as zero.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missing {
     pub service: String,
@@ -232,7 +196,9 @@ fn join_environments(plan: &Plan, environment: impl Fn(&EnvPlan) -> String) -> S
     blocks.join("\n")
 }
 
-pub fn plan_environment(env: &ResolvedEnvironment, surges: &Surges) -> EnvPlan {
+/// `workloads`: what the environment's rendered workloads say of each service
+/// ([`Workloads::rendered`]); an empty table plans every service from the catalogue.
+pub fn plan_environment(env: &ResolvedEnvironment, workloads: &Workloads) -> EnvPlan {
     let policy = Policy::of(env);
     let mut phases = Vec::with_capacity(env.phases.len());
     let mut cumulative = Footprint::default();
@@ -242,22 +208,21 @@ pub fn plan_environment(env: &ResolvedEnvironment, surges: &Surges) -> EnvPlan {
             .iter()
             .filter(|s| s.phase == pi)
             .map(|s| {
-                let hpa = s.replicas_max.is_some_and(|max| max > s.replicas_min);
+                let Sizing {
+                    replicas,
+                    pod,
+                    surge,
+                } = workloads.of(s);
                 ServicePlan {
                     name: s.name.clone(),
                     batch: s.batch.clone(),
                     wave: s.wave,
-                    replicas_min: s.replicas_min,
-                    replicas_max: if hpa {
-                        s.replicas_max.unwrap_or(s.replicas_min)
-                    } else {
-                        s.replicas_min
-                    },
-                    hpa,
-                    requests: s.requests,
-                    limits: s.limits,
+                    replicas_min: replicas.min,
+                    replicas_max: replicas.max,
+                    hpa: replicas.hpa,
+                    pod,
                     deployment: s.workload == Workload::Deployment,
-                    surge: surges.of(s),
+                    surge,
                 }
             })
             .collect();
@@ -265,10 +230,10 @@ pub fn plan_environment(env: &ResolvedEnvironment, surges: &Surges) -> EnvPlan {
         services.sort_by_key(|s| s.wave);
         let own = services.iter().fold(Footprint::default(), |acc, s| {
             acc.plus(Footprint::of(
-                Usage::of(s.requests, 1).plus(policy.pod_requests),
-                Usage::of(s.limits, 1).plus(policy.pod_limits),
-                u64::from(s.replicas_min),
-                u64::from(s.replicas_max),
+                Usage::of(s.pod.requests, 1).plus(policy.pod_requests),
+                Usage::of(s.pod.limits, 1).plus(policy.pod_limits),
+                s.replicas_min,
+                s.replicas_max,
             ))
         });
         cumulative = cumulative.plus(own);
@@ -318,8 +283,8 @@ pub fn plan_environment(env: &ResolvedEnvironment, surges: &Surges) -> EnvPlan {
 fn steps(services: &[ServicePlan], policy: &Policy) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     for s in services {
-        let pods = s.surge.pods(u64::from(s.replicas_min));
-        let surge = Usage::of(s.requests, 1)
+        let pods = s.surge.pods(s.replicas_min);
+        let surge = Usage::of(s.pod.requests, 1)
             .plus(policy.pod_requests)
             .times(pods);
         match steps.last_mut() {
@@ -357,29 +322,20 @@ fn totals(policy: &Policy, phases: &[PhasePlan]) -> Totals {
         })
         .unwrap_or_default();
     let share = |u: Usage| Share::of(u, policy.capacity);
-    let missing = |pick: fn(&ServicePlan) -> Amount| -> Vec<Missing> {
-        let mut out = Vec::new();
-        for s in all() {
-            let amount = pick(s);
-            if amount.cpu.is_none() {
-                out.push(Missing {
+    let missing = |pick: fn(&PodResources) -> &[&'static str]| -> Vec<Missing> {
+        all()
+            .flat_map(|s| {
+                pick(&s.pod).iter().map(|&resource| Missing {
                     service: s.name.clone(),
-                    resource: "cpu",
-                });
-            }
-            if amount.memory.is_none() {
-                out.push(Missing {
-                    service: s.name.clone(),
-                    resource: "memory",
-                });
-            }
-        }
-        out
+                    resource,
+                })
+            })
+            .collect()
     };
     Totals {
         services: all().count(),
-        pods_at_min: all().map(|s| u64::from(s.replicas_min)).sum(),
-        pods_at_max: all().map(|s| u64::from(s.replicas_max)).sum(),
+        pods_at_min: all().fold(0, |n: u64, s| n.saturating_add(s.replicas_min)),
+        pods_at_max: all().fold(0, |n: u64, s| n.saturating_add(s.replicas_max)),
         requests: footprint.requests,
         requests_share: share(footprint.requests),
         limits: footprint.limits,
@@ -389,8 +345,8 @@ fn totals(policy: &Policy, phases: &[PhasePlan]) -> Totals {
         limits_at_max: footprint.limits_at_max,
         limits_at_max_share: share(footprint.limits_at_max),
         verdicts: ledger::judge(&footprint, policy),
-        missing_requests: missing(|s| s.requests),
-        missing_limits: missing(|s| s.limits),
+        missing_requests: missing(|p| &p.missing_requests),
+        missing_limits: missing(|p| &p.missing_limits),
     }
 }
 

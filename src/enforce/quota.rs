@@ -104,12 +104,8 @@ impl Counts {
                 Some("HorizontalPodAutoscaler") => {
                     let target =
                         |key| at(doc, &["spec", "scaleTargetRef", key]).and_then(Value::as_str);
-                    let replicas = |key| at(doc, &["spec", key]).and_then(Value::as_u64);
                     if let (Some(kind), Some(name)) = (target("kind"), target("name")) {
-                        let most = replicas("maxReplicas")
-                            .unwrap_or(0)
-                            .max(replicas("minReplicas").unwrap_or(1));
-                        scaled.push((kind, name, most));
+                        scaled.push((kind, name, ledger::hpa_range(doc).1));
                     }
                 }
                 _ => {}

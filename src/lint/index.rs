@@ -1,7 +1,7 @@
 //! Indexes over one environment's manifests, built once so every rule stays linear.
 
-use crate::lint::containers::{self, Container};
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
+use crate::manifest::containers::{self, Container};
 use crate::manifest::{at, pod_template, Field, Manifest};
 use crate::vocabulary::annotation;
 use serde_json::{Map, Value};

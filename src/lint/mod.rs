@@ -1,7 +1,6 @@
 //! The lint engine: rules over every manifest of one environment, through indexes built once.
 
 pub mod code;
-pub mod containers;
 pub mod context;
 pub mod depgraph;
 mod fxhash;

@@ -1,5 +1,6 @@
 //! Manifests as the linter sees them: a JSON value plus where it came from.
 
+pub mod containers;
 pub mod read;
 pub mod schema;
 

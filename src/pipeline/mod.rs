@@ -72,7 +72,7 @@ pub struct CompiledEnvironment {
     pub rendered: RenderedEnvironment,
     /// What the rendered workloads say of their rolling updates, read before the manifests are
     /// let go: `plan` (and `diff`'s plan) need it after.
-    pub surges: crate::plan::Surges,
+    pub surges: crate::plan::Workloads,
 }
 
 pub struct Compiled {
@@ -182,7 +182,7 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
                 }
             }
             let mut compiled = CompiledEnvironment {
-                surges: crate::plan::Surges::rendered(&env, &rendered.manifests),
+                surges: crate::plan::Workloads::rendered(&env, &rendered.manifests),
                 resolved: env,
                 rendered,
             };

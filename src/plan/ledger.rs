@@ -15,6 +15,7 @@ use crate::catalogue::model::ClusterSpec;
 use crate::catalogue::resolve::Amount;
 use crate::catalogue::ResolvedEnvironment;
 use crate::diagnostic::Severity;
+use crate::manifest::containers::Resources;
 use crate::manifest::{at, Field};
 use serde_json::Value;
 
@@ -154,6 +155,136 @@ impl Surge {
             Surge::Pods(n) => n,
             Surge::Percent(p) => replicas.saturating_mul(p).div_ceil(100),
         }
+    }
+}
+
+/// How many pods a workload runs, as its manifests say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replicas {
+    /// What it runs at rest: the HPA minimum where an HPA scales it, else `spec.replicas`.
+    pub min: u64,
+    /// The most it runs: the HPA maximum, else the minimum.
+    pub max: u64,
+    /// Whether an HPA scales it.
+    pub hpa: bool,
+}
+
+impl Replicas {
+    /// `spec.replicas` of `workload` (Kubernetes' 1 where unset), or the range of the HPA that
+    /// scales it ([`hpa_range`]): an HPA owns the count, whatever the workload writes.
+    pub fn of(workload: &Value, hpa: Option<&Value>) -> Replicas {
+        match hpa {
+            Some(hpa) => {
+                let (min, max) = hpa_range(hpa);
+                Replicas {
+                    min,
+                    max,
+                    hpa: true,
+                }
+            }
+            None => {
+                let replicas = at(workload, &["spec", "replicas"])
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
+                Replicas {
+                    min: replicas,
+                    max: replicas,
+                    hpa: false,
+                }
+            }
+        }
+    }
+}
+
+/// An HPA's `minReplicas` (Kubernetes' 1 where unset) and `maxReplicas` (never below the
+/// minimum: the HPA does not scale under it).
+pub fn hpa_range(hpa: &Value) -> (u64, u64) {
+    let replicas = |key| at(hpa, &["spec", key]).and_then(Value::as_u64);
+    let min = replicas("minReplicas").unwrap_or(1);
+    (min, replicas("maxReplicas").unwrap_or(min).max(min))
+}
+
+/// What one pod asks for, its containers summed as the ledger counts each
+/// ([`crate::manifest::containers::Resources::counted`]); an injected sidecar is the
+/// environment's to add ([`Policy::pod_requests`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodResources {
+    /// `None` for a resource no container writes.
+    pub requests: Amount,
+    pub limits: Amount,
+    /// `cpu` and `memory`, where some container writes neither a request nor a limit for it:
+    /// it counts as zero, so the totals are short by an unknown amount.
+    pub missing_requests: Vec<&'static str>,
+    /// Where some container writes no limit: it counts as zero.
+    pub missing_limits: Vec<&'static str>,
+}
+
+impl PodResources {
+    /// A pod whose containers have `resources`
+    /// ([`crate::manifest::containers::resources`], or each [`Container`]'s).
+    ///
+    /// [`Container`]: crate::manifest::containers::Container
+    pub fn of<'r, I>(resources: I) -> PodResources
+    where
+        I: IntoIterator<Item = &'r Resources>,
+        I::IntoIter: Clone,
+    {
+        let resources = resources.into_iter();
+        let mut pod = PodResources::default();
+        for key in ["cpu", "memory"] {
+            let (mut requests, mut limits) = (None, None);
+            let (mut missing_request, mut missing_limit) = (false, false);
+            for r in resources.clone() {
+                let counted = r.counted(key);
+                add(&mut requests, counted.request, &mut missing_request);
+                add(&mut limits, counted.limit, &mut missing_limit);
+            }
+            pod.set(key, requests, limits, missing_request, missing_limit);
+        }
+        pod
+    }
+
+    /// A pod of one container with `requests` and `limits` (`None`: not written), as the
+    /// catalogue resolves a service's.
+    pub fn single(requests: Amount, limits: Amount) -> PodResources {
+        let mut pod = PodResources::default();
+        for (key, request, limit) in [
+            ("cpu", requests.cpu, limits.cpu),
+            ("memory", requests.memory, limits.memory),
+        ] {
+            pod.set(key, request, limit, request.is_none(), limit.is_none());
+        }
+        pod
+    }
+
+    fn set(
+        &mut self,
+        key: &'static str,
+        request: Option<u64>,
+        limit: Option<u64>,
+        missing_request: bool,
+        missing_limit: bool,
+    ) {
+        let (r, l) = if key == "cpu" {
+            (&mut self.requests.cpu, &mut self.limits.cpu)
+        } else {
+            (&mut self.requests.memory, &mut self.limits.memory)
+        };
+        (*r, *l) = (request, limit);
+        if missing_request {
+            self.missing_requests.push(key);
+        }
+        if missing_limit {
+            self.missing_limits.push(key);
+        }
+    }
+}
+
+/// Adds one container's amount to a pod's sum, noting where the container has none.
+fn add(sum: &mut Option<u64>, amount: Option<u64>, missing: &mut bool) {
+    match amount {
+        Some(x) => *sum = Some(sum.unwrap_or(0).saturating_add(x)),
+        None => *missing = true,
     }
 }
 
@@ -445,6 +576,79 @@ mod tests {
             Surge::of(&deployment(Value::Null), "StatefulSet"),
             Surge::Never
         );
+    }
+
+    #[test]
+    fn replicas_are_the_hpa_range_where_an_hpa_scales_the_workload() {
+        let workload = serde_json::json!({ "spec": { "replicas": 3 } });
+        let hpa = |spec: Value| serde_json::json!({ "spec": spec });
+        assert_eq!(
+            Replicas::of(&workload, None),
+            Replicas {
+                min: 3,
+                max: 3,
+                hpa: false
+            }
+        );
+        assert_eq!(Replicas::of(&serde_json::json!({}), None).min, 1);
+        let scaled = hpa(serde_json::json!({ "minReplicas": 2, "maxReplicas": 6 }));
+        assert_eq!(
+            Replicas::of(&workload, Some(&scaled)),
+            Replicas {
+                min: 2,
+                max: 6,
+                hpa: true
+            },
+            "the HPA owns the count"
+        );
+        assert_eq!(hpa_range(&hpa(serde_json::json!({}))), (1, 1));
+        assert_eq!(
+            hpa_range(&hpa(
+                serde_json::json!({ "minReplicas": 4, "maxReplicas": 2 })
+            )),
+            (4, 4)
+        );
+    }
+
+    #[test]
+    fn a_pod_sums_its_containers_and_says_which_leave_a_resource_out() {
+        let pod = serde_json::json!({ "containers": [
+            { "resources": { "requests": { "cpu": "100m", "memory": "64Mi" }, "limits": { "memory": "128Mi" } } },
+            { "resources": { "limits": { "cpu": "50m" } } },
+        ]});
+        let containers = crate::manifest::containers::read(&pod);
+        let counted = PodResources::of(containers.iter().map(|c| &c.resources));
+        assert_eq!(
+            counted,
+            PodResources::of(&crate::manifest::containers::resources(&pod)),
+            "read with the containers or on their own, resources count the same"
+        );
+        assert_eq!(
+            counted.requests,
+            Amount {
+                cpu: Some(150),
+                memory: Some(64 << 20)
+            }
+        );
+        assert_eq!(
+            counted.limits,
+            Amount {
+                cpu: Some(50),
+                memory: Some(128 << 20)
+            }
+        );
+        assert_eq!(counted.missing_requests, vec!["memory"]);
+        assert_eq!(counted.missing_limits, vec!["cpu", "memory"]);
+        let resolved = PodResources::single(
+            Amount {
+                cpu: Some(100),
+                memory: None,
+            },
+            Amount::default(),
+        );
+        assert_eq!(resolved.missing_requests, vec!["memory"]);
+        assert_eq!(resolved.missing_limits, vec!["cpu", "memory"]);
+        assert_eq!(PodResources::of(&[]), PodResources::default());
     }
 
     #[test]

@@ -7,8 +7,8 @@
 
 use crate::diagnostic::Severity;
 use crate::example;
-use crate::lint::containers::Port;
 use crate::lint::{Code, LintContext, Sink};
+use crate::manifest::containers::Port;
 use crate::manifest::Field;
 use crate::vocabulary::{annotation, label};
 use serde_json::{Map, Value};

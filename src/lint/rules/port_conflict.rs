@@ -2,9 +2,9 @@
 
 use crate::diagnostic::Severity;
 use crate::example;
-use crate::lint::containers::{Container, Port};
 use crate::lint::fxhash::{map_with_capacity, FxHashMap};
 use crate::lint::{Code, LintContext, Rule, Sink};
+use crate::manifest::containers::{Container, Port};
 use crate::manifest::{at, Field, Manifest};
 use crate::vocabulary;
 use serde_json::{Map, Value};

@@ -10,9 +10,9 @@
 use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human, QuantityError};
 use crate::diagnostic::{Location, Severity};
 use crate::example;
-use crate::lint::containers::Container;
 use crate::lint::{Code, LintContext, Rule, Sink};
 use crate::manifest::at;
+use crate::manifest::containers::Container;
 use crate::plan::ledger::{self, Check, Footprint, Usage};
 use crate::vocabulary::annotation;
 use serde_json::Value;

@@ -1,8 +1,9 @@
-//! What the rules ask of a workload's containers (`spec.containers` of its pod), read once when
-//! the index is built: their ports, probes and resources. Several rules look at the same
-//! containers (`port-conflict`, `unreachable-service`, `missing-probe`, `resource-overcommit`);
-//! each walking the JSON again cost a hash per level per rule, and each reading a port or a
-//! quantity its own way let them disagree on what a container declares.
+//! What a workload's containers (`spec.containers` of its pod) declare: their ports, probes and
+//! resources, read once. Several lint rules look at the same containers (`port-conflict`,
+//! `unreachable-service`, `missing-probe`, `resource-overcommit`), and `plan` counts the same
+//! resources from the rendered workloads; each walking the JSON again cost a hash per level per
+//! reader, and each reading a port or a quantity its own way let them disagree on what a
+//! container declares.
 
 use crate::catalogue::quantity::{parse_cpu, parse_memory, QuantityError};
 use crate::manifest::Field;
@@ -62,42 +63,8 @@ impl Amounts {
 }
 
 impl Resources {
-    /// `requests` or `limits`.
-    pub fn of(&self, kind: &str) -> &Amounts {
-        match kind {
-            "requests" => &self.requests,
-            _ => &self.limits,
-        }
-    }
-}
-
-/// The containers of a pod spec, in order; empty without `containers`.
-pub fn read(pod: &Value) -> Vec<Container<'_>> {
-    pod.field("containers")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .enumerate()
-        .map(|(index, c)| Container::read(index, c))
-        .collect()
-}
-
-impl<'m> Container<'m> {
-    fn read(index: usize, c: &'m Value) -> Container<'m> {
-        let ports = c
-            .field("ports")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .enumerate()
-            .map(|(index, p)| Port {
-                index,
-                name: p.field("name").and_then(Value::as_str),
-                number: p.field("containerPort").and_then(Value::as_i64),
-                protocol: p.field("protocol").and_then(Value::as_str).unwrap_or("TCP"),
-                host_port: p.field("hostPort").and_then(Value::as_i64),
-            })
-            .collect();
+    /// The `resources` of container `c`.
+    pub fn read(c: &Value) -> Resources {
         let resources = c.field("resources");
         let amounts = |kind: &str| {
             let of = |key: &str| {
@@ -116,6 +83,80 @@ impl<'m> Container<'m> {
                 memory: of("memory"),
             }
         };
+        Resources {
+            requests: amounts("requests"),
+            limits: amounts("limits"),
+        }
+    }
+
+    /// `requests` or `limits`.
+    pub fn of(&self, kind: &str) -> &Amounts {
+        match kind {
+            "requests" => &self.requests,
+            _ => &self.limits,
+        }
+    }
+
+    /// What the capacity ledger (`crate::plan::ledger`) counts of resource `key` (`cpu` or
+    /// `memory`). Kubernetes takes a missing request to equal the limit, so a request is unknown
+    /// only where neither is written. A written quantity that does not parse counts as zero,
+    /// and is not taken from the limit: `resource-overcommit/bad-quantity` reports it.
+    pub fn counted(&self, key: &str) -> Counted {
+        let written = |a: Option<&Result<u64, QuantityError>>| a.map(|r| *r.as_ref().unwrap_or(&0));
+        let limit = written(self.limits.get(key));
+        Counted {
+            request: written(self.requests.get(key)).or(limit),
+            limit,
+        }
+    }
+}
+
+/// One resource of one container as the capacity ledger counts it ([`Resources::counted`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// The request, else the limit; `None` where neither is written.
+    pub request: Option<u64>,
+    /// `None` where no limit is written: counted as none, and reported as missing.
+    pub limit: Option<u64>,
+}
+
+/// The containers of a pod spec, in order; empty without `containers`.
+pub fn read(pod: &Value) -> Vec<Container<'_>> {
+    listed(pod)
+        .iter()
+        .enumerate()
+        .map(|(index, c)| Container::read(index, c))
+        .collect()
+}
+
+/// Only the resources of a pod spec's containers, in order: what a reader of capacity needs,
+/// without their ports and probes.
+pub fn resources(pod: &Value) -> Vec<Resources> {
+    listed(pod).iter().map(Resources::read).collect()
+}
+
+fn listed(pod: &Value) -> &[Value] {
+    pod.field("containers")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+}
+
+impl<'m> Container<'m> {
+    fn read(index: usize, c: &'m Value) -> Container<'m> {
+        let ports = c
+            .field("ports")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .enumerate()
+            .map(|(index, p)| Port {
+                index,
+                name: p.field("name").and_then(Value::as_str),
+                number: p.field("containerPort").and_then(Value::as_i64),
+                protocol: p.field("protocol").and_then(Value::as_str).unwrap_or("TCP"),
+                host_port: p.field("hostPort").and_then(Value::as_i64),
+            })
+            .collect();
         Container {
             index,
             value: c,
@@ -124,10 +165,7 @@ impl<'m> Container<'m> {
             readiness: c.field("readinessProbe"),
             liveness: c.field("livenessProbe"),
             startup: c.field("startupProbe"),
-            resources: Resources {
-                requests: amounts("requests"),
-                limits: amounts("limits"),
-            },
+            resources: Resources::read(c),
         }
     }
 
@@ -215,6 +253,33 @@ mod tests {
         assert_eq!((sidecar.index, sidecar.name), (1, None));
         assert!(sidecar.ports.is_empty());
         assert_eq!(sidecar.resources, Resources::default());
+    }
+
+    #[test]
+    fn a_request_is_counted_from_the_limit_where_only_the_limit_is_written() {
+        let pod = json!({ "containers": [{
+            "resources": {
+                "requests": { "cpu": "lots" },
+                "limits": { "cpu": "2", "memory": "1Gi" },
+            },
+        }]});
+        let resources = &read(&pod)[0].resources;
+        assert_eq!(
+            resources.counted("memory"),
+            Counted {
+                request: Some(1 << 30),
+                limit: Some(1 << 30)
+            }
+        );
+        // A request written wrong is reported, not replaced by the limit.
+        assert_eq!(
+            resources.counted("cpu"),
+            Counted {
+                request: Some(0),
+                limit: Some(2000)
+            }
+        );
+        assert_eq!(Resources::default().counted("cpu"), Counted::default());
     }
 
     #[test]
