@@ -67,7 +67,7 @@ pub fn run(
                 .environments
                 .iter()
                 .filter(|e| names.contains(&e.resolved.name))
-                .map(|e| crate::plan::plan_environment(&e.resolved, &e.surges))
+                .map(|e| crate::plan::plan_environment(&e.resolved, &e.workloads))
                 .collect();
             markdown::render(&markdown::Input {
                 drifts: &drifts,

@@ -29,7 +29,7 @@ pub fn run(opts: &CompileOptions, format: PlanFormat, color: ColorChoice, io: &m
         compiled
             .environments
             .iter()
-            .map(|e| plan::plan_environment(&e.resolved, &e.surges))
+            .map(|e| plan::plan_environment(&e.resolved, &e.workloads))
             .collect(),
     );
     let text = match format {

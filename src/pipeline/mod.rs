@@ -70,9 +70,9 @@ impl Sink for KeepEverything {
 pub struct CompiledEnvironment {
     pub resolved: ResolvedEnvironment,
     pub rendered: RenderedEnvironment,
-    /// What the rendered workloads say of their rolling updates, read before the manifests are
-    /// let go: `plan` (and `diff`'s plan) need it after.
-    pub surges: crate::plan::Workloads,
+    /// What the rendered, patched workloads say of replicas, autoscaling, resources and rolling
+    /// updates, read before the manifests are let go: `plan` (and `diff`'s plan) need it after.
+    pub workloads: crate::plan::Workloads,
 }
 
 pub struct Compiled {
@@ -182,7 +182,7 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
                 }
             }
             let mut compiled = CompiledEnvironment {
-                surges: crate::plan::Workloads::rendered(&env, &rendered.manifests),
+                workloads: crate::plan::Workloads::rendered(&env, &rendered.manifests),
                 resolved: env,
                 rendered,
             };
