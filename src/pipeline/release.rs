@@ -28,10 +28,8 @@ pub(super) fn stays_unfreed(unfreed: usize, manifests: usize) -> bool {
 }
 
 /// Takes an environment's manifests away once they are checked: left unfreed while the run's
-/// budget allows ([`allow_unfreed_manifests`]), otherwise freed on other threads, which the
-/// caller joins. Freeing is hundreds of thousands of small frees: done while this thread compares
-/// the text with the tree (check, build), or while the next environment renders (diff, whose
-/// peak is everyone's text anyway).
+/// budget allows ([`allow_unfreed_manifests`]), otherwise freed on other threads while the next
+/// environment renders; the caller joins them before that environment's checks.
 pub(super) fn let_go(
     manifests: &mut Vec<crate::manifest::Manifest>,
     unfreed: &mut usize,
@@ -57,7 +55,7 @@ fn free_in_background(
     ]
 }
 
-/// Waits for a free begun by [`let_go`], so the next environment does not share the peak.
+/// Waits for a free begun by [`let_go`], so the next environment's checks do not share the peak.
 pub(super) fn wait_for(freeing: [std::thread::JoinHandle<()>; 2]) {
     let t = std::time::Instant::now();
     for half in freeing {
