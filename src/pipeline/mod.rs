@@ -183,7 +183,17 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
             }
             if sink.keeps_manifests() || release::stays_unfreed(unfreed, rendered.manifests.len()) {
                 if let Some(next) = pending.next() {
-                    ahead = Some(scope.spawn(move || render_one(templates, next)));
+                    // Its text too: memory is not the limit where environments render ahead,
+                    // and written here it is off the critical path (the sink's comparison then
+                    // reads it instead of writing it).
+                    ahead = Some(scope.spawn(move || {
+                        let (env, rendered) = render_one(templates, next);
+                        let rendered = rendered.map(|mut r| {
+                            r.write_texts();
+                            r
+                        });
+                        (env, rendered)
+                    }));
                 }
             }
             let mut compiled = CompiledEnvironment {
