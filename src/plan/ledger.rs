@@ -2,8 +2,9 @@
 //! policy, the target) and the verdicts on what its workloads add up to. `shipshape plan` and the
 //! `resource-overcommit` rule both judge through [`judge`], so they cannot disagree on a figure.
 //! Every verdict is decided in whole millicores and bytes ([`Check::exact`]); percentages are
-//! what the verdicts print, never what they compare. Both read a rollout's surge from the
-//! rendered workload ([`Surge::of`]), so a patched `maxSurge` moves them alike.
+//! what the verdicts print, never what they compare. Both read a workload's replicas, its HPA's
+//! bounds, what its pods ask for and how it surges through the same readers ([`Replicas::of`],
+//! [`PodResources::of`], [`Surge::of`]), so a patch to any of them moves them alike.
 //!
 //! Requests decide whether pods fit: the scheduler places a pod only where its requests fit. Limits
 //! decide what happens once they run: memory is incompressible, so limits above capacity mean the

@@ -7,15 +7,13 @@
 //! `shipshape.dev/suppress.resource-overcommit` annotation still govern them all. The figures and
 //! verdicts come from [`crate::plan::ledger`], the same as `shipshape plan`'s.
 
-use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human, QuantityError};
+use crate::catalogue::quantity::{format_cpu, format_memory, format_memory_human};
 use crate::diagnostic::{Location, Severity};
 use crate::example;
 use crate::lint::{Code, LintContext, Rule, Sink};
-use crate::manifest::at;
 use crate::manifest::containers::Container;
-use crate::plan::ledger::{self, Check, Footprint, Usage};
+use crate::plan::ledger::{self, Check, Footprint, PodResources, Replicas, Usage};
 use crate::vocabulary::annotation;
-use serde_json::Value;
 
 pub const RULE: Rule = Rule {
     id: "resource-overcommit",
@@ -268,62 +266,37 @@ fn percent(p: f64) -> String {
     format!("{p}")
 }
 
-/// Reads one container's resources. Kubernetes takes a missing request to equal the limit, so a
-/// request is only unknown when both are missing.
-fn container_usage(
-    ctx: &LintContext,
-    out: &mut Sink,
-    wi: usize,
-    c: &Container,
-    base: &str,
-) -> (Usage, Usage) {
+/// Reports what is wrong with one container's resources: a quantity that does not parse, a
+/// request above its limit, and a request or limit left unwritten. What the container counts for
+/// is [`PodResources`]' to say, as it is for `plan`.
+fn container_findings(ctx: &LintContext, out: &mut Sink, wi: usize, c: &Container, base: &str) {
     let m = &ctx.manifests[wi];
     // Built only for a finding.
     let cpointer = || format!("{base}/containers/{}", c.index);
     let cname = c.name.unwrap_or("?");
-    let mut usage = Usage::default();
-    let mut limits = Usage::default();
-    let mut missing_requests = Vec::new();
-    let mut missing_limits = Vec::new();
     for key in ["cpu", "memory"] {
-        let get = |kind: &str| c.resources.of(kind).get(key);
-        let mut parse = |kind: &str, parsed: &Result<u64, QuantityError>| -> Option<u64> {
-            match parsed {
-                Ok(x) => Some(*x),
-                Err(e) => {
-                    let at = ctx.locate(
-                        wi,
-                        &format!("{}/resources/{kind}/{key}", cpointer()),
-                        &format!("/resources/{kind}/{key}"),
-                    );
-                    let d = out
-                        .report(
-                            &BAD_QUANTITY,
-                            Some(wi),
-                            format!("{key} {kind} of `{}`: {}", m.name(), e.message),
-                        )
-                        .place(Some(at), "not a quantity");
-                    if let Some(s) = &e.suggestion {
-                        d.help(format!("did you mean `{s}`?"));
-                    }
-                    None
-                }
+        for kind in ["requests", "limits"] {
+            let Some(Err(e)) = c.resources.of(kind).get(key) else {
+                continue;
+            };
+            let at = ctx.locate(
+                wi,
+                &format!("{}/resources/{kind}/{key}", cpointer()),
+                &format!("/resources/{kind}/{key}"),
+            );
+            let d = out
+                .report(
+                    &BAD_QUANTITY,
+                    Some(wi),
+                    format!("{key} {kind} of `{}`: {}", m.name(), e.message),
+                )
+                .place(Some(at), "not a quantity");
+            if let Some(s) = &e.suggestion {
+                d.help(format!("did you mean `{s}`?"));
             }
-        };
-        let request = get("requests").map(|v| parse("requests", v));
-        let limit = get("limits").map(|v| parse("limits", v));
-        let effective = match (request, limit) {
-            (Some(r), _) => r,
-            (None, Some(l)) => l,
-            (None, None) => {
-                missing_requests.push(key);
-                None
-            }
-        };
-        if limit.is_none() {
-            missing_limits.push(key);
         }
-        if let (Some(Some(r)), Some(Some(l))) = (request, limit) {
+        let written = |kind: &str| c.resources.of(kind).get(key).and_then(|q| q.as_ref().ok());
+        if let (Some(&r), Some(&l)) = (written("requests"), written("limits")) {
             if r > l {
                 let show = |x: u64| {
                     if key == "cpu" {
@@ -352,16 +325,12 @@ fn container_usage(
                 ));
             }
         }
-        // A missing limit counts as none here; the warning below says so.
-        for (into, v) in [(&mut usage, effective), (&mut limits, limit.flatten())] {
-            let v = v.unwrap_or(0);
-            if key == "cpu" {
-                into.cpu = into.cpu.saturating_add(v);
-            } else {
-                into.memory = into.memory.saturating_add(v);
-            }
-        }
     }
+    let PodResources {
+        missing_requests,
+        missing_limits,
+        ..
+    } = PodResources::of([&c.resources]);
     let place = || ctx.locate(wi, &format!("{}/name", cpointer()), "/resources");
     let fix = |kind: &str, keys: &[&str]| {
         if ctx.platform.is_some() {
@@ -402,7 +371,6 @@ fn container_usage(
         .place(Some(place()), "no limits")
         .help(fix("limits", &missing_limits));
     }
-    (usage, limits)
 }
 
 fn check(ctx: &LintContext, out: &mut Sink) {
@@ -422,29 +390,18 @@ fn check(ctx: &LintContext, out: &mut Sink) {
         if facts.helm_test {
             continue;
         }
-        let mut requests = Usage::default();
-        let mut limits = Usage::default();
-        for c in ctx.index.containers(wi) {
-            let (r, l) = container_usage(ctx, out, wi, c, base);
-            requests = requests.plus(r);
-            limits = limits.plus(l);
+        let containers = ctx.index.containers(wi);
+        for c in containers {
+            container_findings(ctx, out, wi, c, base);
         }
-        let replicas = at(&m.value, &["spec", "replicas"])
-            .and_then(Value::as_u64)
-            .unwrap_or(1);
-        let (min, max) = match ctx.index.hpa_for(facts.namespace, facts.kind, facts.name) {
-            Some(h) => {
-                let hpa = &ctx.manifests[h].value;
-                let min = at(hpa, &["spec", "minReplicas"])
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1);
-                let max = at(hpa, &["spec", "maxReplicas"])
-                    .and_then(Value::as_u64)
-                    .unwrap_or(min);
-                (min, max.max(min))
-            }
-            None => (replicas, replicas),
-        };
+        // Counted and scaled as `plan` counts the rendered workloads, so both show one figure.
+        let pod = PodResources::of(containers.iter().map(|c| &c.resources));
+        let (requests, limits) = (Usage::of(pod.requests, 1), Usage::of(pod.limits, 1));
+        let hpa = ctx
+            .index
+            .hpa_for(facts.namespace, facts.kind, facts.name)
+            .map(|h| &ctx.manifests[h].value);
+        let Replicas { min, max, .. } = Replicas::of(&m.value, hpa);
         // Read as `plan` reads the rendered workloads, so both show one surge.
         let surge_pods = ledger::Surge::of(&m.value, facts.kind).pods(min);
         usages.push(WorkloadUsage {
