@@ -5,7 +5,6 @@
 mod common;
 
 use common::{project, Outcome};
-use serde_json::Value;
 use std::fs;
 use std::path::Path;
 use tempfile::TempDir;
@@ -45,24 +44,13 @@ fn with_beta_budget(version: Option<&str>) -> TempDir {
 }
 
 fn build(root: &Path) -> Outcome {
-    let root_arg = root.to_str().expect("the temporary path is UTF-8");
-    let o = common::run_shipshape(
-        common::crate_root(),
-        &["build", "--root", root_arg, "--format", "json"],
-        &[],
-    );
-    o.no_panic();
-    o
+    project::run_json(root, &["build"])
 }
 
 /// (code, severity) of every finding of `deprecated-api`.
 fn deprecated_api(o: &Outcome) -> Vec<(String, String)> {
-    let report: Value =
-        serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", o.all()));
-    report["diagnostics"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    project::diagnostics(o)
+        .iter()
         .filter(|d| {
             d["code"]
                 .as_str()
@@ -129,8 +117,8 @@ fn a_kubernetes_version_yaml_reads_as_a_number_is_refused_at_its_line() {
     let p = with_beta_budget(Some("1.30"));
     let o = build(p.path());
     assert_eq!(o.code, Some(2), "{}", o.all());
-    let report: Value = serde_json::from_str(&o.stdout).unwrap();
-    let d = &report["diagnostics"][0];
+    let found = project::diagnostics(&o);
+    let d = &found[0];
     assert_eq!(d["code"], "input/schema", "{}", o.all());
     assert!(
         d["message"]

@@ -7,7 +7,6 @@
 mod common;
 
 use common::{project, Outcome};
-use serde_json::Value;
 use std::path::Path;
 
 /// The small valid project with its environment targeting `version`, and admission policies
@@ -29,24 +28,13 @@ fn project_on(version: &str) -> tempfile::TempDir {
 }
 
 fn build(root: &Path, format: &str) -> Outcome {
-    let root_arg = root.to_str().expect("the temporary path is UTF-8");
-    let o = common::run_shipshape(
-        common::crate_root(),
-        &["build", "--root", root_arg, "--format", format],
-        &[],
-    );
-    o.no_panic();
-    o
+    project::run_as(root, &["build"], format)
 }
 
 /// (resource, file relative to `root`, line, column) of every `deprecated-api` finding.
 fn placed(root: &Path, o: &Outcome) -> Vec<(String, String, u64, u64)> {
-    let report: Value =
-        serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", o.all()));
-    report["diagnostics"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    project::diagnostics(o)
+        .iter()
         .filter(|d| {
             d["code"]
                 .as_str()

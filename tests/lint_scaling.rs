@@ -5,7 +5,6 @@
 mod common;
 
 use common::{crate_root, run_shipshape, Outcome};
-use serde_json::Value;
 use std::fs;
 use std::path::Path;
 
@@ -30,12 +29,8 @@ fn build_json(cwd: &Path, out_dir: &Path) -> Outcome {
 
 /// A build's findings, as (code, file:line:column).
 fn findings(out: &Outcome) -> Vec<(String, String)> {
-    let report: Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", out.all()));
-    report["diagnostics"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    common::project::diagnostics(out)
+        .iter()
         .map(|d| {
             let l = &d["location"];
             (

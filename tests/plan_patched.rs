@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::project;
+
 use serde_json::Value;
 use std::path::Path;
 use tempfile::TempDir;
@@ -87,10 +89,7 @@ fn project(cpu: &str, memory: &str) -> TempDir {
 }
 
 fn run_json(root: &Path, command: &str) -> Value {
-    let root_arg = root.to_str().expect("the temporary path is UTF-8");
-    let args = [command, "--root", root_arg, "--format", "json"];
-    let out = common::run_shipshape(common::crate_root(), &args, &[]);
-    out.no_panic();
+    let out = project::run_json(root, &[command]);
     // A build with findings of error severity exits 1; anything else is a failure to run.
     assert!(
         matches!(out.code, Some(0 | 1)),
@@ -98,7 +97,7 @@ fn run_json(root: &Path, command: &str) -> Value {
         out.code,
         out.all()
     );
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+    project::report(&out)
 }
 
 /// The plan of the only environment.

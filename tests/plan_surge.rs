@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::project;
+
 use serde_json::Value;
 use std::path::Path;
 use tempfile::TempDir;
@@ -53,13 +55,9 @@ fn project(strategy: Option<&str>) -> TempDir {
 }
 
 fn run_json(root: &Path, command: &[&str]) -> Value {
-    let root_arg = root.to_str().expect("the temporary path is UTF-8");
-    let mut args = command.to_vec();
-    args.extend(["--root", root_arg, "--format", "json"]);
-    let out = common::run_shipshape(common::crate_root(), &args, &[]);
-    out.no_panic();
+    let out = project::run_json(root, command);
     assert_eq!(out.code, Some(0), "{command:?}: {}", out.all());
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+    project::report(&out)
 }
 
 /// The plan's only wave: its surge pods, and whether its rollout fits.

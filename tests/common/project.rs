@@ -32,6 +32,34 @@ pub fn build(root: &Path) -> super::Outcome {
     super::run_shipshape(super::crate_root(), &["build", "--root", root_arg], &[])
 }
 
+/// `shipshape COMMAND --root ROOT --format FORMAT`, run from the crate root; it must not panic.
+pub fn run_as(root: &Path, command: &[&str], format: &str) -> super::Outcome {
+    let root_arg = root.to_str().expect("UTF-8 temporary path");
+    let mut args = command.to_vec();
+    args.extend(["--root", root_arg, "--format", format]);
+    let out = super::run_shipshape(super::crate_root(), &args, &[]);
+    out.no_panic();
+    out
+}
+
+/// [`run_as`] with `--format json`.
+pub fn run_json(root: &Path, command: &[&str]) -> super::Outcome {
+    run_as(root, command, "json")
+}
+
+/// The JSON report a `--format json` run printed.
+pub fn report(out: &super::Outcome) -> Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", out.all()))
+}
+
+/// The findings of that report.
+pub fn diagnostics(out: &super::Outcome) -> Vec<Value> {
+    match report(out).get_mut("diagnostics").map(Value::take) {
+        Some(Value::Array(found)) => found,
+        other => panic!("no diagnostics array: {other:?}\n{}", out.all()),
+    }
+}
+
 /// A build that must succeed.
 pub fn build_ok(root: &Path) -> super::Outcome {
     let out = build(root);
