@@ -235,11 +235,11 @@ pub fn compile(opts: &CompileOptions, sink: &mut dyn Sink) -> Result<Compiled, F
             // render left a core idle for 150 ms per environment at N = 10,000. Nothing as
             // large follows the last environment, so its free runs on while the run finishes
             // (or ends with it).
+            if freeing.is_some() {
+                release::move_out_of_freed_pages(&mut compiled.rendered.files);
+            }
             if let Some(freeing) = freeing.filter(|_| position != last) {
                 previous_free = Some(freeing);
-            }
-            if !sink.keeps_manifests() {
-                release::move_out_of_freed_pages(&mut compiled.rendered.files);
             }
             environments.push(compiled);
         }

@@ -65,7 +65,7 @@ pub(super) fn wait_for(freeing: [std::thread::JoinHandle<()>; 2]) {
 }
 
 /// Copies what outlives an environment's turn (its file list, the paths and any text the sink
-/// kept) into memory of this thread. The renderer's threads allocated them among the manifests,
+/// kept) into memory of this thread, once its manifests are being freed. The renderer's threads allocated them among the manifests,
 /// and one small survivor keeps the allocator's whole page of freed manifests: at N = 10,000,
 /// about 40 MB of freed pages stayed resident per environment, and each environment's peak sat
 /// that much above the last one's.
@@ -79,8 +79,9 @@ pub(super) fn move_out_of_freed_pages(files: &mut Vec<crate::render::RenderedFil
             f.text.as_str().to_owned()
         },
         text_at: f.text_at,
-        source: f.source.as_str().to_owned(),
-        documents: f.documents,
+        // Written by now (the sink had it first); what it was written from is gone.
+        source: String::new(),
+        documents: 0..0,
     }));
     *files = moved;
 }

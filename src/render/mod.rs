@@ -52,14 +52,13 @@ impl RenderedFile {
     /// [`TextAt::Unwritten`]; empty once it is only on disk.
     pub fn text_from(&self, manifests: &[Manifest]) -> std::borrow::Cow<'_, str> {
         match self.text_at {
-            TextAt::Unwritten => std::borrow::Cow::Owned(document_text(
-                &self.source,
-                manifests
-                    .get(self.documents.clone())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|m| &m.value),
-            )),
+            TextAt::Unwritten => {
+                let t = std::time::Instant::now();
+                let documents = manifests.get(self.documents.clone()).unwrap_or_default();
+                let text = document_text(&self.source, documents.iter().map(|m| &m.value));
+                crate::profile::add(crate::profile::Counter::Emit, t);
+                std::borrow::Cow::Owned(text)
+            }
             _ => std::borrow::Cow::Borrowed(&self.text),
         }
     }
@@ -72,12 +71,7 @@ impl RenderedEnvironment {
     pub fn write_texts(&mut self) {
         let manifests = &self.manifests;
         let texts = crate::parallel::map(&self.files, 16, |f| {
-            (f.text_at == TextAt::Unwritten).then(|| {
-                let t = std::time::Instant::now();
-                let text = f.text_from(manifests).into_owned();
-                crate::profile::add(crate::profile::Counter::Emit, t);
-                text
-            })
+            (f.text_at == TextAt::Unwritten).then(|| f.text_from(manifests).into_owned())
         });
         for (file, text) in self.files.iter_mut().zip(texts) {
             if let Some(text) = text {
